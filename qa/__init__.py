@@ -1,0 +1,1 @@
+"""article-qa: extractive question answering over news articles, offline on a CPU."""

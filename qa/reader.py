@@ -1,0 +1,211 @@
+"""Extractive reader: finds the answer span of a question in one or more contexts.
+
+The constructor is cheap; the model loads once, on the first ``read()``. Scores are raw span logits
+(start + end), not a softmax inside each window, so spans from different contexts compare directly.
+
+>>> reader = Reader()                                            # doctest: +SKIP
+>>> span = reader.read("What is INDUS-X focused on?", [sentence])[0]  # doctest: +SKIP
+>>> sentence[span.start:span.end] == span.text                      # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_READER_DIR = Path(__file__).parent / "models" / "minilm-l6-squad-reader"
+READER_SETTINGS_FILE = "qa_reader.json"
+
+
+@dataclass(frozen=True)
+class ReaderSettings:
+    """How the reader cuts its input and decides; stored as ``qa_reader.json`` beside the model."""
+
+    max_seq_len: int = 160
+    doc_stride: int = 48
+    max_answer_tokens: int = 30
+    top_k_tokens: int = 20
+    # A span is an answer when its score beats the question's no-answer score by more than this.
+    # Tuned on dev data at export time (see ``qa.train.export_reader``).
+    no_answer_threshold: float = 0.0
+
+    @classmethod
+    def load(cls, model_dir: Path) -> ReaderSettings:
+        path = Path(model_dir) / READER_SETTINGS_FILE
+        if not path.exists():
+            logger.warning("%s has no %s: using default reader settings", model_dir, READER_SETTINGS_FILE)
+            return cls()
+        fields = json.loads(path.read_text())
+        return cls(**{k: v for k, v in fields.items() if k in cls.__dataclass_fields__})
+
+    def save(self, model_dir: Path, **extra: object) -> None:
+        payload = {**self.__dict__, **extra}
+        (Path(model_dir) / READER_SETTINGS_FILE).write_text(json.dumps(payload, indent=2) + "\n")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer: ``contexts[context_index][start:end] == text``.
+
+    ``score`` is the span's start + end logit; ``no_answer_score`` is the question's no-answer logit
+    (the lowest [CLS] score over every window read), so ``score - no_answer_score`` compares with the
+    reader's ``no_answer_threshold``.
+    """
+
+    text: str
+    start: int
+    end: int
+    context_index: int
+    score: float
+    no_answer_score: float
+
+    @property
+    def margin(self) -> float:
+        return self.score - self.no_answer_score
+
+
+class Reader:
+    """Reads questions against contexts with a fine-tuned extractive QA model."""
+
+    def __init__(
+        self,
+        model_dir: str | Path = DEFAULT_READER_DIR,
+        *,
+        batch_size: int = 32,
+        settings: ReaderSettings | None = None,
+    ) -> None:
+        self.model_dir = Path(model_dir)
+        self.batch_size = batch_size
+        self._settings = settings
+        self._model = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_model(cls, model, tokenizer, settings: ReaderSettings, batch_size: int = 32) -> Reader:
+        """Wrap an already loaded model (used while training, to evaluate checkpoints)."""
+        reader = cls(batch_size=batch_size, settings=settings)
+        reader._model, reader._tokenizer = model, tokenizer
+        return reader
+
+    @property
+    def settings(self) -> ReaderSettings:
+        if self._settings is None:
+            self._settings = ReaderSettings.load(self.model_dir)
+        return self._settings
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+            logger.info("loading reader from %s", self.model_dir)
+            self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+            model = AutoModelForQuestionAnswering.from_pretrained(self.model_dir, dtype=torch.float32)
+            self._model = model.eval()
+
+    def is_answer(self, span: Span) -> bool:
+        """True when the span beats the no-answer score by more than the calibrated threshold."""
+        return span.margin > self.settings.no_answer_threshold
+
+    def read(self, question: str, contexts: list[str], top_k: int = 5) -> list[Span]:
+        """The ``top_k`` best distinct spans over all ``contexts``, best first.
+
+        Contexts longer than the model's window are read in overlapping strides. Returns [] when
+        there is nothing to read.
+        """
+        contexts = list(contexts)
+        if not question.strip() or not any(c.strip() for c in contexts):
+            return []
+        if self._model is None:
+            self._load()
+        settings = self.settings
+        encoding = self._tokenizer(
+            [question] * len(contexts),
+            contexts,
+            truncation="only_second",
+            max_length=settings.max_seq_len,
+            stride=settings.doc_stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding=False,
+        )
+        feature_context = encoding["overflow_to_sample_mapping"]
+        start_logits, end_logits = self._logits(encoding)
+
+        best: dict[tuple[int, int, int], float] = {}
+        no_answer_score = float("inf")
+        for feature, context_index in enumerate(feature_context):
+            starts, ends = start_logits[feature], end_logits[feature]
+            no_answer_score = min(no_answer_score, float(starts[0] + ends[0]))
+            sequence_ids = encoding.sequence_ids(feature)
+            in_context = np.array([s == 1 for s in sequence_ids], dtype=bool)
+            context_tokens = np.flatnonzero(in_context)
+            if context_tokens.size == 0:
+                continue
+            k = min(settings.top_k_tokens, context_tokens.size)
+            top_starts = context_tokens[np.argsort(starts[context_tokens])[::-1][:k]]
+            top_ends = context_tokens[np.argsort(ends[context_tokens])[::-1][:k]]
+            word_ids = encoding.word_ids(feature)
+            for s in top_starts:
+                for e in top_ends:
+                    if e < s or e - s + 1 > settings.max_answer_tokens:
+                        continue
+                    # Align to whole words, as the transformers pipeline does, so a span never
+                    # starts or ends inside a word.
+                    char_start = encoding.word_to_chars(feature, word_ids[s], sequence_index=1)[0]
+                    char_end = encoding.word_to_chars(feature, word_ids[e], sequence_index=1)[1]
+                    key = (context_index, char_start, char_end)
+                    score = float(starts[s] + ends[e])
+                    if score > best.get(key, float("-inf")):
+                        best[key] = score
+        ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)[:top_k]
+        return [
+            Span(
+                text=contexts[ci][cs:ce],
+                start=cs,
+                end=ce,
+                context_index=ci,
+                score=score,
+                no_answer_score=no_answer_score,
+            )
+            for (ci, cs, ce), score in ranked
+        ]
+
+    def _logits(self, encoding) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Start/end logits per feature, run in padded batches."""
+        input_ids = encoding["input_ids"]
+        token_type_ids = encoding.get("token_type_ids")
+        pad_id = self._tokenizer.pad_token_id or 0
+        starts: list[np.ndarray] = []
+        ends: list[np.ndarray] = []
+        with torch.inference_mode():
+            for first in range(0, len(input_ids), self.batch_size):
+                batch = input_ids[first : first + self.batch_size]
+                width = max(len(ids) for ids in batch)
+                ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                types = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, row_ids in enumerate(batch):
+                    ids[row, : len(row_ids)] = torch.tensor(row_ids)
+                    mask[row, : len(row_ids)] = 1
+                    if token_type_ids is not None:
+                        types[row, : len(row_ids)] = torch.tensor(token_type_ids[first + row])
+                inputs = {"input_ids": ids, "attention_mask": mask}
+                if token_type_ids is not None:
+                    inputs["token_type_ids"] = types
+                output = self._model(**inputs)
+                for row, row_ids in enumerate(batch):
+                    starts.append(output.start_logits[row, : len(row_ids)].float().numpy())
+                    ends.append(output.end_logits[row, : len(row_ids)].float().numpy())
+        return starts, ends

