@@ -1,1 +1,34 @@
-"""article-qa: extractive question answering over news articles, offline on a CPU."""
+"""article-qa: extractive question answering over news articles, offline on a CPU.
+
+>>> from qa import ask                        # doctest: +SKIP
+>>> ask("What does INDUS-X aim at?").text      # doctest: +SKIP
+
+``import qa`` stays cheap: the pipeline (and torch) load on first use of these names.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["Answer", "Assistant", "Document", "QAError", "ask"]
+
+if TYPE_CHECKING:
+    from qa.documents import Document
+    from qa.errors import QAError
+    from qa.pipeline import Answer, Assistant, ask
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Answer", "Assistant", "ask"):
+        from qa import pipeline
+
+        return getattr(pipeline, name)
+    if name == "Document":
+        from qa.documents import Document
+
+        return Document
+    if name == "QAError":
+        from qa.errors import QAError
+
+        return QAError
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")

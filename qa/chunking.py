@@ -25,22 +25,14 @@ _TITLE_ABBREVIATIONS = re.compile(
 
 @dataclass(frozen=True)
 class ChunkingConfig:
-    """How a document is cut for retrieval and reading.
-
-    ``window_sentences``/``overlap_sentences`` size the indexed chunks; each retrieved chunk reaches
-    the reader with ``neighbour_sentences`` more sentences on each side (the reader was trained on
-    windows of 1-4 sentences).
-    """
+    """How a document is cut into indexed chunks: windows of sentences, neighbours sharing some."""
 
     window_sentences: int = 2
     overlap_sentences: int = 1
-    neighbour_sentences: int = 1
 
     def __post_init__(self) -> None:
         if not 0 <= self.overlap_sentences < self.window_sentences:
             raise ValueError("need 0 <= overlap_sentences < window_sentences")
-        if self.neighbour_sentences < 0:
-            raise ValueError("neighbour_sentences must be >= 0")
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,108 @@
-"""The ``qa`` command line."""
+"""The ``qa`` command line: ask articles, index them, evaluate, train and ship the reader, serve the page.
+
+    qa ask "What does INDUS-X aim at?"
+    qa ask "Who won?" --doc story.html --json
+    qa chat
+    qa index seeds/indus_x.txt
+    qa eval ../shared/eval/nyt_news_dev.json.gz --predictions out.json
+    qa serve
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
+
+from qa.errors import QAError
+
+logger = logging.getLogger("qa")
+
+
+def _assistant(args: argparse.Namespace):
+    from qa.pipeline import SEED_ARTICLE, Assistant
+    from qa.reader import Reader
+
+    assistant = Assistant(reader=Reader(args.reader))
+    assistant.add_file(getattr(args, "doc", None) or SEED_ARTICLE)
+    return assistant
+
+
+def format_answer(answer) -> str:
+    """An answer for the terminal: the span, its sentence and the confidence."""
+    if not answer.answerable:
+        return (
+            f"The article doesn't say (confidence {answer.score:.0%} that it does).\n"
+            f"Closest sentence: {answer.sentence}"
+        )
+    sentence = answer.sentence
+    relative = answer.start - answer.sentence_start
+    marked = f"{sentence[:relative]}[{answer.text}]{sentence[relative + len(answer.text):]}"
+    return f"{answer.text}\n  confidence {answer.score:.0%}\n  in: {marked}"
+
+
+def _ask(args: argparse.Namespace) -> int:
+    answer = _assistant(args).ask(args.question)
+    print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else format_answer(answer))
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    assistant = _assistant(args)
+    title = assistant.documents[0].title
+    print(f"Asking about: {title}. Empty line or Ctrl-D to leave.")
+    while True:
+        try:
+            question = input("? ")
+        except EOFError:
+            print()
+            return 0
+        if not question.strip():
+            return 0
+        try:
+            print(format_answer(assistant.ask(question)))
+        except QAError as error:
+            print(f"error: {error}")
+
+
+def _index(args: argparse.Namespace) -> int:
+    from qa.documents import load_document
+    from qa.embedding import Embedder
+    from qa.index import IndexStore
+
+    store = IndexStore(args.index_dir, Embedder())
+    for path in args.paths:
+        document = load_document(path)
+        index = store.build(document) if args.rebuild else store.load_or_build(document)
+        print(f"{path}: {len(index.sentences)} sentences, {len(index.chunks)} chunks -> {args.index_dir / document.id}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from qa.evaluate import evaluate_end_to_end, evaluate_gold_paragraph
+    from qa.reader import Reader
+    from qa.squad import load_articles
+
+    articles = load_articles(args.data)
+    if args.limit:
+        articles = articles[: args.limit]
+    reader = Reader(args.reader)
+    if args.gold_paragraph:
+        questions = [q for a in articles for _, qs in a.paragraphs for q in qs]
+        report = evaluate_gold_paragraph(reader, questions)
+        print(report.scores.summary())
+        print(f"no-answer threshold {report.threshold:.3f}; {report.questions_per_second:.1f} questions/s")
+    else:
+        from qa.pipeline import Assistant
+
+        report = evaluate_end_to_end(articles, lambda index_dir: Assistant(index_dir, reader=reader))
+        print(report.summary())
+    if args.predictions:
+        args.predictions.write_text(json.dumps(report.predictions, indent=1, ensure_ascii=False) + "\n")
+        print(f"predictions written to {args.predictions}")
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -29,16 +126,65 @@ def _train(args: argparse.Namespace) -> int:
     if args.data:
         config.data = args.data
     if args.eval_data is not None:
-        config.eval_data = args.eval_data if str(args.eval_data) else None
-    best = train(config)
-    print(f"best checkpoint: {best}")
+        config.eval_data = args.eval_data if str(args.eval_data) not in ("", ".") else None
+    print(f"best checkpoint: {train(config)}")
+    return 0
+
+
+def _export_reader(args: argparse.Namespace) -> int:
+    from qa.export import export_reader
+
+    calibration = export_reader(args.checkpoint, args.destination, args.calibration_data)
+    print(f"reader written to {args.destination}; no-answer threshold {calibration.threshold:.3f}")
+    print("held-out half of the calibration data:")
+    print(calibration.held_out.summary())
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ui import serve
+
+    serve(host=args.host, port=args.port)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qa", description=__doc__)
+    from qa.export import DEFAULT_CALIBRATION_DATA
+    from qa.paths import default_index_dir
+    from qa.reader import DEFAULT_READER_DIR
+
+    parser = argparse.ArgumentParser(
+        prog="qa", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_reader(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        command.add_argument("--reader", type=Path, default=DEFAULT_READER_DIR, help="reader model directory")
+        return command
+
+    ask = with_reader(commands.add_parser("ask", help="answer one question"))
+    ask.add_argument("question")
+    ask.add_argument("--doc", type=Path, help="article (.txt, .md, .html); default: the INDUS-X seed")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.set_defaults(handler=_ask)
+
+    chat = with_reader(commands.add_parser("chat", help="a conversation in the terminal"))
+    chat.add_argument("--doc", type=Path, help="article (.txt, .md, .html); default: the INDUS-X seed")
+    chat.set_defaults(handler=_chat)
+
+    index = commands.add_parser("index", help="build (or check) the index of articles")
+    index.add_argument("paths", type=Path, nargs="+")
+    index.add_argument("--index-dir", type=Path, default=default_index_dir(), help="default: $QA_INDEX_DIR or index/")
+    index.add_argument("--rebuild", action="store_true", help="rebuild even when the index is current")
+    index.set_defaults(handler=_index)
+
+    evaluate = with_reader(commands.add_parser("eval", help="EM/F1 on a SQuAD-format file"))
+    evaluate.add_argument("data", type=Path, help="SQuAD v1.1/v2.0 .json or .json.gz")
+    evaluate.add_argument("--gold-paragraph", action="store_true", help="read each question in its own paragraph")
+    evaluate.add_argument("--predictions", type=Path, help="write {question id: answer} here")
+    evaluate.add_argument("--limit", type=int, help="only the first N articles")
+    evaluate.set_defaults(handler=_eval)
 
     train = commands.add_parser("train", help="fine-tune the extractive reader")
     train.add_argument("--output-dir", type=Path, required=True)
@@ -57,16 +203,35 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-bf16", action="store_true", help="train in fp32 (slower)")
     train.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint")
     train.set_defaults(handler=_train)
+
+    export = commands.add_parser("export-reader", help="ship a checkpoint: fp16, calibrated, with card")
+    export.add_argument("checkpoint", type=Path)
+    export.add_argument("destination", type=Path, nargs="?", default=DEFAULT_READER_DIR)
+    export.add_argument("--calibration-data", type=Path, default=DEFAULT_CALIBRATION_DATA)
+    export.set_defaults(handler=_export_reader)
+
+    serve = commands.add_parser("serve", help="the Gradio chat page")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.set_defaults(handler=_serve)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return args.handler(args)
+    if args.command in ("train", "export-reader", "eval", "index"):
+        logging.getLogger("qa").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        return args.handler(args)
+    except QAError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ class Document:
     source: str = ""
 
 
-def _document_id(title: str, text: str) -> str:
+def make_document_id(title: str, text: str) -> str:
     digest = hashlib.sha256(f"{title}\0{text}".encode()).hexdigest()[:12]
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "document"
     return f"{slug}-{digest}"
@@ -51,7 +51,7 @@ def document_from_text(text: str, title: str = "Pasted article", source: str = "
         raise DocumentError(
             f"{title!r} has {len(text):,} characters; the limit is {MAX_DOCUMENT_CHARS:,}"
         )
-    return Document(_document_id(title, text), title, text, source)
+    return Document(make_document_id(title, text), title, text, source)
 
 
 def html_to_text(html: str) -> tuple[str, str]:

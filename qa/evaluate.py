@@ -6,15 +6,18 @@ sentence windows the chatbot reads, and scores with SQuAD 2.0 semantics.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from tqdm import tqdm
 
 from qa.chunking import split_sentences, sliding_windows
+from qa.documents import Document, make_document_id
 from qa.reader import Reader
-from qa.squad import Question, Scores, question_scores, score_predictions
+from qa.squad import Article, Question, Scores, question_scores, score_predictions
 
 # Windows of three sentences, one shared between neighbours: every answer inside one or two
 # adjacent sentences lies whole in some window, as with the chatbot's hit sentence plus neighbours.
@@ -114,4 +117,122 @@ def evaluate_gold_paragraph(
         predictions=predictions,
         threshold=threshold,
         questions_per_second=len(questions) / elapsed if elapsed > 0 else float("inf"),
+    )
+
+
+@dataclass(frozen=True)
+class EndToEndReport:
+    """Whole-article question answering: what a chatbot user would get."""
+
+    scores: Scores
+    predictions: dict[str, str]
+    recall_at: dict[int, float]  # k -> share of answerable questions with a gold span in a top-k chunk
+    context_recall: float  # share with a gold span inside the reader's contexts
+    abstention_precision: float | None  # of the abstentions, the share on unanswerable questions
+    abstention_recall: float | None  # of the unanswerable questions, the share abstained
+    abstention_rate: float
+    latency_p50: float
+    latency_p95: float
+    articles: int
+
+    def summary(self) -> str:
+        recall = "  ".join(f"recall@{k} {100 * v:.1f}%" for k, v in sorted(self.recall_at.items()))
+
+        def pct(value: float | None) -> str:
+            return "n/a" if value is None else f"{100 * value:.1f}%"
+
+        return "\n".join(
+            [
+                self.scores.summary(),
+                f"{recall}  reader-context recall {100 * self.context_recall:.1f}%",
+                f"abstained on {100 * self.abstention_rate:.1f}% of questions; "
+                f"abstention precision {pct(self.abstention_precision)}  recall {pct(self.abstention_recall)}",
+                f"latency per question p50 {1000 * self.latency_p50:.0f} ms  p95 {1000 * self.latency_p95:.0f} ms"
+                f"  ({self.articles} articles)",
+            ]
+        )
+
+
+def article_document(article: Article) -> tuple[Document, list[int]]:
+    """An article as one document (paragraphs joined by blank lines) and each paragraph's offset."""
+    offsets, parts, position = [], [], 0
+    for context, _ in article.paragraphs:
+        offsets.append(position)
+        parts.append(context)
+        position += len(context) + 2
+    text = "\n\n".join(parts)
+    title = article.title or "article"
+    return Document(id=make_document_id(title, text), title=title, text=text), offsets
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    position = (len(ordered) - 1) * q / 100
+    low, high = int(position), min(int(position) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def evaluate_end_to_end(
+    articles: list[Article], assistant_factory, recall_ks: tuple[int, ...] = (1, 3, 5), progress: bool = True
+) -> EndToEndReport:
+    """Ask every question of each article against the whole article, through ``Assistant.ask``.
+
+    ``assistant_factory(index_dir)`` makes the assistant; each article gets its own index there.
+    """
+    predictions: dict[str, str] = {}
+    latencies: list[float] = []
+    found = {k: 0 for k in recall_ks}
+    in_context = answerable = 0
+    abstained_unanswerable = abstained = unanswerable = 0
+    questions: list[Question] = []
+    with tempfile.TemporaryDirectory(prefix="qa-eval-index-") as index_dir:
+        assistant = assistant_factory(Path(index_dir))
+        total = sum(len(qs) for a in articles for _, qs in a.paragraphs)
+        bar = tqdm(total=total, desc="asking", unit="q", disable=not progress, mininterval=2)
+        for article in articles:
+            document, offsets = article_document(article)
+            assistant.add(document)
+            retriever = assistant.retriever(document.id)
+            for offset, (_, paragraph_questions) in zip(offsets, article.paragraphs):
+                for question in paragraph_questions:
+                    questions.append(question)
+                    began = time.perf_counter()
+                    answer = assistant.ask(question.question, document_id=document.id)
+                    latencies.append(time.perf_counter() - began)
+                    predictions[question.id] = answer.text
+                    abstained += not answer.answerable
+                    if not question.answerable:
+                        unanswerable += 1
+                        abstained_unanswerable += not answer.answerable
+                    else:
+                        answerable += 1
+                        gold = [
+                            (offset + s, offset + s + len(t))
+                            for s, t in zip(question.answer_starts, question.answers)
+                        ]
+                        hits = retriever.search(question.question, top_k=max(recall_ks))
+                        for k in recall_ks:
+                            found[k] += any(
+                                h.chunk.start <= s and e <= h.chunk.end for h in hits[:k] for s, e in gold
+                            )
+                        in_context += any(
+                            h.context_start <= s and e <= h.context_end
+                            for h in hits[: retriever.settings.top_k]
+                            for s, e in gold
+                        )
+                    bar.update(1)
+        bar.close()
+    return EndToEndReport(
+        scores=score_predictions(questions, predictions),
+        predictions=predictions,
+        recall_at={k: found[k] / answerable if answerable else 0.0 for k in recall_ks},
+        context_recall=in_context / answerable if answerable else 0.0,
+        abstention_precision=abstained_unanswerable / abstained if abstained else None,
+        abstention_recall=abstained_unanswerable / unanswerable if unanswerable else None,
+        abstention_rate=abstained / len(questions) if questions else 0.0,
+        latency_p50=percentile(latencies, 50),
+        latency_p95=percentile(latencies, 95),
+        articles=len(articles),
     )

@@ -1,0 +1,280 @@
+"""Ask an article: retrieve the sentences that may answer, read the exact span, or abstain.
+
+>>> from qa import ask                                   # doctest: +SKIP
+>>> answer = ask("What is INDUS-X focused on?")          # doctest: +SKIP
+>>> answer.text                                          # doctest: +SKIP
+'advancing high-tech cooperation and exploring opportunities for joint research, ...'
+
+Over your own articles:
+
+>>> assistant = Assistant()                              # doctest: +SKIP
+>>> doc = assistant.add_file("story.html")               # doctest: +SKIP
+>>> assistant.ask("Who won?", document_id=doc.id)         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from qa.documents import Document, document_from_text, load_document
+from qa.embedding import Embedder
+from qa.errors import DocumentError, QuestionError
+from qa.index import DocumentIndex, IndexSettings, IndexStore
+from qa.paths import REPO_ROOT
+from qa.paths import default_index_dir
+from qa.reader import Reader, Span
+from qa.retrieval import Hit, RetrievalSettings, Retriever
+from qa.squad import normalize_answer
+
+logger = logging.getLogger(__name__)
+
+SEED_ARTICLE = REPO_ROOT / "seeds" / "indus_x.txt"
+MAX_QUESTION_CHARS = 1000
+MAX_ALTERNATIVES = 3
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another candidate answer, with the same fields as the main one."""
+
+    text: str
+    score: float
+    sentence: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one question about one document.
+
+    ``text == document.text[start:end]`` inside ``sentence``. When the article doesn't say,
+    ``answerable`` is False, ``text`` is "", ``start``/``end`` are None and ``sentence`` is the
+    closest sentence found. ``score`` is a confidence in [0, 1], 0.5 at the abstention threshold.
+    """
+
+    question: str
+    text: str
+    score: float
+    answerable: bool
+    sentence: str
+    sentence_start: int | None
+    sentence_end: int | None
+    start: int | None
+    end: int | None
+    document_id: str
+    document_title: str
+    alternatives: tuple[Alternative, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _LoadedDocument:
+    document: Document
+    index: DocumentIndex
+    retriever: Retriever
+
+
+def check_question(question: str) -> str:
+    """The question, stripped; QuestionError when it is empty or too long to be a question."""
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("Please type a question.")
+    question = " ".join(question.split())
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"That question is {len(question):,} characters long; please keep it under {MAX_QUESTION_CHARS:,}."
+        )
+    return question
+
+
+def _confidence(margin: float, threshold: float) -> float:
+    return 1.0 / (1.0 + math.exp(-(margin - threshold)))
+
+
+class Assistant:
+    """Question answering over a set of documents, each with its own persisted index.
+
+    Construction is cheap; the embedder and reader load on first use, once.
+    """
+
+    def __init__(
+        self,
+        index_dir: str | Path | None = None,
+        *,
+        reader: Reader | None = None,
+        embedder: Embedder | None = None,
+        index_settings: IndexSettings = IndexSettings(),
+        retrieval_settings: RetrievalSettings = RetrievalSettings(),
+    ) -> None:
+        self.embedder = embedder or Embedder()
+        self.reader = reader or Reader()
+        self.store = IndexStore(Path(index_dir or default_index_dir()), self.embedder, index_settings)
+        self.retrieval_settings = retrieval_settings
+        self._documents: dict[str, _LoadedDocument] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def documents(self) -> list[Document]:
+        return [loaded.document for loaded in self._documents.values()]
+
+    def document(self, document_id: str) -> Document:
+        return self._loaded(document_id).document
+
+    def add(self, document: Document) -> Document:
+        """Index ``document`` (or load its index from disk) and make it askable."""
+        with self._lock:
+            if document.id not in self._documents:
+                index = self.store.load_or_build(document)
+                retriever = Retriever(index, self.embedder, self.retrieval_settings)
+                self._documents[document.id] = _LoadedDocument(document, index, retriever)
+        return document
+
+    def add_text(self, text: str, title: str = "Pasted article") -> Document:
+        return self.add(document_from_text(text, title=title))
+
+    def add_file(self, path: str | Path) -> Document:
+        return self.add(load_document(path))
+
+    def _loaded(self, document_id: str) -> _LoadedDocument:
+        try:
+            return self._documents[document_id]
+        except KeyError:
+            raise DocumentError(f"no document {document_id!r} is loaded") from None
+
+    def retriever(self, document_id: str) -> Retriever:
+        return self._loaded(document_id).retriever
+
+    def retrieve(self, question: str, document_id: str | None = None) -> list[tuple[_LoadedDocument, Hit]]:
+        """Hits for ``question`` in one document, or in every loaded document."""
+        question = check_question(question)
+        if not self._documents:
+            raise DocumentError("no article is loaded: add one first")
+        targets = [self._loaded(document_id)] if document_id else list(self._documents.values())
+        return [(loaded, hit) for loaded in targets for hit in loaded.retriever.search(question)]
+
+    def ask(self, question: str, document_id: str | None = None) -> Answer:
+        """Answer ``question`` from one document (or from all loaded ones)."""
+        question = check_question(question)
+        hits = self.retrieve(question, document_id)
+        contexts = _merged_contexts(hits)
+        spans = self.reader.read(
+            question, [loaded.document.text[start:end] for loaded, start, end in contexts], top_k=10
+        )
+        threshold = self.reader.settings.no_answer_threshold
+        if not spans:
+            loaded, hit = hits[0]
+            return self._abstention(question, loaded, hit.context_start, 0.0, ())
+        candidates = []
+        seen: set[str] = set()
+        for span in spans:
+            key = normalize_answer(span.text)
+            if not key or key in seen:
+                continue
+            seen.add(key)
+            candidates.append(span)
+        best = candidates[0] if candidates else spans[0]
+        alternatives = tuple(
+            self._alternative(span, contexts, threshold) for span in candidates[1 : 1 + MAX_ALTERNATIVES]
+        )
+        loaded, context_start, _ = contexts[best.context_index]
+        if not self.reader.is_answer(best):
+            return self._abstention(
+                question, loaded, context_start + best.start, _confidence(best.margin, threshold), alternatives
+            )
+        start, end = context_start + best.start, context_start + best.end
+        sentence_start, sentence_end = _sentence_bounds(loaded.index, start, end)
+        return Answer(
+            question=question,
+            text=best.text,
+            score=_confidence(best.margin, threshold),
+            answerable=True,
+            sentence=loaded.document.text[sentence_start:sentence_end],
+            sentence_start=sentence_start,
+            sentence_end=sentence_end,
+            start=start,
+            end=end,
+            document_id=loaded.document.id,
+            document_title=loaded.document.title,
+            alternatives=alternatives,
+        )
+
+    def _alternative(self, span: Span, contexts: list, threshold: float) -> Alternative:
+        loaded, context_start, _ = contexts[span.context_index]
+        start, end = context_start + span.start, context_start + span.end
+        sentence_start, sentence_end = _sentence_bounds(loaded.index, start, end)
+        return Alternative(
+            text=span.text,
+            score=_confidence(span.margin, threshold),
+            sentence=loaded.document.text[sentence_start:sentence_end],
+            start=start,
+            end=end,
+        )
+
+    @staticmethod
+    def _abstention(
+        question: str, loaded: _LoadedDocument, near: int, score: float, alternatives: tuple
+    ) -> Answer:
+        sentence_start, sentence_end = _sentence_bounds(loaded.index, near, near)
+        return Answer(
+            question=question,
+            text="",
+            score=score,
+            answerable=False,
+            sentence=loaded.document.text[sentence_start:sentence_end],
+            sentence_start=sentence_start,
+            sentence_end=sentence_end,
+            start=None,
+            end=None,
+            document_id=loaded.document.id,
+            document_title=loaded.document.title,
+            alternatives=alternatives,
+        )
+
+
+def _merged_contexts(hits: list[tuple[_LoadedDocument, Hit]]) -> list[tuple[_LoadedDocument, int, int]]:
+    """Reader contexts (document, start, end): overlapping hit contexts of a document merge into one,
+    so no sentence is read twice."""
+    by_document: dict[str, list[tuple[_LoadedDocument, int, int]]] = {}
+    for loaded, hit in sorted(hits, key=lambda item: (item[0].document.id, item[1].context_start)):
+        ranges = by_document.setdefault(loaded.document.id, [])
+        if ranges and hit.context_start <= ranges[-1][2]:
+            ranges[-1] = (loaded, ranges[-1][1], max(ranges[-1][2], hit.context_end))
+        else:
+            ranges.append((loaded, hit.context_start, hit.context_end))
+    return [item for ranges in by_document.values() for item in ranges]
+
+
+def _sentence_bounds(index: DocumentIndex, start: int, end: int) -> tuple[int, int]:
+    """Start of the sentence holding ``start`` to the end of the one holding ``end``."""
+    sentences = index.sentences
+    starts = [s.start for s in sentences]
+    first = max(bisect.bisect_right(starts, start) - 1, 0)
+    last = max(bisect.bisect_right(starts, max(end - 1, start)) - 1, first)
+    return sentences[first].start, sentences[last].end
+
+
+_default_assistant: Assistant | None = None
+_default_lock = threading.Lock()
+
+
+def default_assistant() -> Assistant:
+    """The assistant over the seed article (INDUS-X), created once per process."""
+    global _default_assistant
+    with _default_lock:
+        if _default_assistant is None:
+            assistant = Assistant()
+            assistant.add_file(SEED_ARTICLE)
+            _default_assistant = assistant
+    return _default_assistant
+
+
+def ask(question: str) -> Answer:
+    """Answer a question about the seed article: ``ask("What does INDUS-X aim at?")``."""
+    return default_assistant().ask(question)

@@ -1,0 +1,123 @@
+"""Hybrid retrieval over one article: dense (FAISS) and BM25 rankings fused by reciprocal rank.
+
+Each hit carries its chunk widened by neighbour sentences: that widened text is what the reader reads.
+
+BM25 over the sentences of a single article is a tiny corpus, where a term in most sentences (the
+article's subject, "INDUS-X") gets an inverse document frequency near zero under some BM25
+variants and would vanish from the query. The Lucene variant used here keeps every idf positive.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import bm25s
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+from qa.chunking import Chunk
+from qa.embedding import Embedder
+from qa.index import DocumentIndex
+
+logger = logging.getLogger(__name__)
+
+# Question words carry no topic; the reader, not BM25, cares about them.
+_STOPWORDS = sorted(set(STOPWORDS_EN) | {"what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did", "does", "do"})
+_STEMMER = Stemmer.Stemmer("english")
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    top_k: int = 3  # hits handed to the reader
+    candidates: int = 20  # taken from each ranking before fusion
+    rrf_k: int = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
+    # Sentences added on each side of a hit for the reader: a 2-sentence chunk becomes a 4-sentence
+    # context, the longest window the reader was trained on.
+    neighbour_sentences: int = 1
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk and the reader context around it (``document.text[context_start:context_end]``)."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None
+    bm25_rank: int | None
+    context_first: int  # first sentence of the context
+    context_last: int
+    context_start: int
+    context_end: int
+
+
+def _tokenize(texts: list[str]) -> list[list[str]]:
+    return bm25s.tokenize(
+        texts, stopwords=_STOPWORDS, stemmer=_STEMMER, show_progress=False, return_ids=False
+    )
+
+
+def reciprocal_rank_fusion(rankings: list[list[int]], rrf_k: int) -> dict[int, float]:
+    """Fused score per item: the sum over rankings of 1 / (rrf_k + rank), ranks from 1.
+
+    >>> reciprocal_rank_fusion([[7, 3], [3]], rrf_k=60)[3] == 1 / 62 + 1 / 61
+    True
+    """
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (rrf_k + rank)
+    return fused
+
+
+class Retriever:
+    """Finds the chunks of one indexed article that best match a question."""
+
+    def __init__(
+        self, index: DocumentIndex, embedder: Embedder, settings: RetrievalSettings = RetrievalSettings()
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self._bm25 = bm25s.BM25(method="lucene")
+        self._bm25.index(_tokenize([c.text for c in index.chunks]), show_progress=False)
+
+    def dense_ranking(self, question: str) -> list[int]:
+        vector = self.embedder.embed([question])[0]
+        return [i for i, _ in self.index.search(vector, self.settings.candidates)]
+
+    def bm25_ranking(self, question: str) -> list[int]:
+        query = _tokenize([question])
+        if not query[0]:
+            return []
+        k = min(self.settings.candidates, len(self.index.chunks))
+        documents, scores = self._bm25.retrieve(query, k=k, show_progress=False)
+        # A chunk sharing no term with the question scores 0: it is not a BM25 match at all.
+        return [int(d) for d, s in zip(documents[0], scores[0]) if s > 0]
+
+    def search(self, question: str, top_k: int | None = None) -> list[Hit]:
+        """The ``top_k`` best chunks, best first, each widened by its neighbour sentences."""
+        top_k = top_k or self.settings.top_k
+        dense, lexical = self.dense_ranking(question), self.bm25_ranking(question)
+        fused = reciprocal_rank_fusion([dense, lexical], self.settings.rrf_k)
+        dense_rank = {c: r for r, c in enumerate(dense, start=1)}
+        bm25_rank = {c: r for r, c in enumerate(lexical, start=1)}
+        best = sorted(fused, key=lambda c: (-fused[c], c))[:top_k]
+        return [self._hit(c, fused[c], dense_rank.get(c), bm25_rank.get(c)) for c in best]
+
+    def _hit(self, chunk_index: int, score: float, dense_rank: int | None, bm25_rank: int | None) -> Hit:
+        chunk = self.index.chunks[chunk_index]
+        sentences = self.index.sentences
+        neighbours = self.settings.neighbour_sentences
+        first = max(0, chunk.first - neighbours)
+        last = min(len(sentences) - 1, chunk.last + neighbours)
+        return Hit(
+            chunk=chunk,
+            score=score,
+            dense_rank=dense_rank,
+            bm25_rank=bm25_rank,
+            context_first=first,
+            context_last=last,
+            context_start=sentences[first].start,
+            context_end=sentences[last].end,
+        )

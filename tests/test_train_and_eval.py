@@ -1,0 +1,77 @@
+"""`qa train` runs end to end on a tiny slice (and resumes); `qa eval` prints what a hand count gives."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import write_squad
+from qa.cli import main
+from qa.reader import Reader
+from qa.squad import load_questions, question_scores
+
+
+@pytest.fixture
+def tiny_squad(tmp_path, seed_text):
+    """A few dozen questions on the seed article's paragraphs, some unanswerable."""
+    paragraphs = [p for p in seed_text.split("\n\n") if p.strip()]
+    facts = [
+        ("INDUS-X", "What initiative did they discuss?"),
+        ("Washington", "Where will the formal launch be held?"),
+        ("Sunday", "When did he arrive?"),
+        ("2016", "In what year was India designated a partner?"),
+        ("Rajnath Singh", "Who is the Defence Minister?"),
+        ("jet engines", "What are they exploring co-producing?"),
+    ]
+    items = []
+    for n, paragraph in enumerate(paragraphs):
+        questions = [
+            (f"p{n}-q{i}", question, [answer])
+            for i, (answer, question) in enumerate(facts)
+            if answer in paragraph
+        ]
+        questions.append((f"p{n}-none", "What is the capital of France?", []))
+        items.append((paragraph, questions))
+    return write_squad(tmp_path / "tiny.json", items)
+
+
+def test_train_runs_end_to_end_and_resumes(tmp_path, tiny_squad, capsys):
+    output = tmp_path / "run"
+    args = ["train", "--output-dir", str(output), "--data", str(tiny_squad), "--eval-data", str(tiny_squad),
+            "--eval-questions", "8", "--checkpoint-every", "1", "--batch-size", "8", "--epochs", "2"]
+    assert main(args + ["--max-steps", "1"]) == 0
+    curve = [json.loads(line) for line in (output / "learning_curve.jsonl").read_text().splitlines()]
+    assert [point["step"] for point in curve] == [1]
+    assert {"has_ans_f1_at_0", "f1_at_best", "best_threshold"} <= set(curve[0])
+    assert (output / "checkpoint" / "trainer_state.pt").exists()
+
+    assert main(args + ["--max-steps", "2", "--resume"]) == 0
+    curve = [json.loads(line) for line in (output / "learning_curve.jsonl").read_text().splitlines()]
+    assert [point["step"] for point in curve] == [1, 2]  # carried on from step 1, not from scratch
+
+    # The best checkpoint is a model directory the reader can read with.
+    spans = Reader(output / "best").read("When did he arrive?", ["The US Defence Secretary arrived on Sunday."])
+    assert spans and "The US Defence Secretary arrived on Sunday."[spans[0].start : spans[0].end] == spans[0].text
+
+
+def test_eval_gold_paragraph_matches_a_hand_count(tmp_path, tiny_squad, capsys):
+    predictions_path = tmp_path / "predictions.json"
+    assert main(["eval", str(tiny_squad), "--gold-paragraph", "--predictions", str(predictions_path)]) == 0
+    printed = capsys.readouterr().out
+    predictions = json.loads(predictions_path.read_text())
+    questions = load_questions(tiny_squad)
+    assert set(predictions) == {q.id for q in questions}
+    # Count by hand from the written predictions, question by question.
+    em = [question_scores(q, predictions[q.id])[0] for q in questions]
+    f1 = [question_scores(q, predictions[q.id])[1] for q in questions]
+    shown = re.search(r"EM ([\d.]+)\s+F1 ([\d.]+)\s+\(n=(\d+)\)", printed)
+    assert shown, printed
+    assert float(shown.group(1)) == pytest.approx(100 * sum(em) / len(em), abs=0.01)
+    assert float(shown.group(2)) == pytest.approx(100 * sum(f1) / len(f1), abs=0.01)
+    assert int(shown.group(3)) == len(questions)
+    assert "questions/s" in printed
+    # The shipped reader gets the easy ones: most answerable questions exactly right.
+    answerable = [q for q in questions if q.answerable]
+    assert sum(question_scores(q, predictions[q.id])[0] for q in answerable) >= 0.7 * len(answerable)
