@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import sentencex
 
 # sentencex (Wikimedia's rule-based segmenter) already keeps most abbreviations together, but splits
-# after a few title abbreviations that are common in news ("Sec. Def. Austin", "Gen. Smith"). A split
-# right after one of these, followed by a capitalised word, is undone.
+# after a few title abbreviations that are common in news ("Sec. Def. Austin", "Gen. Smith").
 _TITLE_ABBREVIATIONS = re.compile(
     r"(?:^|\s)(?:Sec|Def|Gen|Lt|Col|Maj|Capt|Sgt|Adm|Gov|Sen|Rep|Rev|Hon|Pres|Amb|Supt|Insp|Cdr|"
     r"Brig|Cmdr|Prof|Dr|Mr|Mrs|Ms|St|Jr|Sr|No|Nos|Vol|Art|Fig|approx|vs|etc|i\.e|e\.g)\.$"
@@ -68,11 +67,31 @@ class Window:
     last: int
 
 
-def split_sentences(text: str) -> list[Sentence]:
-    """Split ``text`` into sentences; offsets index ``text`` exactly."""
-    sentences: list[Sentence] = []
+# A line break is a sentence boundary when the next line is a list item or the line before ends like
+# a sentence; other single line breaks are hard wrapping inside a sentence.
+_LINE_BOUNDARY = re.compile(r"(?<=[.!?:;\"\u201d])[ \t]*\n|\n(?=[ \t]*(?:[-*\u2022\u2013]|\d+[.)])[ \t])")
+
+
+def _segments(text: str) -> list[tuple[int, int]]:
+    """Raw (start, end) pieces from sentencex, cut again at list-item and sentence-end line breaks."""
+    pieces = []
     for boundary in sentencex.get_sentence_boundaries("en", text):
-        raw_start, raw_end = boundary["start_index"], boundary["end_index"]
+        start, end = boundary["start_index"], boundary["end_index"]
+        for line_break in _LINE_BOUNDARY.finditer(text, start, end):
+            pieces.append((start, line_break.end()))
+            start = line_break.end()
+        pieces.append((start, end))
+    return pieces
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Split ``text`` into sentences; offsets index ``text`` exactly.
+
+    >>> [s.text for s in split_sentences("Sec. Def. Lloyd J. Austin III met PM Modi. They spoke.")]
+    ['Sec. Def. Lloyd J. Austin III met PM Modi.', 'They spoke.']
+    """
+    sentences: list[Sentence] = []
+    for raw_start, raw_end in _segments(text):
         chunk = text[raw_start:raw_end]
         stripped = chunk.strip()
         if not stripped:
@@ -80,10 +99,12 @@ def split_sentences(text: str) -> list[Sentence]:
         start = raw_start + (len(chunk) - len(chunk.lstrip()))
         end = start + len(stripped)
         previous = sentences[-1] if sentences else None
+        # Undo a split after a title abbreviation ("Gen. Smith") or before a lower-case word
+        # ("$3.5 bn. in aid"): news sentences start with a capital, digit or quote.
         if (
             previous is not None
-            and _TITLE_ABBREVIATIONS.search(previous.text)
             and "\n" not in text[previous.end : start]
+            and (_TITLE_ABBREVIATIONS.search(previous.text) or stripped[0].islower())
         ):
             sentences[-1] = Sentence(text[previous.start : end], previous.start, end)
         else:

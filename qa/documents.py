@@ -72,14 +72,16 @@ def html_to_text(html: str) -> tuple[str, str]:
 
 def decode_text(data: bytes, name: str) -> str:
     """UTF-8 (or UTF-16 with a BOM) text; DocumentError for anything binary."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if b"\x00" in data[:8192]:
+    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if not utf16 and b"\x00" in data[:8192]:
         raise DocumentError(f"{name} looks like a binary file, not text")
+    encoding = "utf-16" if utf16 else "utf-8-sig"
     try:
-        return data.decode("utf-8-sig")
+        return data.decode(encoding)
     except UnicodeDecodeError as error:
-        raise DocumentError(f"{name} is not UTF-8 text ({error.reason} at byte {error.start})") from None
+        raise DocumentError(
+            f"{name} is not UTF-8 or UTF-16 text ({error.reason} at byte {error.start})"
+        ) from None
 
 
 def document_from_bytes(data: bytes, name: str) -> Document:

@@ -51,17 +51,24 @@ def paragraph_windows(context: str) -> list[str]:
 def guess_gold_paragraph(
     reader: Reader, questions: Iterable[Question], progress: bool = True
 ) -> dict[str, ReaderGuess]:
-    """Best span and margin per question id, reading each question in its own paragraph."""
-    questions = list(questions)
-    windows_by_context: dict[str, list[str]] = {}
+    """Best span and margin per question id, reading each question in its own paragraph.
+
+    The questions of one paragraph are read together, in shared batches.
+    """
+    by_context: dict[str, list[Question]] = {}
+    for question in questions:
+        by_context.setdefault(question.context, []).append(question)
     guesses: dict[str, ReaderGuess] = {}
-    for question in tqdm(questions, desc="reading", unit="q", disable=not progress, mininterval=2):
-        if question.context not in windows_by_context:
-            windows_by_context[question.context] = paragraph_windows(question.context)
-        spans = reader.read(question.question, windows_by_context[question.context], top_k=1)
-        guesses[question.id] = (
-            ReaderGuess(spans[0].text, spans[0].margin) if spans else ReaderGuess("", float("-inf"))
-        )
+    total = sum(len(qs) for qs in by_context.values())
+    with tqdm(total=total, desc="reading", unit="q", disable=not progress, mininterval=2) as bar:
+        for context, paragraph_questions in by_context.items():
+            windows = paragraph_windows(context)
+            readings = reader.read_many([(q.question, windows) for q in paragraph_questions], top_k=1)
+            for question, spans in zip(paragraph_questions, readings):
+                guesses[question.id] = (
+                    ReaderGuess(spans[0].text, spans[0].margin) if spans else ReaderGuess("", float("-inf"))
+                )
+            bar.update(len(paragraph_questions))
     return guesses
 
 

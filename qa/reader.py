@@ -124,15 +124,25 @@ class Reader:
         Contexts longer than the model's window are read in overlapping strides. Returns [] when
         there is nothing to read.
         """
-        contexts = list(contexts)
-        if not question.strip() or not any(c.strip() for c in contexts):
-            return []
+        return self.read_many([(question, list(contexts))], top_k=top_k)[0]
+
+    def read_many(self, requests: list[tuple[str, list[str]]], top_k: int = 5) -> list[list[Span]]:
+        """``read`` for several (question, contexts) requests at once, in shared batches."""
+        pairs = [
+            (request, question, context_index, context)
+            for request, (question, contexts) in enumerate(requests)
+            if question.strip()
+            for context_index, context in enumerate(contexts)
+            if context.strip()
+        ]
+        if not pairs:
+            return [[] for _ in requests]
         if self._model is None:
             self._load()
         settings = self.settings
         encoding = self._tokenizer(
-            [question] * len(contexts),
-            contexts,
+            [question for _, question, _, _ in pairs],
+            [context for _, _, _, context in pairs],
             truncation="only_second",
             max_length=settings.max_seq_len,
             stride=settings.doc_stride,
@@ -140,17 +150,15 @@ class Reader:
             return_offsets_mapping=True,
             padding=False,
         )
-        feature_context = encoding["overflow_to_sample_mapping"]
         start_logits, end_logits = self._logits(encoding)
 
-        best: dict[tuple[int, int, int], float] = {}
-        no_answer_score = float("inf")
-        for feature, context_index in enumerate(feature_context):
+        best: list[dict[tuple[int, int, int], float]] = [{} for _ in requests]
+        no_answer: list[float] = [float("inf")] * len(requests)
+        for feature, pair in enumerate(encoding["overflow_to_sample_mapping"]):
+            request, _, context_index, _ = pairs[pair]
             starts, ends = start_logits[feature], end_logits[feature]
-            no_answer_score = min(no_answer_score, float(starts[0] + ends[0]))
-            sequence_ids = encoding.sequence_ids(feature)
-            in_context = np.array([s == 1 for s in sequence_ids], dtype=bool)
-            context_tokens = np.flatnonzero(in_context)
+            no_answer[request] = min(no_answer[request], float(starts[0] + ends[0]))
+            context_tokens = np.flatnonzero([s == 1 for s in encoding.sequence_ids(feature)])
             if context_tokens.size == 0:
                 continue
             k = min(settings.top_k_tokens, context_tokens.size)
@@ -167,45 +175,53 @@ class Reader:
                     char_end = encoding.word_to_chars(feature, word_ids[e], sequence_index=1)[1]
                     key = (context_index, char_start, char_end)
                     score = float(starts[s] + ends[e])
-                    if score > best.get(key, float("-inf")):
-                        best[key] = score
-        ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)[:top_k]
-        return [
-            Span(
-                text=contexts[ci][cs:ce],
-                start=cs,
-                end=ce,
-                context_index=ci,
-                score=score,
-                no_answer_score=no_answer_score,
+                    if score > best[request].get(key, float("-inf")):
+                        best[request][key] = score
+        results = []
+        for request, (_, contexts) in enumerate(requests):
+            ranked = sorted(best[request].items(), key=lambda item: item[1], reverse=True)[:top_k]
+            results.append(
+                [
+                    Span(
+                        text=contexts[ci][cs:ce],
+                        start=cs,
+                        end=ce,
+                        context_index=ci,
+                        score=score,
+                        no_answer_score=no_answer[request],
+                    )
+                    for (ci, cs, ce), score in ranked
+                ]
             )
-            for (ci, cs, ce), score in ranked
-        ]
+        return results
 
     def _logits(self, encoding) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Start/end logits per feature, run in padded batches."""
+        """Start/end logits per feature, run in padded batches of similar lengths."""
         input_ids = encoding["input_ids"]
         token_type_ids = encoding.get("token_type_ids")
         pad_id = self._tokenizer.pad_token_id or 0
-        starts: list[np.ndarray] = []
-        ends: list[np.ndarray] = []
+        starts: list[np.ndarray] = [np.empty(0)] * len(input_ids)
+        ends: list[np.ndarray] = [np.empty(0)] * len(input_ids)
+        order = sorted(range(len(input_ids)), key=lambda i: len(input_ids[i]))
         with torch.inference_mode():
-            for first in range(0, len(input_ids), self.batch_size):
-                batch = input_ids[first : first + self.batch_size]
-                width = max(len(ids) for ids in batch)
+            for first in range(0, len(order), self.batch_size):
+                batch = order[first : first + self.batch_size]
+                width = max(len(input_ids[i]) for i in batch)
                 ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
                 mask = torch.zeros((len(batch), width), dtype=torch.long)
                 types = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, row_ids in enumerate(batch):
-                    ids[row, : len(row_ids)] = torch.tensor(row_ids)
-                    mask[row, : len(row_ids)] = 1
+                for row, feature in enumerate(batch):
+                    length = len(input_ids[feature])
+                    ids[row, :length] = torch.tensor(input_ids[feature])
+                    mask[row, :length] = 1
                     if token_type_ids is not None:
-                        types[row, : len(row_ids)] = torch.tensor(token_type_ids[first + row])
+                        types[row, :length] = torch.tensor(token_type_ids[feature])
                 inputs = {"input_ids": ids, "attention_mask": mask}
                 if token_type_ids is not None:
                     inputs["token_type_ids"] = types
                 output = self._model(**inputs)
-                for row, row_ids in enumerate(batch):
-                    starts.append(output.start_logits[row, : len(row_ids)].float().numpy())
-                    ends.append(output.end_logits[row, : len(row_ids)].float().numpy())
+                for row, feature in enumerate(batch):
+                    length = len(input_ids[feature])
+                    starts[feature] = output.start_logits[row, :length].float().numpy()
+                    ends[feature] = output.end_logits[row, :length].float().numpy()
         return starts, ends

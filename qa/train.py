@@ -193,8 +193,14 @@ def epoch_batches(lengths: list[int], batch_size: int, seed: int) -> list[list[i
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+# Batches are padded to a multiple of this many tokens: a handful of distinct tensor shapes instead of
+# one per length keeps oneDNN's per-shape kernel cache (and the process's memory) from growing all run.
+PAD_TO_MULTIPLE = 32
+
+
 def collate(features: list[dict], indices: list[int], pad_id: int) -> dict[str, torch.Tensor]:
-    width = max(len(features[i]["input_ids"]) for i in indices)
+    longest = max(len(features[i]["input_ids"]) for i in indices)
+    width = -(-longest // PAD_TO_MULTIPLE) * PAD_TO_MULTIPLE
     ids = torch.full((len(indices), width), pad_id, dtype=torch.long)
     types = torch.zeros((len(indices), width), dtype=torch.long)
     mask = torch.zeros((len(indices), width), dtype=torch.long)

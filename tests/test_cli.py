@@ -1,0 +1,89 @@
+"""The `qa` command line: each command runs; bad input gets one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import SEED_ARTICLE, write_squad
+from qa.cli import main
+
+QA = [sys.executable, "-m", "qa.cli"]
+
+
+def run_qa(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*QA, *args], input=stdin, capture_output=True, text=True, timeout=600, env=os.environ.copy()
+    )
+
+
+def test_ask_json():
+    result = run_qa("ask", "What is INDUS-X focused on?", "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["answerable"] and "high-tech cooperation" in answer["text"]
+    assert answer["text"] in answer["sentence"]
+
+
+def test_ask_own_document_and_chat(tmp_path, capsys, monkeypatch):
+    story = tmp_path / "story.txt"
+    story.write_text("The new bridge over the river opened on 4 May. It cost 12 million euros.")
+    assert main(["ask", "How much did the bridge cost?", "--doc", str(story)]) == 0
+    assert "12 million euros" in capsys.readouterr().out
+
+    questions = iter(["When did the bridge open?", "", "never asked"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(questions))
+    assert main(["chat", "--doc", str(story)]) == 0
+    out = capsys.readouterr().out
+    assert "4 May" in out and "never asked" not in out
+
+
+def test_index_command(tmp_path, capsys):
+    index_dir = tmp_path / "index"
+    assert main(["index", str(SEED_ARTICLE), "--index-dir", str(index_dir)]) == 0
+    assert "19 sentences" in capsys.readouterr().out
+    assert any(index_dir.iterdir())
+
+
+def test_eval_end_to_end(tmp_path, seed_text, capsys):
+    paragraphs = [p for p in seed_text.split("\n\n") if p.strip()]
+    data = write_squad(
+        tmp_path / "e2e.json",
+        [
+            (paragraphs[0], [("a", "What is INDUS-X focused on?", ["advancing high-tech cooperation"])]),
+            (paragraphs[2], [("b", "When did the US Defence Secretary arrive in New Delhi?", ["Sunday"]),
+                             ("c", "What is the capital of France?", [])]),
+        ],
+    )
+    predictions = tmp_path / "predictions.json"
+    assert main(["eval", str(data), "--predictions", str(predictions)]) == 0
+    out = capsys.readouterr().out
+    for expected in ("HasAns", "NoAns", "recall@3", "abstention precision", "p50", "p95"):
+        assert expected in out
+    assert set(json.loads(predictions.read_text())) == {"a", "b", "c"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", ""], "Please type a question"),
+        (["ask", "x" * 100_000], "characters long"),
+        (["ask", "Who?", "--doc", "missing.txt"], "no such file"),
+    ],
+)
+def test_bad_input_is_one_clear_line(args, message):
+    result = run_qa(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_binary_document_is_refused(tmp_path):
+    binary = tmp_path / "photo.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    result = run_qa("ask", "Who?", "--doc", str(binary))
+    assert result.returncode == 2
+    assert "binary" in result.stderr and "Traceback" not in result.stderr

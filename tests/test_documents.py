@@ -1,0 +1,60 @@
+"""Loading articles: text, Markdown, HTML; clear errors for empty, binary and unsupported files."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.documents import MAX_DOCUMENT_CHARS, document_from_bytes, document_from_text, load_document
+from qa.errors import DocumentError
+
+
+def test_text_and_markdown(tmp_path):
+    (tmp_path / "story.txt").write_text("First line.\r\nSecond line.\n")
+    doc = load_document(tmp_path / "story.txt")
+    assert doc.text == "First line.\nSecond line." and doc.title == "story"
+    (tmp_path / "notes.md").write_text("# Title\n\nBody text.")
+    assert load_document(tmp_path / "notes.md").text == "# Title\n\nBody text."
+
+
+def test_html_text_is_extracted_with_a_real_parser():
+    html = b"""<html><head><title>Talks in Delhi</title><style>p{color:red}</style></head>
+    <body><nav>Home | World</nav><h1>Talks</h1><p>Austin met   Singh.</p><p>They discussed <b>INDUS-X</b>.</p>
+    <script>var x = "not article text";</script></body></html>"""
+    doc = document_from_bytes(html, "page.html")
+    assert doc.title == "Talks in Delhi"
+    assert doc.text.split("\n\n")[:2] == ["Talks", "Austin met Singh."]
+    assert "They discussed INDUS-X" in doc.text
+    assert "not article text" not in doc.text and "color:red" not in doc.text and "Home | World" not in doc.text
+
+
+def test_same_content_same_id():
+    assert document_from_text("Some text.", "A").id == document_from_text("Some text.", "A").id
+    assert document_from_text("Some text.", "A").id != document_from_text("Other text.", "A").id
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (b"", "empty.txt", "empty"),
+        (b"   \n\t ", "blank.txt", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image.txt", "binary"),
+        (bytes(range(256)) * 4, "blob.md", "binary"),
+        (b"\xff\xfe\xfd not utf8 \xc3\x28", "latin.txt", "not UTF-8 or UTF-16"),
+        (b"text", "sheet.xlsx", "unsupported file type"),
+        (b"text", "README", "unsupported file type"),
+        (b"<html><body><script>only()</script></body></html>", "empty.html", "empty"),
+    ],
+)
+def test_bad_files_get_a_clear_error(data, name, message):
+    with pytest.raises(DocumentError, match=message):
+        document_from_bytes(data, name)
+
+
+def test_huge_document_is_refused():
+    with pytest.raises(DocumentError, match="limit"):
+        document_from_text("word " * (MAX_DOCUMENT_CHARS // 4))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DocumentError, match="no such file"):
+        load_document(tmp_path / "nope.txt")

@@ -1,0 +1,95 @@
+"""ask() and Assistant end to end: real embedder, real index, shipped reader."""
+
+from __future__ import annotations
+
+import pytest
+
+import qa
+from qa.errors import DocumentError, QuestionError
+from qa.paths import SHARED_DIR
+from qa.pipeline import Assistant
+from qa.squad import load_questions, question_scores
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory, reader, embedder) -> Assistant:
+    assistant = Assistant(tmp_path_factory.mktemp("index"), reader=reader, embedder=embedder)
+    assistant.add_file(qa.pipeline.SEED_ARTICLE)
+    return assistant
+
+
+def test_ask_answers_over_the_seed_article():
+    answer = qa.ask("What does INDUS-X aim at?")
+    assert answer.answerable
+    assert "partnerships" in answer.text or "high-tech cooperation" in answer.text
+    document = qa.pipeline.default_assistant().document(answer.document_id)
+    assert document.text[answer.start : answer.end] == answer.text
+    assert document.text[answer.sentence_start : answer.sentence_end] == answer.sentence
+    assert answer.text in answer.sentence
+    assert 0.5 < answer.score <= 1.0
+    assert len(answer.alternatives) <= 3
+    assert len({a.text for a in answer.alternatives}) == len(answer.alternatives)
+    assert all(a.text != answer.text for a in answer.alternatives)
+
+
+def test_index_is_built_once_then_loaded(tmp_path, reader, embedder, monkeypatch):
+    first = Assistant(tmp_path, reader=reader, embedder=embedder)
+    first.add_file(qa.pipeline.SEED_ARTICLE)
+    calls = []
+    monkeypatch.setattr(embedder, "embed", lambda texts, progress=False: calls.append(texts) or [])
+    second = Assistant(tmp_path, reader=reader, embedder=embedder)
+    second.add_file(qa.pipeline.SEED_ARTICLE)
+    assert calls == []  # loaded from index/, nothing embedded again
+
+
+def test_dev_questions(assistant):
+    """Every answerable dev question F1 >= 0.8; the unanswerable ones abstain."""
+    dev = load_questions(SHARED_DIR / "eval" / "indus_x_dev.json")
+    failures = []
+    for question in dev:
+        answer = assistant.ask(question.question)
+        f1 = question_scores(question, answer.text)[1]
+        if question.answerable and f1 < 0.8 or not question.answerable and answer.answerable:
+            failures.append((question.question, answer.text, round(f1, 2)))
+    assert not failures, failures
+
+
+def test_abstention_shows_the_closest_sentence(assistant):
+    answer = assistant.ask("What is the capital of France?")
+    assert not answer.answerable
+    assert answer.text == "" and answer.start is None and answer.end is None
+    assert answer.sentence and answer.score < 0.5
+
+
+def test_own_documents(tmp_path, reader, embedder):
+    assistant = Assistant(tmp_path / "index", reader=reader, embedder=embedder)
+    (tmp_path / "match.md").write_text(
+        "# Cup final\n\nThe Rovers beat United 3-1 in the cup final on Saturday. "
+        "Striker Ana Silva scored twice. The match was played in Leeds before 30,000 fans."
+    )
+    match = assistant.add_file(tmp_path / "match.md")
+    other = assistant.add_text("The bakery on Main Street sells rye bread. It opens at 7 a.m.", "Bakery")
+    answer = assistant.ask("Who scored twice?", document_id=match.id)
+    assert answer.answerable and "Ana Silva" in answer.text and answer.document_id == match.id
+    answer = assistant.ask("When does the bakery open?")  # over every loaded document
+    assert answer.answerable and "7" in answer.text and answer.document_id == other.id
+    assert {d.id for d in assistant.documents} == {match.id, other.id}
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t", "x" * 100_000])
+def test_bad_questions_get_a_clear_error(assistant, question):
+    with pytest.raises(QuestionError) as error:
+        assistant.ask(question)
+    assert str(error.value)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\x00\x01binary\x00"])
+def test_bad_documents_get_a_clear_error(assistant, text):
+    with pytest.raises(DocumentError):
+        assistant.add_text(text, "bad")
+    assert len(assistant.documents) == 1  # the seed article is still there
+
+
+def test_unknown_document(assistant):
+    with pytest.raises(DocumentError, match="no document"):
+        assistant.ask("Who?", document_id="nope")
