@@ -18,7 +18,6 @@ from pathlib import Path
 
 from qa.errors import QAError
 
-logger = logging.getLogger("qa")
 
 
 def _assistant(args: argparse.Namespace):

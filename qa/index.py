@@ -69,6 +69,10 @@ class StaleIndex(Exception):
     """Why a stored index can't be used (the message goes into the rebuild log line)."""
 
 
+class MissingIndex(StaleIndex):
+    """No index was ever built for this document here."""
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -111,6 +115,8 @@ class IndexStore:
         """The stored index of ``document`` if it is whole and current; otherwise a fresh build."""
         try:
             return self.load(document)
+        except MissingIndex:
+            logger.info("no index for %r yet: building", document.title)
         except StaleIndex as reason:
             logger.warning("index for %r %s: rebuilding", document.title, reason)
         return self.build(document)
@@ -121,7 +127,7 @@ class IndexStore:
         try:
             version = (home / CURRENT_FILE).read_text().strip()
         except FileNotFoundError:
-            raise StaleIndex("is missing") from None
+            raise MissingIndex("is missing") from None
         directory = home / version
         try:
             manifest = json.loads((directory / "manifest.json").read_text())

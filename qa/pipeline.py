@@ -15,7 +15,6 @@ Over your own articles:
 from __future__ import annotations
 
 import bisect
-import logging
 import math
 import threading
 from dataclasses import asdict, dataclass, field
@@ -31,7 +30,6 @@ from qa.reader import Reader, Span
 from qa.retrieval import Hit, RetrievalSettings, Retriever
 from qa.squad import normalize_answer
 
-logger = logging.getLogger(__name__)
 
 SEED_ARTICLE = REPO_ROOT / "seeds" / "indus_x.txt"
 MAX_QUESTION_CHARS = 1000

@@ -108,7 +108,10 @@ class Reader:
             if self._model is not None:
                 return
             from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+            from transformers.utils import logging as transformers_logging
 
+            # A 45 MB model loads in well under a second: its per-tensor progress bar is only noise.
+            transformers_logging.disable_progress_bar()
             logger.info("loading reader from %s", self.model_dir)
             self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
             model = AutoModelForQuestionAnswering.from_pretrained(self.model_dir, dtype=torch.float32)

@@ -20,7 +20,8 @@ from qa.chunking import Chunk
 from qa.embedding import Embedder
 from qa.index import DocumentIndex
 
-logger = logging.getLogger(__name__)
+# bm25s logs every index build at DEBUG on its own logger; one per question is noise.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # Question words carry no topic; the reader, not BM25, cares about them.
 _STOPWORDS = sorted(set(STOPWORDS_EN) | {"what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did", "does", "do"})
