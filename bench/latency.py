@@ -25,12 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from qa.documents import document_from_text
 from qa.embedding import Embedder
 from qa.evaluate import article_document, percentile
 from qa.index import IndexStore
 from qa.paths import SHARED_DIR
-from qa.pipeline import SEED_ARTICLE, Assistant
+from qa.pipeline import Assistant, seed_document
 from qa.reader import DEFAULT_READER_DIR, Reader
 from qa.squad import load_articles, load_questions, score_predictions
 
@@ -49,10 +48,10 @@ def latency_figures(seconds: list[float]) -> dict:
 
 def warm_latency(asks: int) -> dict:
     dev = load_questions(SHARED_DIR / "eval" / "indus_x_dev.json")
-    article = SEED_ARTICLE.read_text()
+    article = seed_document().text
     with tempfile.TemporaryDirectory() as index_dir:
         assistant = Assistant(index_dir)
-        assistant.add_file(SEED_ARTICLE)
+        assistant.add(seed_document())
         assistant.ask(dev[0].question)  # warm: models loaded, index built
 
         import torch
@@ -121,7 +120,7 @@ def indexing_throughput(builds: int = 5) -> dict:
     embedder = Embedder()
     nyt = load_articles(SHARED_DIR / "eval" / "nyt_news_dev.json.gz")[:20]
     corpora = {
-        "seed_article": [document_from_text(SEED_ARTICLE.read_text(), "INDUS-X")],
+        "seed_article": [seed_document()],
         "nyt_20_articles": [article_document(article)[0] for article in nyt],
     }
     embedder.embed(["warm up"])

@@ -21,11 +21,14 @@ from qa.errors import QAError
 
 
 def _assistant(args: argparse.Namespace):
-    from qa.pipeline import SEED_ARTICLE, Assistant
+    from qa.pipeline import Assistant, seed_document
     from qa.reader import Reader
 
     assistant = Assistant(reader=Reader(args.reader))
-    assistant.add_file(getattr(args, "doc", None) or SEED_ARTICLE)
+    if args.doc:
+        assistant.add_file(args.doc)
+    else:
+        assistant.add(seed_document())
     return assistant
 
 

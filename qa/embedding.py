@@ -31,7 +31,8 @@ class Embedder:
     def id(self) -> str:
         return f"{EMBEDDER_PACKAGE}=={importlib.metadata.version(EMBEDDER_PACKAGE)}"
 
-    def _load(self):
+    def load(self):
+        """The model, loaded on first use (or now, to warm up); idempotent."""
         with self._lock:
             if self._model is None:
                 from sentence_transformers import SentenceTransformer
@@ -45,7 +46,7 @@ class Embedder:
         """An (n, 384) float32 array of unit vectors."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._load().encode(
+        vectors = self.load().encode(
             list(texts),
             batch_size=self.batch_size,
             normalize_embeddings=True,

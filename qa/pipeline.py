@@ -32,6 +32,7 @@ from qa.squad import normalize_answer
 
 
 SEED_ARTICLE = REPO_ROOT / "seeds" / "indus_x.txt"
+SEED_TITLE = "INDUS-X: US and India launch a defence innovation bridge"
 MAX_QUESTION_CHARS = 1000
 MAX_ALTERNATIVES = 3
 
@@ -169,13 +170,16 @@ class Assistant:
         if not spans:
             loaded, hit = hits[0]
             return self._abstention(question, loaded, hit.context_start, 0.0, ())
-        candidates = []
-        seen: set[str] = set()
+        # Alternatives are other answers: neither the same words nor a piece of a span already kept.
+        candidates: list[Span] = []
         for span in spans:
             key = normalize_answer(span.text)
-            if not key or key in seen:
+            if not key or any(
+                key == normalize_answer(kept.text)
+                or (kept.context_index == span.context_index and span.start < kept.end and kept.start < span.end)
+                for kept in candidates
+            ):
                 continue
-            seen.add(key)
             candidates.append(span)
         best = candidates[0] if candidates else spans[0]
         alternatives = tuple(
@@ -258,6 +262,11 @@ def _sentence_bounds(index: DocumentIndex, start: int, end: int) -> tuple[int, i
     return sentences[first].start, sentences[last].end
 
 
+def seed_document() -> Document:
+    """The default article: the INDUS-X story shipped in seeds/."""
+    return document_from_text(SEED_ARTICLE.read_text(encoding="utf-8"), title=SEED_TITLE, source=str(SEED_ARTICLE))
+
+
 _default_assistant: Assistant | None = None
 _default_lock = threading.Lock()
 
@@ -268,7 +277,7 @@ def default_assistant() -> Assistant:
     with _default_lock:
         if _default_assistant is None:
             assistant = Assistant()
-            assistant.add_file(SEED_ARTICLE)
+            assistant.add(seed_document())
             _default_assistant = assistant
     return _default_assistant
 

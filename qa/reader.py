@@ -103,7 +103,8 @@ class Reader:
             self._settings = ReaderSettings.load(self.model_dir)
         return self._settings
 
-    def _load(self) -> None:
+    def load(self) -> None:
+        """Load the model now (it otherwise loads on the first read); idempotent."""
         with self._lock:
             if self._model is not None:
                 return
@@ -141,7 +142,7 @@ class Reader:
         if not pairs:
             return [[] for _ in requests]
         if self._model is None:
-            self._load()
+            self.load()
         settings = self.settings
         encoding = self._tokenizer(
             [question for _, question, _, _ in pairs],

@@ -14,7 +14,7 @@ from qa.squad import load_questions, question_scores
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory, reader, embedder) -> Assistant:
     assistant = Assistant(tmp_path_factory.mktemp("index"), reader=reader, embedder=embedder)
-    assistant.add_file(qa.pipeline.SEED_ARTICLE)
+    assistant.add(qa.pipeline.seed_document())
     return assistant
 
 
@@ -34,11 +34,11 @@ def test_ask_answers_over_the_seed_article():
 
 def test_index_is_built_once_then_loaded(tmp_path, reader, embedder, monkeypatch):
     first = Assistant(tmp_path, reader=reader, embedder=embedder)
-    first.add_file(qa.pipeline.SEED_ARTICLE)
+    first.add(qa.pipeline.seed_document())
     calls = []
     monkeypatch.setattr(embedder, "embed", lambda texts, progress=False: calls.append(texts) or [])
     second = Assistant(tmp_path, reader=reader, embedder=embedder)
-    second.add_file(qa.pipeline.SEED_ARTICLE)
+    second.add(qa.pipeline.seed_document())
     assert calls == []  # loaded from index/, nothing embedded again
 
 
