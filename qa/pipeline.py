@@ -169,7 +169,7 @@ class Assistant:
         threshold = self.reader.settings.no_answer_threshold
         if not spans:
             loaded, hit = hits[0]
-            return self._abstention(question, loaded, hit.context_start, 0.0, ())
+            return _answer(question, loaded, None, near=hit.context_start, score=0.0, alternatives=())
         # Alternatives are other answers: neither the same words nor a piece of a span already kept.
         candidates: list[Span] = []
         for span in spans:
@@ -186,24 +186,13 @@ class Assistant:
             self._alternative(span, contexts, threshold) for span in candidates[1 : 1 + MAX_ALTERNATIVES]
         )
         loaded, context_start, _ = contexts[best.context_index]
-        if not self.reader.is_answer(best):
-            return self._abstention(
-                question, loaded, context_start + best.start, _confidence(best.margin, threshold), alternatives
-            )
         start, end = context_start + best.start, context_start + best.end
-        sentence_start, sentence_end = _sentence_bounds(loaded.index, start, end)
-        return Answer(
-            question=question,
-            text=best.text,
+        return _answer(
+            question,
+            loaded,
+            (start, end) if self.reader.is_answer(best) else None,
+            near=start,
             score=_confidence(best.margin, threshold),
-            answerable=True,
-            sentence=loaded.document.text[sentence_start:sentence_end],
-            sentence_start=sentence_start,
-            sentence_end=sentence_end,
-            start=start,
-            end=end,
-            document_id=loaded.document.id,
-            document_title=loaded.document.title,
             alternatives=alternatives,
         )
 
@@ -219,25 +208,33 @@ class Assistant:
             end=end,
         )
 
-    @staticmethod
-    def _abstention(
-        question: str, loaded: _LoadedDocument, near: int, score: float, alternatives: tuple
-    ) -> Answer:
-        sentence_start, sentence_end = _sentence_bounds(loaded.index, near, near)
-        return Answer(
-            question=question,
-            text="",
-            score=score,
-            answerable=False,
-            sentence=loaded.document.text[sentence_start:sentence_end],
-            sentence_start=sentence_start,
-            sentence_end=sentence_end,
-            start=None,
-            end=None,
-            document_id=loaded.document.id,
-            document_title=loaded.document.title,
-            alternatives=alternatives,
-        )
+
+def _answer(
+    question: str,
+    loaded: _LoadedDocument,
+    span: tuple[int, int] | None,
+    near: int,
+    score: float,
+    alternatives: tuple[Alternative, ...],
+) -> Answer:
+    """The answer ``span`` of the document, or (``span`` None) an abstention citing the sentence at ``near``."""
+    start, end = span if span else (near, near)
+    sentence_start, sentence_end = _sentence_bounds(loaded.index, start, end)
+    text = loaded.document.text
+    return Answer(
+        question=question,
+        text=text[start:end] if span else "",
+        score=score,
+        answerable=span is not None,
+        sentence=text[sentence_start:sentence_end],
+        sentence_start=sentence_start,
+        sentence_end=sentence_end,
+        start=span[0] if span else None,
+        end=span[1] if span else None,
+        document_id=loaded.document.id,
+        document_title=loaded.document.title,
+        alternatives=alternatives,
+    )
 
 
 def _merged_contexts(hits: list[tuple[_LoadedDocument, Hit]]) -> list[tuple[_LoadedDocument, int, int]]:

@@ -72,6 +72,3 @@ def test_eval_gold_paragraph_matches_a_hand_count(tmp_path, tiny_squad, capsys):
     assert float(shown.group(2)) == pytest.approx(100 * sum(f1) / len(f1), abs=0.01)
     assert int(shown.group(3)) == len(questions)
     assert "questions/s" in printed
-    # The shipped reader gets the easy ones: most answerable questions exactly right.
-    answerable = [q for q in questions if q.answerable]
-    assert sum(question_scores(q, predictions[q.id])[0] for q in answerable) >= 0.7 * len(answerable)
