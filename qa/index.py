@@ -1,12 +1,12 @@
-"""The persisted FAISS index of an article's chunks, under ``index/<document id>/``.
+"""The persisted FAISS index of an article's chunks, under ``<root>/<document id>/``.
 
-Layout: ``index/<id>/CURRENT`` names the live version directory ``index/<id>/<version>/`` holding
-``faiss.index``, ``chunks.json`` and ``manifest.json``. A build writes a new version directory
-under a temporary name, renames it into place, then swaps ``CURRENT`` with an atomic
-``os.replace``: a build killed at any point leaves the previous version live.
+Layout: ``<root>/<id>/CURRENT`` names the live version directory ``<root>/<id>/<version>/``, which
+holds ``faiss.index``, ``chunks.json`` and ``manifest.json``. A build writes a new version under a
+temporary name, renames it into place, then switches ``CURRENT`` with one atomic ``os.replace``: a
+build killed at any point leaves the previous version live and whole.
 
 Loading checks the manifest (format, embedder, chunking, content hash) and every file's size and
-checksum; a stale, mismatched, truncated or corrupted index is rebuilt, with one log line saying why.
+checksum; a stale, truncated or corrupted index is rebuilt, with one log line saying why.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ import importlib.metadata
 import json
 import logging
 import os
+import re
 import shutil
-import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import faiss
@@ -34,15 +35,18 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 CURRENT_FILE = "CURRENT"
+MANIFEST_FILE = "manifest.json"
 DATA_FILES = ("faiss.index", "chunks.json")
 PROGRESS_ABOVE_CHUNKS = 200
+# Only names this module makes are followed from CURRENT, so a damaged pointer can't lead elsewhere.
+_VERSION_NAME = re.compile(r"v\d{8}T\d{6}-[0-9a-f]{8}")
 
 
 @dataclass(frozen=True)
 class IndexSettings:
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     # Above this many chunks an approximate index (HNSW) replaces the exact flat one: exact search
-    # is instant for an article, but grows linearly with a large collection.
+    # is instant for an article, but its cost grows linearly with the number of chunks.
     approximate_above: int = 20_000
 
 
@@ -53,7 +57,7 @@ class DocumentIndex:
     document: Document
     sentences: list[Sentence]
     chunks: list[Chunk]
-    faiss_index: faiss.Index
+    faiss_index: faiss.Index  # inner product over unit vectors, i.e. cosine
     manifest: dict
 
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -61,16 +65,18 @@ class DocumentIndex:
         k = min(k, len(self.chunks))
         if k <= 0:
             return []
-        scores, ids = self.faiss_index.search(np.asarray(query_vector, dtype=np.float32).reshape(1, -1), k)
+        query = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
+        scores, ids = self.faiss_index.search(query, k)
+        # HNSW may return fewer than k neighbours, padded with id -1.
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
 
-class StaleIndex(Exception):
-    """Why a stored index can't be used (the message goes into the rebuild log line)."""
+class _Unusable(Exception):
+    """Why a stored index can't be used; the message completes "index for X ..."."""
 
 
-class MissingIndex(StaleIndex):
-    """No index was ever built for this document here."""
+class _Missing(_Unusable):
+    """No index was ever built for this document here: a first build, not a problem."""
 
 
 def _sha256(path: Path) -> str:
@@ -81,15 +87,35 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def content_hash(document: Document) -> str:
+def _content_hash(document: Document) -> str:
     return hashlib.sha256(f"{document.id}\0{document.title}\0{document.text}".encode()).hexdigest()
 
 
-def _version(package: str) -> str:
+def _package_version(package: str) -> str:
     try:
         return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
+    except importlib.metadata.PackageNotFoundError:  # e.g. run from a checkout that isn't installed
         return "unknown"
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's or a directory's entries to disk, so a rename never outlives its content."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _replace_atomically(path: Path, text: str) -> None:
+    """Replace ``path``'s content in one step: readers see the old file or the new, never half."""
+    temporary = path.with_name(f".{path.name}-{uuid.uuid4().hex[:8]}")
+    with temporary.open("w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    _fsync(path.parent)
 
 
 class IndexStore:
@@ -100,119 +126,144 @@ class IndexStore:
         self.embedder = embedder
         self.settings = settings
 
-    def expected_manifest(self, document: Document) -> dict:
+    def load_or_build(self, document: Document) -> DocumentIndex:
+        """The stored index of ``document`` if it is whole and current; otherwise a fresh build."""
+        try:
+            return self._load(document)
+        except _Missing:
+            logger.info("no index for %r yet: building", document.title)
+        except _Unusable as reason:
+            logger.warning("index for %r (%s) %s: rebuilding", document.title, document.id, reason)
+        return self.build(document)
+
+    def build(self, document: Document) -> DocumentIndex:
+        """Chunk, embed and index ``document``, and persist it atomically."""
+        sentences, chunks = chunk_text(document.id, document.text, self.settings.chunking)
+        if not chunks:
+            raise DocumentError(f"{document.title!r} has no sentences: there is nothing to index")
+        vectors = self.embedder.embed([c.text for c in chunks], progress=len(chunks) > PROGRESS_ABOVE_CHUNKS)
+        faiss_index = self._faiss_index(vectors)
+        manifest = {
+            **self._expected_manifest(document),
+            "title": document.title,
+            "faiss_type": type(faiss_index).__name__,
+            "chunks": len(chunks),
+            "sentences": len(sentences),
+            "versions": {
+                "faiss": faiss.__version__,
+                "sentence-transformers": _package_version("sentence-transformers"),
+                "article-qa": _package_version("article-qa"),
+            },
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        self._persist(document, sentences, chunks, faiss_index, manifest)
+        return DocumentIndex(document, sentences, chunks, faiss_index, manifest)
+
+    def _expected_manifest(self, document: Document) -> dict:
         """The manifest fields a stored index must match to be reused."""
         return {
             "format_version": FORMAT_VERSION,
             "embedder": self.embedder.id,
             "dimension": self.embedder.dimension,
             "chunking": asdict(self.settings.chunking),
-            "approximate_above": self.settings.approximate_above,
-            "content_hash": content_hash(document),
+            "content_hash": _content_hash(document),
         }
 
-    def load_or_build(self, document: Document) -> DocumentIndex:
-        """The stored index of ``document`` if it is whole and current; otherwise a fresh build."""
-        try:
-            return self.load(document)
-        except MissingIndex:
-            logger.info("no index for %r yet: building", document.title)
-        except StaleIndex as reason:
-            logger.warning("index for %r %s: rebuilding", document.title, reason)
-        return self.build(document)
-
-    def load(self, document: Document) -> DocumentIndex:
-        """Load and verify; raises StaleIndex saying what is wrong."""
-        home = self.root / document.id
-        try:
-            version = (home / CURRENT_FILE).read_text().strip()
-        except FileNotFoundError:
-            raise MissingIndex("is missing") from None
-        directory = home / version
-        try:
-            manifest = json.loads((directory / "manifest.json").read_text())
-        except (OSError, ValueError) as error:
-            raise StaleIndex(f"has an unreadable manifest ({error.__class__.__name__})") from None
-        expected = self.expected_manifest(document)
-        changed = [key for key, value in expected.items() if manifest.get(key) != value]
-        if changed:
-            raise StaleIndex(f"is stale ({', '.join(changed)} changed)")
-        for name in DATA_FILES:
-            path, recorded = directory / name, manifest.get("files", {}).get(name, {})
-            if not path.exists():
-                raise StaleIndex(f"is missing {name}")
-            if path.stat().st_size != recorded.get("size"):
-                raise StaleIndex(f"is truncated ({name} has {path.stat().st_size} bytes, expected {recorded.get('size')})")
-            if _sha256(path) != recorded.get("sha256"):
-                raise StaleIndex(f"is corrupted ({name} checksum mismatch)")
-        try:
-            faiss_index = faiss.read_index(str(directory / "faiss.index"))
-            stored = json.loads((directory / "chunks.json").read_text())
-            sentences = [Sentence(**s) for s in stored["sentences"]]
-            chunks = [Chunk(**c) for c in stored["chunks"]]
-        except (RuntimeError, ValueError, KeyError, TypeError) as error:
-            raise StaleIndex(f"is unreadable ({error.__class__.__name__})") from None
-        if faiss_index.ntotal != len(chunks):
-            raise StaleIndex(f"is inconsistent ({faiss_index.ntotal} vectors for {len(chunks)} chunks)")
-        return DocumentIndex(document, sentences, chunks, faiss_index, manifest)
-
-    def build(self, document: Document) -> DocumentIndex:
-        """Chunk, embed and index ``document``, and persist it atomically."""
-        sentences, chunks = chunk_text(document.id, document.text, self.settings.chunking)
-        if not chunks:
-            raise DocumentError(f"{document.title!r} has no sentences to index")
-        vectors = self.embedder.embed([c.text for c in chunks], progress=len(chunks) > PROGRESS_ABOVE_CHUNKS)
-        faiss_index = self._faiss_index(vectors)
-        manifest = {
-            **self.expected_manifest(document),
-            "document_title": document.title,
-            "faiss_type": type(faiss_index).__name__,
-            "chunks": len(chunks),
-            "sentences": len(sentences),
-            "versions": {p: _version(p) for p in ("article-qa", "faiss-cpu", "sentence-transformers")},
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        self._persist(document, sentences, chunks, faiss_index, manifest)
-        return DocumentIndex(document, sentences, chunks, faiss_index, manifest)
+    def _faiss_type(self, chunk_count: int) -> type[faiss.Index]:
+        return faiss.IndexHNSWFlat if chunk_count > self.settings.approximate_above else faiss.IndexFlatIP
 
     def _faiss_index(self, vectors: np.ndarray) -> faiss.Index:
         dimension = vectors.shape[1]
-        if len(vectors) > self.settings.approximate_above:
+        if self._faiss_type(len(vectors)) is faiss.IndexHNSWFlat:
             index = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efSearch = 64
+            index.hnsw.efSearch = 64  # recall over speed: the default 16 misses neighbours; persisted
         else:
             index = faiss.IndexFlatIP(dimension)
         index.add(vectors)
         return index
 
-    def _persist(self, document, sentences, chunks, faiss_index, manifest) -> None:
+    def _load(self, document: Document) -> DocumentIndex:
+        """The verified stored index; raises _Unusable saying what is wrong."""
+        home = self.root / document.id
+        if not (home / CURRENT_FILE).exists():
+            raise _Missing()
+        try:
+            return self._load_version(document, home, (home / CURRENT_FILE).read_text().strip())
+        except FileNotFoundError as error:
+            raise _Unusable(f"is missing {Path(error.filename or '?').name}") from None
+        # Anything the checks below don't name (unreadable bytes, odd JSON shapes) is still damage.
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+            raise _Unusable(f"is unreadable ({error.__class__.__name__}: {error})") from None
+
+    def _load_version(self, document: Document, home: Path, version: str) -> DocumentIndex:
+        if not _VERSION_NAME.fullmatch(version) or not (home / version).is_dir():
+            raise _Unusable(f"is missing (CURRENT names no version directory: {version[:40]!r})")
+        directory = home / version
+        try:
+            manifest = json.loads((directory / MANIFEST_FILE).read_text())
+        except ValueError:
+            raise _Unusable("is corrupted (manifest.json is not JSON)") from None
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+            raise _Unusable("is corrupted (manifest.json is not an index manifest)")
+        expected = self._expected_manifest(document)
+        changed = [key.replace("_", " ") for key, value in expected.items() if manifest.get(key) != value]
+        if changed:
+            raise _Unusable(f"is stale ({', '.join(changed)} changed)")
+        for name in DATA_FILES:
+            path, recorded = directory / name, manifest["files"].get(name)
+            if not isinstance(recorded, dict):
+                raise _Unusable(f"is corrupted (manifest.json lists no {name})")
+            if (size := path.stat().st_size) != recorded.get("size"):
+                raise _Unusable(f"is truncated ({name} has {size} bytes, not {recorded.get('size')})")
+            if _sha256(path) != recorded.get("sha256"):
+                raise _Unusable(f"is corrupted ({name} checksum mismatch)")
+        faiss_index = faiss.read_index(str(directory / "faiss.index"))
+        stored = json.loads((directory / "chunks.json").read_text())
+        sentences = [Sentence(**s) for s in stored["sentences"]]
+        chunks = [Chunk(**c) for c in stored["chunks"]]
+        if faiss_index.ntotal != len(chunks):
+            raise _Unusable(f"is inconsistent ({faiss_index.ntotal} vectors for {len(chunks)} chunks)")
+        if not isinstance(faiss_index, wanted := self._faiss_type(len(chunks))):
+            raise _Unusable(f"is stale (approximate_above now asks for {wanted.__name__})")
+        return DocumentIndex(document, sentences, chunks, faiss_index, manifest)
+
+    def _persist(
+        self,
+        document: Document,
+        sentences: list[Sentence],
+        chunks: list[Chunk],
+        faiss_index: faiss.Index,
+        manifest: dict,
+    ) -> None:
         home = self.root / document.id
         home.mkdir(parents=True, exist_ok=True)
-        version = f"v{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        version = f"v{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         temporary = home / f".tmp-{version}"
         temporary.mkdir()
         try:
             faiss.write_index(faiss_index, str(temporary / "faiss.index"))
-            (temporary / "chunks.json").write_text(
-                json.dumps({"sentences": [asdict(s) for s in sentences], "chunks": [asdict(c) for c in chunks]})
-            )
+            stored = {"sentences": [asdict(s) for s in sentences], "chunks": [asdict(c) for c in chunks]}
+            (temporary / "chunks.json").write_text(json.dumps(stored))
             manifest["files"] = {
                 name: {"size": (temporary / name).stat().st_size, "sha256": _sha256(temporary / name)}
                 for name in DATA_FILES
             }
-            (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2))
+            (temporary / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+            for name in (*DATA_FILES, MANIFEST_FILE):
+                _fsync(temporary / name)
             os.rename(temporary, home / version)
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
-        pointer = home / f".{CURRENT_FILE}-{version}"
-        pointer.write_text(version)
-        os.replace(pointer, home / CURRENT_FILE)  # the one step that switches versions
-        for stale in home.iterdir():
-            if stale.name in (version, CURRENT_FILE):
+        _fsync(home)
+        _replace_atomically(home / CURRENT_FILE, version)  # the one step that switches versions
+        # Old versions, and debris of builds killed before their switch. (One build at a time per
+        # document: the Assistant serialises them, and a CLI rebuild is a deliberate act.)
+        for entry in home.iterdir():
+            if entry.name in (version, CURRENT_FILE):
                 continue
-            if stale.is_dir():
-                shutil.rmtree(stale, ignore_errors=True)
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
             else:
-                stale.unlink(missing_ok=True)
+                entry.unlink(missing_ok=True)
         logger.info("indexed %r: %d chunks in %s", document.title, len(chunks), home / version)

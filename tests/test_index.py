@@ -1,34 +1,46 @@
-"""The persisted index: round trip, stale and corrupted indexes rebuilt, atomic builds."""
+"""The persisted index: round trip, stale and damaged indexes rebuilt, builds that die halfway."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import re
+import shutil
+import zlib
 
+import faiss
 import numpy as np
 import pytest
 
 from qa.chunking import ChunkingConfig
 from qa.documents import Document, document_from_text
 from qa.errors import DocumentError
-from qa.index import CURRENT_FILE, IndexSettings, IndexStore
+from qa.index import IndexSettings, IndexStore
 
 
 class HashingEmbedder:
-    """Deterministic fake: bag of words hashed into 64 dimensions, normalised; counts its calls."""
+    """Deterministic fake: bag of words hashed into 384 dimensions, normalised. Counts its calls,
+    remembers whether it was asked for a progress bar, and can die mid-build like a killed process."""
 
-    id = "fake-hashing"
-    dimension = 64
+    dimension = 384
 
-    def __init__(self):
+    def __init__(self, id: str = "fake-hashing", die: bool = False):
+        self.id = id
+        self.die = die
         self.calls = 0
+        self.progress: list[bool] = []
 
     def embed(self, texts, progress=False):
         self.calls += 1
+        self.progress.append(progress)
+        if self.die:
+            raise KeyboardInterrupt("killed while embedding")
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
-            for word in text.lower().split():
-                vectors[row, sum(map(ord, word)) % self.dimension] += 1.0
+            for word in re.findall(r"\w+", text.lower()):
+                vectors[row, zlib.crc32(word.encode()) % self.dimension] += 1.0
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms == 0, 1, norms)
 
@@ -38,99 +50,218 @@ def document(seed_text):
     return document_from_text(seed_text, "INDUS-X")
 
 
-def version_dir(store, document):
-    home = store.root / document.id
-    return home / (home / CURRENT_FILE).read_text()
+def edited(document: Document) -> Document:
+    """The same document (same id, as when a file is edited in place) with one more sentence."""
+    return Document(document.id, document.title, document.text + " One more sentence.", document.source)
+
+
+def version_dir(root, document):
+    home = root / document.id
+    return home / (home / "CURRENT").read_text()
+
+
+def assert_loads_without_embedding(root, document, settings=IndexSettings()):
+    embedder = HashingEmbedder()
+    index = IndexStore(root, embedder, settings).load_or_build(document)
+    assert embedder.calls == 0, "a whole, current index must load from disk"
+    return index
+
+
+def assert_only_live_version(root, document):
+    """After a successful build only CURRENT and the version it names are left: no debris."""
+    home = root / document.id
+    assert sorted(p.name for p in home.iterdir()) == sorted(["CURRENT", version_dir(root, document).name])
+    assert sorted(p.name for p in version_dir(root, document).iterdir()) == [
+        "chunks.json", "faiss.index", "manifest.json",
+    ]
+
+
+def warnings(caplog):
+    return [r.getMessage() for r in caplog.records if r.name == "qa.index" and r.levelno >= logging.WARNING]
 
 
 def test_round_trip_loads_without_embedding_again(tmp_path, document):
     embedder = HashingEmbedder()
     built = IndexStore(tmp_path, embedder).load_or_build(document)
     assert embedder.calls == 1 and len(built.chunks) == 18  # 19 sentences, windows of 2 sharing 1
-    fresh = HashingEmbedder()
-    loaded = IndexStore(tmp_path, fresh).load_or_build(document)
-    assert fresh.calls == 0
+    assert embedder.progress == [False]  # no progress bar for an article this short
+    assert_only_live_version(tmp_path, document)
+
+    loaded = assert_loads_without_embedding(tmp_path, document)
     assert loaded.chunks == built.chunks and loaded.sentences == built.sentences
+    assert all(document.text[c.start : c.end] == c.text for c in loaded.chunks)
+    query = HashingEmbedder().embed(["joint research and production"])[0]
+    assert loaded.search(query, 5) == built.search(query, 5)
+
     manifest = loaded.manifest
-    assert manifest["embedder"] == "fake-hashing" and manifest["faiss_type"] == "IndexFlatIP"
+    assert manifest == json.loads((version_dir(tmp_path, document) / "manifest.json").read_text())
+    assert manifest["format_version"] == 1 and manifest["embedder"] == "fake-hashing"
+    assert manifest["dimension"] == 384 and manifest["chunks"] == 18
+    assert manifest["faiss_type"] == "IndexFlatIP"
     assert manifest["chunking"] == {"window_sentences": 2, "overlap_sentences": 1}
-    assert {"faiss-cpu", "sentence-transformers", "article-qa"} <= set(manifest["versions"])
+    assert re.fullmatch(r"[0-9a-f]{64}", manifest["content_hash"])
+    assert set(manifest["versions"]) == {"faiss", "sentence-transformers", "article-qa"}
+    assert manifest["versions"]["faiss"] == faiss.__version__
+    assert set(manifest["files"]) == {"faiss.index", "chunks.json"}
+    assert all(set(entry) == {"size", "sha256"} for entry in manifest["files"].values())
+    assert manifest["created"].endswith("+00:00")
 
 
-def test_changed_text_or_settings_rebuild(tmp_path, document, caplog):
+@pytest.mark.parametrize(
+    ("edit", "settings", "embedder_id", "reason"),
+    [
+        (edited, IndexSettings(), "fake-hashing", "stale (content hash changed)"),
+        (lambda doc: doc, IndexSettings(ChunkingConfig(3, 1)), "fake-hashing", "stale (chunking changed)"),
+        (lambda doc: doc, IndexSettings(), "another-model", "stale (embedder changed)"),
+    ],
+    ids=["text", "chunking", "embedder"],
+)
+def test_what_changed_is_rebuilt(tmp_path, document, caplog, edit, settings, embedder_id, reason):
     IndexStore(tmp_path, HashingEmbedder()).load_or_build(document)
-    changed = document_from_text(document.text + " One more sentence.", "INDUS-X")
-    embedder = HashingEmbedder()
-    IndexStore(tmp_path, embedder).load_or_build(changed)  # new content, new document id: built
+    changed_document, embedder = edit(document), HashingEmbedder(embedder_id)
+    with caplog.at_level(logging.INFO, logger="qa.index"):
+        index = IndexStore(tmp_path, embedder, settings).load_or_build(changed_document)
     assert embedder.calls == 1
-    embedder = HashingEmbedder()
-    settings = IndexSettings(chunking=ChunkingConfig(window_sentences=3, overlap_sentences=1))
-    with caplog.at_level(logging.WARNING):
-        index = IndexStore(tmp_path, embedder, settings).load_or_build(document)
-    assert embedder.calls == 1 and "stale (chunking changed)" in caplog.text
-    assert all(c.last - c.first == 2 for c in index.chunks[:-1])
+    assert len(warnings(caplog)) == 1 and reason in warnings(caplog)[0]
+    assert index.manifest["chunking"] == {
+        "window_sentences": settings.chunking.window_sentences,
+        "overlap_sentences": settings.chunking.overlap_sentences,
+    }
+    assert all(changed_document.text[c.start : c.end] == c.text for c in index.chunks)
+    assert_only_live_version(tmp_path, document)
+
+
+def flip_bytes(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def drop_a_chunk(directory):
+    """A chunks.json whose checksum the manifest vouches for, but which no longer fits the vectors."""
+    stored = json.loads((directory / "chunks.json").read_text())
+    stored["chunks"].pop()
+    (directory / "chunks.json").write_text(json.dumps(stored))
+    manifest = json.loads((directory / "manifest.json").read_text())
+    data = (directory / "chunks.json").read_bytes()
+    manifest["files"]["chunks.json"] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    (directory / "manifest.json").write_text(json.dumps(manifest))
 
 
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
-        (lambda d: (d / "chunks.json").write_bytes(b"X" + (d / "chunks.json").read_bytes()[1:]), "corrupted"),
-        (lambda d: (d / "faiss.index").write_bytes((d / "faiss.index").read_bytes()[:100]), "truncated"),
-        (lambda d: (d / "manifest.json").write_text("{not json"), "unreadable manifest"),
-        (lambda d: (d / "faiss.index").unlink(), "missing faiss.index"),
+        (lambda d: flip_bytes(d / "chunks.json"), "corrupted (chunks.json checksum mismatch)"),
+        (lambda d: flip_bytes(d / "faiss.index"), "corrupted (faiss.index checksum mismatch)"),
+        (lambda d: truncate(d / "faiss.index"), "truncated (faiss.index"),
+        (lambda d: (d / "manifest.json").write_bytes(b"\x00garbage{"), "manifest.json is not JSON"),
+        (lambda d: (d / "manifest.json").write_text("[1, 2, 3]"), "manifest.json is not an index manifest"),
+        (lambda d: (d / "manifest.json").unlink(), "is missing manifest.json"),
+        (lambda d: (d / "faiss.index").unlink(), "is missing faiss.index"),
+        (lambda d: (d.parent / "CURRENT").write_text("../../x"), "CURRENT names no version directory"),
+        (lambda d: (d.parent / "CURRENT").write_bytes(b"\xff\xfe\x00\x01"), "unreadable"),
+        (shutil.rmtree, "CURRENT names no version directory"),
+        (drop_a_chunk, "inconsistent (18 vectors for 17 chunks)"),
+    ],
+    ids=[
+        "flipped-chunks", "flipped-faiss", "truncated-faiss", "garbage-manifest", "list-manifest",
+        "no-manifest", "no-faiss", "bad-pointer", "binary-pointer", "no-version-dir", "forged-chunks",
     ],
 )
-def test_damaged_index_is_rebuilt_with_a_log_line(tmp_path, document, caplog, damage, reason):
-    store = IndexStore(tmp_path, HashingEmbedder())
-    store.load_or_build(document)
-    damage(version_dir(store, document))
+def test_a_damaged_index_is_rebuilt_with_one_warning(tmp_path, document, caplog, damage, reason):
+    built = IndexStore(tmp_path, HashingEmbedder()).load_or_build(document)
+    damage(version_dir(tmp_path, document))
     embedder = HashingEmbedder()
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO, logger="qa.index"):
         index = IndexStore(tmp_path, embedder).load_or_build(document)
-    assert embedder.calls == 1 and reason in caplog.text
-    assert len(index.chunks) == 18
-    assert IndexStore(tmp_path, HashingEmbedder()).load(document).chunks == index.chunks  # whole again
+    assert embedder.calls == 1
+    assert len(warnings(caplog)) == 1 and reason in warnings(caplog)[0], warnings(caplog)
+    assert document.title in warnings(caplog)[0] and warnings(caplog)[0].endswith(": rebuilding")
+    assert index.chunks == built.chunks
+    assert assert_loads_without_embedding(tmp_path, document).chunks == built.chunks  # whole again
+    assert_only_live_version(tmp_path, document)
 
 
-def test_a_killed_build_leaves_the_old_index(tmp_path, document, monkeypatch):
-    store = IndexStore(tmp_path, HashingEmbedder())
-    old = store.load_or_build(document)
+def test_a_first_build_is_not_a_warning(tmp_path, document, caplog):
+    with caplog.at_level(logging.INFO, logger="qa.index"):
+        IndexStore(tmp_path, HashingEmbedder()).load_or_build(document)
+    assert warnings(caplog) == [] and "no index for 'INDUS-X' yet: building" in caplog.text
 
-    def killed(*args):
-        raise KeyboardInterrupt("killed while switching versions")
 
-    monkeypatch.setattr(os, "replace", killed)  # dies after writing the new version, before the switch
+def _killed(*args, **kwargs):
+    raise KeyboardInterrupt("killed")
+
+
+@pytest.mark.parametrize("killed_at", ["embedding", "rename-into-place", "pointer-switch"])
+def test_a_build_killed_halfway_leaves_the_old_index(tmp_path, document, monkeypatch, killed_at):
+    old = IndexStore(tmp_path, HashingEmbedder()).load_or_build(document)
+    new_content = edited(document)
+    if killed_at == "rename-into-place":  # every file written, the version not yet in place
+        monkeypatch.setattr(os, "rename", _killed)
+    elif killed_at == "pointer-switch":  # the version in place, CURRENT not yet switched to it
+        monkeypatch.setattr(os, "replace", _killed)
     with pytest.raises(KeyboardInterrupt):
-        store.build(document)
+        IndexStore(tmp_path, HashingEmbedder(die=killed_at == "embedding")).build(new_content)
     monkeypatch.undo()
-    fresh = HashingEmbedder()
-    assert IndexStore(tmp_path, fresh).load_or_build(document).chunks == old.chunks
-    assert fresh.calls == 0  # the old version is still live and whole
+
+    assert assert_loads_without_embedding(tmp_path, document).chunks == old.chunks
+    embedder = HashingEmbedder()
+    new = IndexStore(tmp_path, embedder).load_or_build(new_content)
+    assert embedder.calls == 1 and len(new.chunks) == len(old.chunks) + 1
+    assert assert_loads_without_embedding(tmp_path, new_content).chunks == new.chunks
+    assert_only_live_version(tmp_path, document)  # the killed build's debris is gone
 
 
-def test_approximate_index_above_the_threshold(tmp_path, document):
-    index = IndexStore(tmp_path, HashingEmbedder(), IndexSettings(approximate_above=5)).load_or_build(document)
+def test_approximate_index_above_the_threshold(tmp_path, document, caplog):
+    settings = IndexSettings(approximate_above=5)
+    index = IndexStore(tmp_path, HashingEmbedder(), settings).load_or_build(document)
     assert index.manifest["faiss_type"] == "IndexHNSWFlat"
+    assert isinstance(index.faiss_index, faiss.IndexHNSWFlat)
+    loaded = assert_loads_without_embedding(tmp_path, document, settings)
+    assert isinstance(loaded.faiss_index, faiss.IndexHNSWFlat)
     target = 7
-    query = HashingEmbedder().embed([index.chunks[target].text])[0]
-    hits = index.search(query, 3)
+    hits = loaded.search(HashingEmbedder().embed([loaded.chunks[target].text])[0], 3)
     assert hits[0][0] == target and hits[0][1] == pytest.approx(1.0, abs=1e-4)
     assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+    # Back under the threshold, the exact index is wanted again.
+    with caplog.at_level(logging.INFO, logger="qa.index"):
+        exact = IndexStore(tmp_path, HashingEmbedder()).load_or_build(document)
+    assert isinstance(exact.faiss_index, faiss.IndexFlatIP)
+    assert "stale (approximate_above now asks for IndexFlatIP)" in warnings(caplog)[0]
 
 
-def test_search_caps_k(tmp_path):
-    doc = document_from_text("One fact. Two facts.", "tiny")
-    index = IndexStore(tmp_path, HashingEmbedder()).load_or_build(doc)
-    assert len(index.search(HashingEmbedder().embed(["fact"])[0], 10)) == len(index.chunks) == 1
+def test_search_is_best_first_and_k_is_capped(tmp_path, document):
+    index = IndexStore(tmp_path, HashingEmbedder()).load_or_build(document)
+    hits = index.search(HashingEmbedder().embed(["defence production in India"])[0], 100)
+    assert len(hits) == len(index.chunks) == 18
+    assert sorted(i for i, _ in hits) == list(range(18))
+    assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+    assert all(-1.0001 <= s <= 1.0001 for _, s in hits)
+    assert index.search(HashingEmbedder().embed(["defence"])[0], 0) == []
 
 
-def test_empty_document_has_no_index(tmp_path):
+def test_a_long_document_shows_a_progress_bar(tmp_path):
+    doc = document_from_text(" ".join(f"Fact number {n} is here." for n in range(250)), "long")
+    embedder = HashingEmbedder()
+    index = IndexStore(tmp_path, embedder).load_or_build(doc)
+    assert len(index.chunks) > 200 and embedder.progress == [True]
+
+
+def test_a_document_without_sentences_has_no_index(tmp_path):
     doc = Document(id="blank", title="blank", text=" \n\n ")  # past document_from_text's own check
+    embedder = HashingEmbedder()
     with pytest.raises(DocumentError, match="no sentences"):
-        IndexStore(tmp_path, HashingEmbedder()).build(doc)
+        IndexStore(tmp_path, embedder).load_or_build(doc)
+    assert embedder.calls == 0 and not (tmp_path / "blank").exists()
 
 
 def test_real_embedder_finds_the_focus_sentence(tmp_path, document, embedder):
+    """The real all-MiniLM-L6-v2 (conftest's session fixture: loaded once for all tests)."""
     index = IndexStore(tmp_path, embedder).load_or_build(document)
-    (best, _), *_ = index.search(embedder.embed(["What is INDUS-X focused on?"])[0], 3)
-    assert "high-tech cooperation" in index.chunks[best].text
+    assert index.manifest["embedder"] == embedder.id and index.manifest["dimension"] == 384
+    (best, score), *_ = index.search(embedder.embed(["What is INDUS-X focused on?"])[0], 3)
+    assert "high-tech cooperation" in index.chunks[best].text and 0 < score <= 1.0001
