@@ -1,10 +1,11 @@
-"""Load on a running chat server: concurrent gradio_client clients asking the /ask endpoint.
+"""Load on a running chat server: concurrent gradio_client clients asking its /ask endpoint.
 
-    qa serve &                                   # or ./scripts/chat
+    qa serve &                                   # or: python ui.py &
     .venv/bin/python bench/load_test.py [--url http://127.0.0.1:7860] [--clients 20] [--questions 10]
 
-Loopback only, bounded in count (clients x questions) and time (--deadline seconds). Prints errors
-and per-question latency p50/p95, as seen by the clients (queueing included).
+Loopback only, and bounded: clients x questions calls at most, each waiting no longer than what
+is left of --deadline seconds for the whole run. Prints the error count and the per-question
+latency (p50/p95) as the clients see it, queueing included; exits 1 when any question failed.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from qa.evaluate import percentile
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# Questions about the seed article (INDUS-X), one of which it doesn't answer.
 QUESTIONS = [
     "What does INDUS-X aim at?",
     "When did the US Defence Secretary arrive in New Delhi?",
@@ -32,45 +36,69 @@ QUESTIONS = [
 ]
 
 
-def run_client(url: str, client_number: int, questions: int, deadline: float) -> tuple[list[float], list[str]]:
+@dataclass
+class ClientRun:
+    """What one client saw: seconds per answered question, and what went wrong."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def run_client(url: str, client_number: int, questions: int, deadline: float) -> ClientRun:
+    """Ask ``questions`` questions one after another, starting at a different one per client."""
     from gradio_client import Client
 
-    client = Client(url, verbose=False)
-    latencies, errors = [], []
+    run = ClientRun()
+    try:
+        client = Client(url, verbose=False, analytics_enabled=False)
+    except Exception as error:  # a client that can't connect fails all its questions
+        run.errors.extend([f"client {client_number}: cannot connect: {error!r}"] * questions)
+        return run
     for turn in range(questions):
-        if time.monotonic() > deadline:
-            errors.append(f"client {client_number}: deadline reached before question {turn}")
-            break
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            run.errors.append(f"client {client_number}: deadline passed before question {turn}")
+            continue
         question = QUESTIONS[(client_number + turn) % len(QUESTIONS)]
         began = time.perf_counter()
         try:
-            answer = client.predict(question, "", api_name="/ask")
-        except Exception as error:  # every failure is counted, whatever its kind
-            errors.append(f"client {client_number}: {error!r}")
+            answer = client.submit(question, "", api_name="/ask").result(timeout=remaining)
+        except Exception as error:  # timeouts, connection and server errors all count as failures
+            run.errors.append(f"client {client_number}: {question!r}: {error!r}")
             continue
-        latencies.append(time.perf_counter() - began)
         if "error" in answer:
-            errors.append(f"client {client_number}: {answer['error']}")
-    return latencies, errors
+            run.errors.append(f"client {client_number}: {question!r}: {answer['error']}")
+            continue
+        run.latencies.append(time.perf_counter() - began)
+    return run
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", default="http://127.0.0.1:7860")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--questions", type=int, default=10, help="per client")
     parser.add_argument("--deadline", type=float, default=900, help="seconds for the whole run")
     args = parser.parse_args()
-    host = urlparse(args.url).hostname
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if urlparse(args.url).hostname not in LOOPBACK_HOSTS:
         parser.error("load is only ever sent to this machine's loopback address")
+    if not (1 <= args.clients <= 100 and 1 <= args.questions <= 100):
+        parser.error("--clients and --questions must each be between 1 and 100")
+
     deadline = time.monotonic() + args.deadline
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.clients) as pool:
-        results = list(pool.map(lambda n: run_client(args.url, n, args.questions, deadline), range(args.clients)))
+        futures = [
+            pool.submit(run_client, args.url, number, args.questions, deadline)
+            for number in range(args.clients)
+        ]
+        runs = [future.result() for future in futures]
     wall = time.perf_counter() - began
-    latencies = [s for client_latencies, _ in results for s in client_latencies]
-    errors = [e for _, client_errors in results for e in client_errors]
+
+    latencies = [seconds for run in runs for seconds in run.latencies]
+    errors = [error for run in runs for error in run.errors]
     report = {
         "clients": args.clients,
         "questions_per_client": args.questions,
@@ -79,7 +107,7 @@ def main() -> int:
         "p50_s": round(percentile(latencies, 50), 3),
         "p95_s": round(percentile(latencies, 95), 3),
         "wall_s": round(wall, 1),
-        "throughput_qps": round(len(latencies) / wall, 2) if wall else None,
+        "answers_per_s": round(len(latencies) / wall, 2),
     }
     print(json.dumps(report, indent=2))
     for error in errors[:10]:
