@@ -1,12 +1,12 @@
 """Speed of the chatbot on the seed article, against a baseline run in the same process.
 
-    .venv/bin/python bench/latency.py [--asks 150] [--json bench/results.json]
+    .venv/bin/python bench/latency.py [--asks 150] [--runs 5] [--json bench/results.json]
 
 Measures:
-- warm latency per question (p50/p95 over the dev questions asked in turn, >= 100 asks) of
-  ``Assistant.ask`` and of the baseline: the transformers question-answering pipeline reading the
-  whole article with the same reader weights (fp32, as our reader runs), plus F1 of both on
-  indus_x_dev;
+- warm latency per question (p50/p95 over the dev questions asked in turn, >= 100 asks per round,
+  medians over several rounds) of ``Assistant.ask`` and of the baseline: the transformers
+  question-answering pipeline reading the whole article with the same reader weights, in fp32 and
+  in bf16 autocast; the ratios; and F1 of each on indus_x_dev;
 - cold start: a new process up to its first answer, index already on disk and index built fresh
   (median of 3);
 - indexing throughput in sentences per second (median of 5 builds), on the seed article and on 20
@@ -30,7 +30,7 @@ from qa.evaluate import article_document, percentile
 from qa.index import IndexStore
 from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant, seed_document
-from qa.reader import DEFAULT_READER_DIR, Reader
+from qa.reader import DEFAULT_READER_DIR
 from qa.squad import load_articles, load_questions, score_predictions
 
 COLD_START = "from qa import ask; print(ask('What does INDUS-X aim at?').text)"
@@ -46,56 +46,79 @@ def latency_figures(seconds: list[float]) -> dict:
     return {"p50_ms": 1000 * percentile(seconds, 50), "p95_ms": 1000 * percentile(seconds, 95), "n": len(seconds)}
 
 
-def warm_latency(asks: int) -> dict:
+def warm_latency(asks: int, runs: int) -> dict:
+    """``runs`` rounds of ``asks`` questions to each system, taking turns question by question.
+
+    The baseline is the transformers question-answering pipeline reading the whole article with the
+    same reader weights, once in fp32 (as transformers runs it) and once under the same bf16
+    autocast as our reader (where the CPU has native bf16), so neither side gets a precision edge.
+    Figures are the medians over rounds of each round's p50/p95, and of the per-round ratios.
+    """
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, pipeline
+
     dev = load_questions(SHARED_DIR / "eval" / "indus_x_dev.json")
     article = seed_document().text
     with tempfile.TemporaryDirectory() as index_dir:
         assistant = Assistant(index_dir)
         assistant.add(seed_document())
         assistant.ask(dev[0].question)  # warm: models loaded, index built
-
-        import torch
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer, pipeline
-
-        baseline = pipeline(
+        hf_pipeline = pipeline(
             "question-answering",
             model=AutoModelForQuestionAnswering.from_pretrained(DEFAULT_READER_DIR, dtype=torch.float32),
             tokenizer=AutoTokenizer.from_pretrained(DEFAULT_READER_DIR),
             device="cpu",
         )
-        baseline(question=dev[0].question, context=article)
+        max_answer_len = assistant.reader.settings.max_answer_tokens
 
-        max_answer_len = Reader().settings.max_answer_tokens
-        ours, theirs = [], []
-        our_predictions, their_predictions = {}, {}
+        def baseline(bf16: bool):
+            def answer(question: str) -> str:
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    result = hf_pipeline(
+                        question=question, context=article,
+                        handle_impossible_answer=True, max_answer_len=max_answer_len,
+                    )
+                return result["answer"]
+            return answer
 
-        def ask_ours(question):
-            seconds, answer = timed(assistant.ask, question.question)
-            ours.append(seconds)
-            our_predictions[question.id] = answer.text
+        systems = {"ours": lambda question: assistant.ask(question).text,
+                   "baseline_pipeline_fp32": baseline(False)}
+        if assistant.reader.bf16:
+            systems["baseline_pipeline_bf16"] = baseline(True)
+        for answer in systems.values():
+            answer(dev[0].question)
+        rounds = []
+        for _ in range(runs):
+            seconds = {name: [] for name in systems}
+            predictions = {name: {} for name in systems}
+            names = list(systems)
+            for turn in range(asks):
+                question = dev[turn % len(dev)]
+                # Rotate who goes first so that no system always runs on the warmest cache.
+                for name in names[turn % len(names):] + names[: turn % len(names)]:
+                    elapsed, text = timed(systems[name], question.question)
+                    seconds[name].append(elapsed)
+                    predictions[name][question.id] = text
+            rounds.append({
+                name: {**latency_figures(seconds[name]), "f1_indus_x_dev": score_predictions(dev, predictions[name]).f1}
+                for name in systems
+            })
 
-        def ask_baseline(question):
-            seconds, result = timed(
-                baseline, question=question.question, context=article,
-                handle_impossible_answer=True, max_answer_len=max_answer_len,
-            )
-            theirs.append(seconds)
-            their_predictions[question.id] = result["answer"]
+    def median_of(name: str, key: str) -> float:
+        return statistics.median(r[name][key] for r in rounds)
 
-        for turn in range(asks):
-            question = dev[turn % len(dev)]
-            # Alternate who goes first so neither always runs on the warmer cache.
-            first, second = (ask_ours, ask_baseline) if turn % 2 == 0 else (ask_baseline, ask_ours)
-            first(question)
-            second(question)
-    our_f1 = score_predictions(dev, our_predictions).f1
-    their_f1 = score_predictions(dev, their_predictions).f1
-    return {
-        "ours": {**latency_figures(ours), "f1_indus_x_dev": our_f1},
-        "baseline_hf_pipeline_whole_article": {**latency_figures(theirs), "f1_indus_x_dev": their_f1},
-        "speedup_p50": percentile(theirs, 50) / percentile(ours, 50),
-        "speedup_p95": percentile(theirs, 95) / percentile(ours, 95),
+    figures = {
+        name: {"p50_ms": median_of(name, "p50_ms"), "p95_ms": median_of(name, "p95_ms"),
+               "f1_indus_x_dev": median_of(name, "f1_indus_x_dev"), "asks_per_round": asks}
+        for name in systems
     }
+    for name in systems:
+        if name != "ours":
+            for q in ("p50", "p95"):
+                figures[name][f"ours_faster_{q}"] = statistics.median(
+                    r[name][f"{q}_ms"] / r["ours"][f"{q}_ms"] for r in rounds
+                )
+    return {"rounds": runs, "reader_bf16": assistant.reader.bf16, **figures}
 
 
 def cold_start(runs: int = 3) -> dict:
@@ -139,11 +162,12 @@ def indexing_throughput(builds: int = 5) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--asks", type=int, default=150)
+    parser.add_argument("--asks", type=int, default=150, help="questions per round and system")
+    parser.add_argument("--runs", type=int, default=5, help="rounds; figures are medians over them")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     results = {
-        "warm": warm_latency(args.asks),
+        "warm": warm_latency(args.asks, args.runs),
         "cold_start": cold_start(),
         "indexing": indexing_throughput(),
     }

@@ -124,6 +124,8 @@ def _train(args: argparse.Namespace) -> int:
         threads=args.threads,
         bf16=not args.no_bf16,
         resume=args.resume,
+        init_from=args.init_from,
+        other_paragraph_negative_rate=args.other_paragraph_negative_rate,
     )
     if args.data:
         config.data = args.data
@@ -204,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     train.add_argument("--no-bf16", action="store_true", help="train in fp32 (slower)")
     train.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint")
+    train.add_argument("--init-from", type=Path, help="start from this trained reader instead of the base encoder")
+    train.add_argument(
+        "--other-paragraph-negative-rate", type=float, default=0.5,
+        help="share of questions that also get a no-answer window from another paragraph of their article",
+    )
     train.set_defaults(handler=_train)
 
     export = commands.add_parser("export-reader", help="ship a checkpoint: fp16, calibrated, with card")

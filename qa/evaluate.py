@@ -77,24 +77,41 @@ def predictions_at(guesses: dict[str, ReaderGuess], threshold: float) -> dict[st
     return {qid: g.text if g.margin > threshold else "" for qid, g in guesses.items()}
 
 
-def best_threshold(questions: list[Question], guesses: dict[str, ReaderGuess]) -> float:
+def best_threshold(
+    questions: list[Question], guesses: dict[str, ReaderGuess], unanswerable_share: float | None = None
+) -> float:
     """The no-answer threshold that maximises overall F1 (the official ``find_best_thresh``).
 
+    With ``unanswerable_share``, the unanswerable questions are weighted to make up that share of
+    the total, answerable ones the rest: F1 under the mix of questions users are expected to ask,
+    rather than the mix a dataset happens to have (SQuAD 2.0 dev is half unanswerable).
+
     Sweeps the margins in decreasing order: each step turns one more question from "" into its span.
+
+    >>> q = [Question("a", "?", "x", ("y",), (0,), ""), Question("b", "?", "x", (), (), "")]
+    >>> best_threshold(q, {"a": ReaderGuess("y", 2.0), "b": ReaderGuess("z", 1.0)})
+    1.5
     """
-    f1_if_answered: dict[str, float] = {}
-    f1_if_abstained: dict[str, float] = {}
+    answerable = sum(q.answerable for q in questions)
+    weight = {True: 1.0, False: 1.0}
+    if unanswerable_share is not None and 0 < answerable < len(questions):
+        weight = {
+            True: (1 - unanswerable_share) / answerable,
+            False: unanswerable_share / (len(questions) - answerable),
+        }
+    gain: dict[str, float] = {}  # weighted F1 gained by answering instead of abstaining
+    total = 0.0
     for question in questions:
-        guess = guesses[question.id]
-        f1_if_answered[question.id] = question_scores(question, guess.text)[1]
-        f1_if_abstained[question.id] = question_scores(question, "")[1]
+        guess, w = guesses[question.id], weight[question.answerable]
+        if_abstained = w * question_scores(question, "")[1]
+        gain[question.id] = w * question_scores(question, guess.text)[1] - if_abstained
+        total += if_abstained
     ordered = sorted(questions, key=lambda q: guesses[q.id].margin, reverse=True)
-    total = sum(f1_if_abstained.values())
     # Abstaining on everything is the starting point: a threshold above every margin.
     best_total = total
     best = guesses[ordered[0].id].margin + 1.0 if ordered else 0.0
     for index, question in enumerate(ordered):
-        total += f1_if_answered[question.id] - f1_if_abstained[question.id]
+        total += gain[question.id]
         next_margin = guesses[ordered[index + 1].id].margin if index + 1 < len(ordered) else None
         if next_margin is not None and next_margin == guesses[question.id].margin:
             continue  # ties move together
@@ -133,6 +150,7 @@ class EndToEndReport:
 
     scores: Scores
     predictions: dict[str, str]
+    guesses: dict[str, ReaderGuess]  # the best span and its margin, to score other thresholds
     recall_at: dict[int, float]  # k -> share of answerable questions with a gold span in a top-k chunk
     context_recall: float  # share with a gold span inside the reader's contexts
     abstention_precision: float | None  # of the abstentions, the share on unanswerable questions
@@ -184,11 +202,12 @@ def percentile(values: list[float], q: float) -> float:
 def evaluate_end_to_end(
     articles: list[Article], assistant_factory, recall_ks: tuple[int, ...] = (1, 3, 5), progress: bool = True
 ) -> EndToEndReport:
-    """Ask every question of each article against the whole article, through ``Assistant.ask``.
+    """Ask every question of each article against the whole article, as ``Assistant.ask`` does.
 
     ``assistant_factory(index_dir)`` makes the assistant; each article gets its own index there.
     """
     predictions: dict[str, str] = {}
+    guesses: dict[str, ReaderGuess] = {}
     latencies: list[float] = []
     found = {k: 0 for k in recall_ks}
     in_context = answerable = 0
@@ -206,9 +225,12 @@ def evaluate_end_to_end(
                 for question in paragraph_questions:
                     questions.append(question)
                     began = time.perf_counter()
-                    answer = assistant.ask(question.question, document_id=document.id)
+                    reading = assistant.read(question.question, document_id=document.id)
+                    answer = assistant.answer(reading)
                     latencies.append(time.perf_counter() - began)
                     predictions[question.id] = answer.text
+                    best = reading.best.text if reading.best else ""
+                    guesses[question.id] = ReaderGuess(best, reading.margin)
                     abstained += not answer.answerable
                     if not question.answerable:
                         unanswerable += 1
@@ -234,6 +256,7 @@ def evaluate_end_to_end(
     return EndToEndReport(
         scores=score_predictions(questions, predictions),
         predictions=predictions,
+        guesses=guesses,
         recall_at={k: found[k] / answerable if answerable else 0.0 for k in recall_ks},
         context_recall=in_context / answerable if answerable else 0.0,
         abstention_precision=abstained_unanswerable / abstained if abstained else None,

@@ -81,6 +81,45 @@ class _LoadedDocument:
     retriever: Retriever
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What retrieval and the reader found for a question, before deciding to answer or abstain.
+
+    ``spans`` are best first; ``span.context_index`` indexes ``contexts``, each a (document,
+    start, end) range of the text that was read.
+    """
+
+    question: str
+    hits: list[tuple[_LoadedDocument, Hit]]
+    contexts: list[tuple[_LoadedDocument, int, int]]
+    spans: list[Span]
+
+    @property
+    def candidates(self) -> list[Span]:
+        """The answer first, then other answers: spans best first, less any with the same words
+        as, or overlapping, a better one (an alternative is another answer, not a piece of one)."""
+        kept: list[Span] = []
+        for span in self.spans:
+            key = normalize_answer(span.text)
+            if not key or any(
+                key == normalize_answer(other.text)
+                or (other.context_index == span.context_index and span.start < other.end and other.start < span.end)
+                for other in kept
+            ):
+                continue
+            kept.append(span)
+        return kept or self.spans[:1]
+
+    @property
+    def best(self) -> Span | None:
+        return self.candidates[0] if self.spans else None
+
+    @property
+    def margin(self) -> float:
+        """How far the best span beats "no answer" (-inf when nothing was read)."""
+        return self.best.margin if self.spans else float("-inf")
+
+
 def check_question(question: str) -> str:
     """The question, stripped; QuestionError when it is empty or too long to be a question."""
     if not isinstance(question, str) or not question.strip():
@@ -158,30 +197,29 @@ class Assistant:
         targets = [self._loaded(document_id)] if document_id else list(self._documents.values())
         return [(loaded, hit) for loaded in targets for hit in loaded.retriever.search(question)]
 
-    def ask(self, question: str, document_id: str | None = None) -> Answer:
-        """Answer ``question`` from one document (or from all loaded ones)."""
+    def read(self, question: str, document_id: str | None = None) -> Reading:
+        """Retrieve and read, without deciding yet: the ranked spans behind an answer."""
         question = check_question(question)
         hits = self.retrieve(question, document_id)
         contexts = _merged_contexts(hits)
         spans = self.reader.read(
             question, [loaded.document.text[start:end] for loaded, start, end in contexts], top_k=10
         )
+        return Reading(question, hits, contexts, spans)
+
+    def ask(self, question: str, document_id: str | None = None) -> Answer:
+        """Answer ``question`` from one document (or from all loaded ones)."""
+        return self.answer(self.read(question, document_id))
+
+    def answer(self, reading: Reading) -> Answer:
+        """The answer a reading gives: its best span if that beats the no-answer threshold."""
+        question, contexts, spans = reading.question, reading.contexts, reading.spans
         threshold = self.reader.settings.no_answer_threshold
         if not spans:
-            loaded, hit = hits[0]
+            loaded, hit = reading.hits[0]
             return _answer(question, loaded, None, near=hit.context_start, score=0.0, alternatives=())
-        # Alternatives are other answers: neither the same words nor a piece of a span already kept.
-        candidates: list[Span] = []
-        for span in spans:
-            key = normalize_answer(span.text)
-            if not key or any(
-                key == normalize_answer(kept.text)
-                or (kept.context_index == span.context_index and span.start < kept.end and kept.start < span.end)
-                for kept in candidates
-            ):
-                continue
-            candidates.append(span)
-        best = candidates[0] if candidates else spans[0]
+        candidates = reading.candidates
+        best = candidates[0]
         alternatives = tuple(
             self._alternative(span, contexts, threshold) for span in candidates[1 : 1 + MAX_ALTERNATIVES]
         )

@@ -33,9 +33,9 @@ class RetrievalSettings:
     top_k: int = 3  # hits handed to the reader
     candidates: int = 20  # taken from each ranking before fusion
     rrf_k: int = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
-    # Sentences added on each side of a hit for the reader: a 2-sentence chunk becomes a 4-sentence
-    # context, the longest window the reader was trained on.
-    neighbour_sentences: int = 1
+    # Sentences added on each side of a hit for the reader. The default chunks (3 sentences) are
+    # already centred on their middle sentence; widening them reads more text for little recall.
+    neighbour_sentences: int = 0
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import random
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,7 @@ from tqdm import tqdm
 
 from qa.chunking import Sentence, split_sentences, window
 from qa.evaluate import best_threshold, guess_gold_paragraph, predictions_at
+from qa.loading import quiet_model_loading
 from qa.paths import SHARED_DIR
 from qa.reader import Reader, ReaderSettings
 from qa.squad import Question, load_questions, score_predictions
@@ -65,6 +67,11 @@ class TrainConfig:
     doc_stride: int = 48
     # Chance that a question also yields a window of its paragraph without the answer.
     negative_rate: float = 0.5
+    # Chance that it also yields the window of another paragraph of its article that shares the most
+    # words with it: the near misses that retrieval over a whole article hands the reader.
+    other_paragraph_negative_rate: float = 0.5
+    # Start from these weights (a trained reader, for continued training) instead of the base encoder.
+    init_from: Path | None = None
     max_examples: int | None = None
     max_steps: int | None = None
     max_minutes: float | None = None
@@ -93,17 +100,68 @@ def _sentence_at(sentences: list[Sentence], offset: int) -> int:
     return len(sentences) - 1
 
 
+_WORD = re.compile(r"\w+")
+
+
+def _content_words(text: str) -> set[str]:
+    """Lower-cased words of four letters or more: a crude but stopword-free bag for overlap."""
+    return {w for w in _WORD.findall(text.lower()) if len(w) >= 4}
+
+
+def _nearest_other_paragraph_window(
+    q: Question,
+    paragraphs: list[str],
+    split,
+    rng: random.Random,
+    candidates: int = 8,
+) -> str | None:
+    """A 1-4 sentence window of another paragraph of ``q``'s article, centred on the sentence that
+    shares most words with the question, and without the answer text; None if there is none."""
+    others = [p for p in paragraphs if p != q.context]
+    if not others:
+        return None
+    question_words = _content_words(q.question)
+    best: tuple[int, str, list[Sentence], int] | None = None
+    for paragraph in rng.sample(others, min(candidates, len(others))):
+        sentences = split(paragraph)
+        for index, sentence in enumerate(sentences):
+            overlap = len(question_words & _content_words(sentence.text))
+            if best is None or overlap > best[0]:
+                best = (overlap, paragraph, sentences, index)
+    if best is None:
+        return None
+    _, paragraph, sentences, index = best
+    size = rng.randint(1, min(MAX_WINDOW_SENTENCES, len(sentences)))
+    first = rng.randint(max(0, index - size + 1), min(index, len(sentences) - size))
+    text = window(paragraph, sentences, first, first + size - 1).text
+    if any(answer in text for answer in q.answers):
+        return None
+    return text
+
+
 def training_windows(
-    questions: list[Question], rng: random.Random, negative_rate: float
+    questions: list[Question],
+    rng: random.Random,
+    negative_rate: float,
+    other_paragraph_negative_rate: float = 0.0,
 ) -> list[TrainingWindow]:
     """Cut each question's paragraph into the windows that teach span and no-answer."""
     windows: list[TrainingWindow] = []
     sentences_by_context: dict[str, list[Sentence]] = {}
-    for q in tqdm(questions, desc="windows", unit="q", mininterval=5):
-        context = q.context
+
+    def split(context: str) -> list[Sentence]:
         if context not in sentences_by_context:
             sentences_by_context[context] = split_sentences(context)
-        sentences = sentences_by_context[context]
+        return sentences_by_context[context]
+
+    paragraphs_by_article: dict[str, list[str]] = {}
+    for q in questions:
+        paragraphs = paragraphs_by_article.setdefault(q.article, [])
+        if not paragraphs or paragraphs[-1] != q.context:
+            paragraphs.append(q.context)
+    for q in tqdm(questions, desc="windows", unit="q", mininterval=5):
+        context = q.context
+        sentences = split(context)
         n = len(sentences)
         if n == 0:
             continue
@@ -134,6 +192,10 @@ def training_windows(
             if candidates:
                 negative = rng.choice(candidates)
                 windows.append(TrainingWindow(q.question, negative.text, None, ""))
+        if rng.random() < other_paragraph_negative_rate:
+            text = _nearest_other_paragraph_window(q, paragraphs_by_article[q.article], split, rng)
+            if text is not None:
+                windows.append(TrainingWindow(q.question, text, None, ""))
     return windows
 
 
@@ -277,8 +339,13 @@ def train(config: TrainConfig) -> Path:
     questions = [q for path in config.data for q in load_questions(path)]
     if config.max_examples is not None:
         questions = random.Random(config.seed).sample(questions, min(config.max_examples, len(questions)))
-    windows = training_windows(questions, random.Random(config.seed), config.negative_rate)
-    source = checkpoint if config.resume and checkpoint.exists() else base_model_dir()
+    windows = training_windows(
+        questions, random.Random(config.seed), config.negative_rate, config.other_paragraph_negative_rate
+    )
+    if config.resume and checkpoint.exists():
+        source = checkpoint
+    else:
+        source = Path(config.init_from) if config.init_from else base_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(source)
     features = tokenize_windows(windows, tokenizer, config)
     no_answer_share = sum(f["start"] == 0 for f in features) / max(len(features), 1)
@@ -292,7 +359,10 @@ def train(config: TrainConfig) -> Path:
     if config.max_steps is not None:
         total_steps = min(total_steps, config.max_steps)
 
-    model = AutoModelForQuestionAnswering.from_pretrained(source, dtype=torch.float32)
+    with quiet_model_loading():
+        model = AutoModelForQuestionAnswering.from_pretrained(source, dtype=torch.float32)
+    if source == base_model_dir():
+        logger.info("loaded %s with a fresh span head", BASE_MODEL_NAME)
     model.train()
     no_decay = ("bias", "LayerNorm.weight")
     optimizer = torch.optim.AdamW(
@@ -343,9 +413,16 @@ def train(config: TrainConfig) -> Path:
             "config": {k: str(v) for k, v in asdict(config).items()},
         }
 
-        def write_checkpoint(directory: Path) -> None:
+        def write_model(directory: Path) -> None:
+            """A model directory ``qa export-reader`` can ship: weights, tokenizer, what made them."""
             model.save_pretrained(directory)
             tokenizer.save_pretrained(directory)
+            (directory / "training_record.json").write_text(
+                json.dumps({**record, "config": state["config"]}, indent=2) + "\n"
+            )
+
+        def write_checkpoint(directory: Path) -> None:
+            write_model(directory)
             torch.save(state, directory / "trainer_state.pt")
 
         _save_atomically(checkpoint, write_checkpoint)
@@ -354,15 +431,7 @@ def train(config: TrainConfig) -> Path:
             best_f1 = score
             state["best_f1"] = best_f1
             torch.save(state, checkpoint / "trainer_state.pt")
-
-            def write_best(directory: Path) -> None:
-                model.save_pretrained(directory)
-                tokenizer.save_pretrained(directory)
-                (directory / "training_record.json").write_text(
-                    json.dumps({**record, "config": state["config"]}, indent=2) + "\n"
-                )
-
-            _save_atomically(best_dir, write_best)
+            _save_atomically(best_dir, write_model)
 
     pad_id = tokenizer.pad_token_id or 0
     running_loss, loss_count = 0.0, 0

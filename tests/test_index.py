@@ -83,7 +83,7 @@ def warnings(caplog):
 def test_round_trip_loads_without_embedding_again(tmp_path, document):
     embedder = HashingEmbedder()
     built = IndexStore(tmp_path, embedder).load_or_build(document)
-    assert embedder.calls == 1 and len(built.chunks) == 18  # 19 sentences, windows of 2 sharing 1
+    assert embedder.calls == 1 and len(built.chunks) == 17  # 19 sentences, windows of 3 sliding by 1
     assert embedder.progress == [False]  # no progress bar for an article this short
     assert_only_live_version(tmp_path, document)
 
@@ -96,9 +96,9 @@ def test_round_trip_loads_without_embedding_again(tmp_path, document):
     manifest = loaded.manifest
     assert manifest == json.loads((version_dir(tmp_path, document) / "manifest.json").read_text())
     assert manifest["format_version"] == 1 and manifest["embedder"] == "fake-hashing"
-    assert manifest["dimension"] == 384 and manifest["chunks"] == 18
+    assert manifest["dimension"] == 384 and manifest["chunks"] == 17
     assert manifest["faiss_type"] == "IndexFlatIP"
-    assert manifest["chunking"] == {"window_sentences": 2, "overlap_sentences": 1}
+    assert manifest["chunking"] == {"window_sentences": 3, "overlap_sentences": 2}
     assert re.fullmatch(r"[0-9a-f]{64}", manifest["content_hash"])
     assert set(manifest["versions"]) == {"faiss", "sentence-transformers", "article-qa"}
     assert manifest["versions"]["faiss"] == faiss.__version__
@@ -165,7 +165,7 @@ def drop_a_chunk(directory):
         (lambda d: (d.parent / "CURRENT").write_text("../../x"), "CURRENT names no version directory"),
         (lambda d: (d.parent / "CURRENT").write_bytes(b"\xff\xfe\x00\x01"), "unreadable"),
         (shutil.rmtree, "CURRENT names no version directory"),
-        (drop_a_chunk, "inconsistent (18 vectors for 17 chunks)"),
+        (drop_a_chunk, "inconsistent (17 vectors for 16 chunks)"),
     ],
     ids=[
         "flipped-chunks", "flipped-faiss", "truncated-faiss", "garbage-manifest", "list-manifest",
@@ -237,8 +237,8 @@ def test_approximate_index_above_the_threshold(tmp_path, document, caplog):
 def test_search_is_best_first_and_k_is_capped(tmp_path, document):
     index = IndexStore(tmp_path, HashingEmbedder()).load_or_build(document)
     hits = index.search(HashingEmbedder().embed(["defence production in India"])[0], 100)
-    assert len(hits) == len(index.chunks) == 18
-    assert sorted(i for i, _ in hits) == list(range(18))
+    assert len(hits) == len(index.chunks) == 17
+    assert sorted(i for i, _ in hits) == list(range(17))
     assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
     assert all(-1.0001 <= s <= 1.0001 for _, s in hits)
     assert index.search(HashingEmbedder().embed(["defence"])[0], 0) == []

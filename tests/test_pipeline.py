@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 import qa
@@ -66,6 +68,18 @@ def test_dev_questions_today(assistant):
     """Where the shipped reader stands: every abstention right, at most the one known answer short."""
     failures = dev_failures(assistant)
     assert [q for q, _, _ in failures] in ([], ["Who discussed the INDUS-X initiative?"]), failures
+
+
+def test_reading_then_answering_is_asking(assistant):
+    # The two halves of ask(): what the reader found (kept for calibration), then the decision.
+    question = "When did the US designate India a Major Defence Partner?"
+    reading = assistant.read(question)
+    answer = assistant.answer(reading)
+    assert answer == assistant.ask(question)
+    assert reading.best is reading.spans[0] and reading.margin == reading.best.margin
+    threshold = assistant.reader.settings.no_answer_threshold
+    assert answer.answerable == (reading.margin > threshold)
+    assert answer.score == pytest.approx(1 / (1 + math.exp(threshold - reading.margin)))
 
 
 def test_abstention_shows_the_closest_sentence(assistant):

@@ -72,3 +72,28 @@ def test_eval_gold_paragraph_matches_a_hand_count(tmp_path, tiny_squad, capsys):
     assert float(shown.group(2)) == pytest.approx(100 * sum(f1) / len(f1), abs=0.01)
     assert int(shown.group(3)) == len(questions)
     assert "questions/s" in printed
+
+
+def test_continued_training_exports_with_calibration_and_a_card_of_both_stages(tmp_path, tiny_squad):
+    base, continued, shipped = tmp_path / "base", tmp_path / "continued", tmp_path / "shipped"
+    common = ["--data", str(tiny_squad), "--eval-data", str(tiny_squad), "--eval-questions", "8",
+              "--checkpoint-every", "1", "--batch-size", "8", "--max-steps", "1"]
+    assert main(["train", "--output-dir", str(base), *common, "--other-paragraph-negative-rate", "0"]) == 0
+    assert main(["train", "--output-dir", str(continued), *common, "--init-from", str(base / "best")]) == 0
+
+    # Calibration splits articles into odd and even halves: give it two.
+    payload = json.loads(tiny_squad.read_text())
+    payload["data"].append({**payload["data"][0], "title": "Second article"})
+    calibration_data = tmp_path / "calibration.json"
+    calibration_data.write_text(json.dumps(payload))
+    assert main(["export-reader", str(continued / "best"), str(shipped), "--calibration-data", str(calibration_data)]) == 0
+
+    settings = json.loads((shipped / "qa_reader.json").read_text())
+    assert isinstance(settings["no_answer_threshold"], float)
+    assert "end to end" in settings["calibrated_on"]
+    card = (shipped / "README.md").read_text()
+    assert "Stage 1: from the base encoder" in card and "Stage 2: continued from stage 1" in card
+    assert f"--init-from {base / 'best'}" in card and "--other-paragraph-negative-rate 0.0 " in card
+    assert "CC BY-SA 4.0" in card and "Apache-2.0" in card
+    spans = Reader(shipped).read("When did he arrive?", ["The US Defence Secretary arrived on Sunday."])
+    assert spans and spans[0].text in "The US Defence Secretary arrived on Sunday."
