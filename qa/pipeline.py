@@ -18,6 +18,7 @@ import bisect
 import math
 import threading
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from qa.documents import Document, document_from_text, load_document
@@ -94,7 +95,7 @@ class Reading:
     contexts: list[tuple[_LoadedDocument, int, int]]
     spans: list[Span]
 
-    @property
+    @cached_property  # read by best, margin and answer(): worked out once per question
     def candidates(self) -> list[Span]:
         """The answer first, then other answers: spans best first, less any with the same words
         as, or overlapping, a better one (an alternative is another answer, not a piece of one)."""

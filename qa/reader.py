@@ -108,11 +108,9 @@ class Reader:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_model(
-        cls, model, tokenizer, settings: ReaderSettings, batch_size: int = 32, bf16: bool | None = None
-    ) -> Reader:
+    def from_model(cls, model, tokenizer, settings: ReaderSettings, batch_size: int = 32) -> Reader:
         """Wrap an already loaded model (used while training, to evaluate checkpoints)."""
-        reader = cls(batch_size=batch_size, settings=settings, bf16=bf16)
+        reader = cls(batch_size=batch_size, settings=settings)
         reader._model, reader._tokenizer = model, tokenizer
         return reader
 

@@ -115,8 +115,9 @@ def _nearest_other_paragraph_window(
     rng: random.Random,
     candidates: int = 8,
 ) -> str | None:
-    """A 1-4 sentence window of another paragraph of ``q``'s article, centred on the sentence that
-    shares most words with the question, and without the answer text; None if there is none."""
+    """A 1-4 sentence window of another paragraph of ``q``'s article (up to ``candidates`` of them,
+    drawn at random), holding the sentence that shares most words with the question and none of
+    the answer texts; None if there is none."""
     others = [p for p in paragraphs if p != q.context]
     if not others:
         return None
