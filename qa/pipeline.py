@@ -15,9 +15,10 @@ Over your own articles:
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -36,6 +37,13 @@ SEED_ARTICLE = REPO_ROOT / "seeds" / "indus_x.txt"
 SEED_TITLE = "INDUS-X: US and India launch a defence innovation bridge"
 MAX_QUESTION_CHARS = 1000
 MAX_ALTERNATIVES = 3
+SPANS_KEPT = 10  # per reading: enough to find MAX_ALTERNATIVES distinct ones
+# The top hit is read alone first, and answers alone when its best span clears the no-answer
+# threshold by this much; otherwise the other hits are read too. Chosen on the calibration articles
+# (the odd-numbered squad2_dev_a ones, 2,948 questions) as the smallest margin, in steps of 2, at
+# which F1 is no lower than reading every hit: 38.2 against 38.0 (66.8 against 66.5 with
+# unanswerable questions weighted to 10%), 63% of questions stopping early. At 4: F1 37.5, 79%.
+EARLY_ANSWER_MARGIN = 8.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,7 @@ class Reading:
     hits: list[tuple[_LoadedDocument, Hit]]
     contexts: list[tuple[_LoadedDocument, int, int]]
     spans: list[Span]
+    top_hits_only: bool = False  # only each document's top hit was read: its spans were confident
 
     @cached_property  # read by best, margin and answer(): worked out once per question
     def candidates(self) -> list[Span]:
@@ -140,7 +149,9 @@ def _confidence(margin: float, threshold: float) -> float:
 class Assistant:
     """Question answering over a set of documents, each with its own persisted index.
 
-    Construction is cheap; the embedder and reader load on first use, once.
+    Construction is cheap; the embedder and reader load on first use, once. ``early_answer_margin``
+    (None: always read every hit) is how far above the no-answer threshold the top hit's best span
+    must score to answer without reading the other hits.
     """
 
     def __init__(
@@ -151,11 +162,13 @@ class Assistant:
         embedder: Embedder | None = None,
         index_settings: IndexSettings = IndexSettings(),
         retrieval_settings: RetrievalSettings = RetrievalSettings(),
+        early_answer_margin: float | None = EARLY_ANSWER_MARGIN,
     ) -> None:
         self.embedder = embedder or Embedder()
         self.reader = reader or Reader()
         self.store = IndexStore(Path(index_dir or default_index_dir()), self.embedder, index_settings)
         self.retrieval_settings = retrieval_settings
+        self.early_answer_margin = early_answer_margin
         self._documents: dict[str, _LoadedDocument] = {}
         self._lock = threading.Lock()
 
@@ -199,14 +212,25 @@ class Assistant:
         return [(loaded, hit) for loaded in targets for hit in loaded.retriever.search(question)]
 
     def read(self, question: str, document_id: str | None = None) -> Reading:
-        """Retrieve and read, without deciding yet: the ranked spans behind an answer."""
+        """Retrieve and read, without deciding yet: the ranked spans behind an answer.
+
+        Each document's top hit is read first. The sentences of the other hits not read yet follow
+        only when no span found so far is confidently an answer (``early_answer_margin``): most
+        questions stop after the top hit, at about half the cost; the others, abstentions
+        included, get the same spans and margins as with ``early_answer_margin=None``.
+        """
         question = check_question(question)
         hits = self.retrieve(question, document_id)
-        contexts = _merged_contexts(hits)
-        spans = self.reader.read(
-            question, [loaded.document.text[start:end] for loaded, start, end in contexts], top_k=10
-        )
-        return Reading(question, hits, contexts, spans)
+        first, rest = _reading_plan(hits)
+        spans = self._spans(question, first)
+        reading = Reading(question, hits, first, spans, top_hits_only=bool(rest))
+        threshold = self.reader.settings.no_answer_threshold
+        if not rest or self.early_answer_margin is not None and reading.margin > threshold + self.early_answer_margin:
+            return reading
+        return Reading(question, hits, first + rest, _spans_read_together(spans, self._spans(question, rest), len(first)))
+
+    def _spans(self, question: str, contexts: list[tuple[_LoadedDocument, int, int]]) -> list[Span]:
+        return self.reader.read(question, [loaded.document.text[start:end] for loaded, start, end in contexts], top_k=SPANS_KEPT)
 
     def ask(self, question: str, document_id: str | None = None) -> Answer:
         """Answer ``question`` from one document (or from all loaded ones)."""
@@ -276,17 +300,37 @@ def _answer(
     )
 
 
-def _merged_contexts(hits: list[tuple[_LoadedDocument, Hit]]) -> list[tuple[_LoadedDocument, int, int]]:
-    """Reader contexts (document, start, end): overlapping hit contexts of a document merge into one,
-    so no sentence is read twice."""
-    by_document: dict[str, list[tuple[_LoadedDocument, int, int]]] = {}
-    for loaded, hit in sorted(hits, key=lambda item: (item[0].document.id, item[1].context_start)):
-        ranges = by_document.setdefault(loaded.document.id, [])
-        if ranges and hit.context_start <= ranges[-1][2]:
-            ranges[-1] = (loaded, ranges[-1][1], max(ranges[-1][2], hit.context_end))
+def _reading_plan(hits: list[tuple[_LoadedDocument, Hit]]) -> tuple[list, list]:
+    """Reader contexts (document, start, end) in two rounds, so that no sentence is read twice:
+    each document's top hit, then the sentences of its other hits outside it, as runs of
+    consecutive sentences. Hits come grouped by document, best first."""
+    top: dict[str, tuple[_LoadedDocument, Hit]] = {}
+    others: dict[str, set[int]] = {}
+    for loaded, hit in hits:
+        if loaded.document.id not in top:
+            top[loaded.document.id], others[loaded.document.id] = (loaded, hit), set()
         else:
-            ranges.append((loaded, hit.context_start, hit.context_end))
-    return [item for ranges in by_document.values() for item in ranges]
+            others[loaded.document.id].update(range(hit.context_first, hit.context_last + 1))
+    first = [(loaded, hit.context_start, hit.context_end) for loaded, hit in top.values()]
+    rest = []
+    for document_id, (loaded, hit) in top.items():
+        unread = sorted(others[document_id] - set(range(hit.context_first, hit.context_last + 1)))
+        sentences = loaded.index.sentences
+        # Consecutive numbers share number - position: one group per run.
+        for _, run in itertools.groupby(enumerate(unread), key=lambda pair: pair[1] - pair[0]):
+            numbers = [number for _, number in run]
+            rest.append((loaded, sentences[numbers[0]].start, sentences[numbers[-1]].end))
+    return first, rest
+
+
+def _spans_read_together(first: list[Span], more: list[Span], offset: int) -> list[Span]:
+    """The spans of two reads as if their contexts had been read in one: ``more``'s context
+    indexes follow ``first``'s, and "no answer" scores the lowest over every window of both."""
+    no_answer = min((span.no_answer_score for span in first + more), default=0.0)
+    spans = [replace(span, no_answer_score=no_answer) for span in first] + [
+        replace(span, context_index=span.context_index + offset, no_answer_score=no_answer) for span in more
+    ]
+    return sorted(spans, key=lambda span: span.score, reverse=True)[:SPANS_KEPT]
 
 
 def _sentence_bounds(index: DocumentIndex, start: int, end: int) -> tuple[int, int]:

@@ -82,6 +82,29 @@ def test_reading_then_answering_is_asking(assistant):
     assert answer.score == pytest.approx(1 / (1 + math.exp(threshold - reading.margin)))
 
 
+def test_a_confident_answer_reads_only_the_top_hit(assistant):
+    reading = assistant.read("When did the US designate India a Major Defence Partner?")
+    assert reading.top_hits_only and len(reading.hits) == 3
+    _, top = reading.hits[0]
+    assert [(start, end) for _, start, end in reading.contexts] == [(top.context_start, top.context_end)]
+    assert reading.margin > assistant.reader.settings.no_answer_threshold + assistant.early_answer_margin
+
+
+def test_when_unsure_every_hit_is_read_each_sentence_once(assistant, reader, embedder, tmp_path):
+    question = "What is the capital of France?"
+    reading = assistant.read(question)
+    assert not reading.top_hits_only
+    read = [position for _, start, end in reading.contexts for position in range(start, end)]
+    assert len(read) == len(set(read))  # nothing read twice
+    text = assistant.documents[0].text
+    in_hits = {p for _, hit in reading.hits for p in range(hit.context_start, hit.context_end) if not text[p].isspace()}
+    assert in_hits <= set(read)  # nothing of any hit left unread
+    # Exactly what reading every hit at once finds: the calibrated threshold applies as tuned.
+    every_hit = Assistant(tmp_path, reader=reader, embedder=embedder, early_answer_margin=None)
+    every_hit.add(qa.pipeline.seed_document())
+    assert every_hit.read(question).spans == reading.spans
+
+
 def test_abstention_shows_the_closest_sentence(assistant):
     answer = assistant.ask("What is the capital of France?")
     assert not answer.answerable
