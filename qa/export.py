@@ -56,9 +56,10 @@ def calibrate(
     """Tune the no-answer threshold end to end on the odd-numbered articles; score the even ones."""
     articles = load_articles(data)
     # Every hit read: answering early from the top hit only happens far above the threshold.
-    report = evaluate_end_to_end(
-        articles, lambda index_dir: Assistant(index_dir, reader=reader, early_answer_margin=None), recall_ks=(3,)
-    )
+    def every_hit_read(index_dir: Path) -> Assistant:
+        return Assistant(index_dir, reader=reader, early_answer_margin=None)
+
+    report = evaluate_end_to_end(articles, every_hit_read, recall_ks=(3,))
     halves: dict[int, list] = {0: [], 1: []}
     for number, article in enumerate(articles):
         halves[number % 2].extend(q for _, qs in article.paragraphs for q in qs)

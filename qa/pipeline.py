@@ -224,13 +224,17 @@ class Assistant:
         first, rest = _reading_plan(hits)
         spans = self._spans(question, first)
         reading = Reading(question, hits, first, spans, top_hits_only=bool(rest))
-        threshold = self.reader.settings.no_answer_threshold
-        if not rest or self.early_answer_margin is not None and reading.margin > threshold + self.early_answer_margin:
+        confident = self.early_answer_margin is not None and (
+            reading.margin > self.reader.settings.no_answer_threshold + self.early_answer_margin
+        )
+        if not rest or confident:
             return reading
-        return Reading(question, hits, first + rest, _spans_read_together(spans, self._spans(question, rest), len(first)))
+        spans = _spans_read_together(spans, self._spans(question, rest), len(first))
+        return Reading(question, hits, first + rest, spans)
 
     def _spans(self, question: str, contexts: list[tuple[_LoadedDocument, int, int]]) -> list[Span]:
-        return self.reader.read(question, [loaded.document.text[start:end] for loaded, start, end in contexts], top_k=SPANS_KEPT)
+        texts = [loaded.document.text[start:end] for loaded, start, end in contexts]
+        return self.reader.read(question, texts, top_k=SPANS_KEPT)
 
     def ask(self, question: str, document_id: str | None = None) -> Answer:
         """Answer ``question`` from one document (or from all loaded ones)."""
