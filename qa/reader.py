@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qa.loading import quiet_model_loading
+from qa.loading import bf16_matmul_supported, quiet_model_loading
 
 logger = logging.getLogger(__name__)
 
@@ -73,15 +73,6 @@ class Span:
     @property
     def margin(self) -> float:
         return self.score - self.no_answer_score
-
-
-def bf16_matmul_supported() -> bool:
-    """True when this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX), where bf16 autocast
-    is faster than fp32; elsewhere it is emulated and slower."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # a torch build without oneDNN
-        return False
 
 
 class Reader:

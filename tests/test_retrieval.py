@@ -7,7 +7,9 @@ import json
 import numpy as np
 import pytest
 
+from qa.chunking import split_sentences
 from qa.documents import document_from_text
+from qa.embedding import Embedder
 from qa.index import IndexStore
 from qa.paths import SHARED_DIR
 from qa.retrieval import RetrievalSettings, Retriever, reciprocal_rank_fusion
@@ -78,3 +80,20 @@ def test_real_retrieval_finds_the_answer_sentence_for_the_dev_questions(tmp_path
         if not any(answer in context for answer in question.answers):
             misses.append(question.question)
     assert not misses, json.dumps(misses)
+
+
+def test_bf16_embeddings_rank_like_fp32(seed_text):
+    # bf16 is on by default where the CPU has it; both forced here so the check runs everywhere.
+    sentences = [s.text for s in split_sentences(seed_text)]
+    questions = [q.question for q in load_questions(SHARED_DIR / "eval" / "indus_x_dev.json")]
+    full, half = Embedder(bf16=False), Embedder(bf16=True)
+    assert full.id != half.id  # an index built in one precision is rebuilt for the other
+    (full_sentences, full_questions), (half_sentences, half_questions) = (
+        (model.embed(sentences), model.embed(questions)) for model in (full, half)
+    )
+    for vectors in (full_sentences, half_sentences, half_questions):
+        assert vectors.dtype == np.float32 and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert (full_sentences * half_sentences).sum(axis=1).min() > 0.99
+    best_full = (full_questions @ full_sentences.T).argmax(axis=1)
+    best_half = (half_questions @ half_sentences.T).argmax(axis=1)
+    assert (best_full == best_half).mean() >= 0.9  # the same best sentence for (nearly) every question
