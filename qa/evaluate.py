@@ -150,13 +150,15 @@ class EndToEndReport:
 
     scores: Scores
     predictions: dict[str, str]
-    guesses: dict[str, ReaderGuess]  # the best span and its margin, to score other thresholds
+    # The best span and its margin, to score other thresholds (exactly so with early answers off,
+    # as calibration runs: an early answer keeps the margin of the top hit alone).
+    guesses: dict[str, ReaderGuess]
     recall_at: dict[int, float]  # k -> share of answerable questions with a gold span in a top-k chunk
     context_recall: float  # share with a gold span inside the reader's contexts
     abstention_precision: float | None  # of the abstentions, the share on unanswerable questions
     abstention_recall: float | None  # of the unanswerable questions, the share abstained
     abstention_rate: float
-    top_hits_only_rate: float  # share of questions answered after reading only the top hit
+    stopped_early_rate: float  # share answered from the top hit, the other hits left unread
     latency_p50: float
     latency_p95: float
     articles: int
@@ -173,7 +175,7 @@ class EndToEndReport:
                 f"{recall}  reader-context recall {100 * self.context_recall:.1f}%",
                 f"abstained on {100 * self.abstention_rate:.1f}% of questions; "
                 f"abstention precision {pct(self.abstention_precision)}  recall {pct(self.abstention_recall)}",
-                f"answered from the top hit alone: {100 * self.top_hits_only_rate:.1f}% of questions",
+                f"answered from the top hit alone: {100 * self.stopped_early_rate:.1f}% of questions",
                 f"latency per question p50 {1000 * self.latency_p50:.0f} ms  p95 {1000 * self.latency_p95:.0f} ms"
                 f"  ({self.articles} articles)",
             ]
@@ -213,7 +215,7 @@ def evaluate_end_to_end(
     latencies: list[float] = []
     found = {k: 0 for k in recall_ks}
     in_context = answerable = 0
-    abstained_unanswerable = abstained = unanswerable = top_hits_only = 0
+    abstained_unanswerable = abstained = unanswerable = stopped_early = 0
     questions: list[Question] = []
     with tempfile.TemporaryDirectory(prefix="qa-eval-index-") as index_dir:
         assistant = assistant_factory(Path(index_dir))
@@ -234,7 +236,7 @@ def evaluate_end_to_end(
                     best = reading.best.text if reading.best else ""
                     guesses[question.id] = ReaderGuess(best, reading.margin)
                     abstained += not answer.answerable
-                    top_hits_only += reading.top_hits_only
+                    stopped_early += reading.stopped_early
                     if not question.answerable:
                         unanswerable += 1
                         abstained_unanswerable += not answer.answerable
@@ -265,7 +267,7 @@ def evaluate_end_to_end(
         abstention_precision=abstained_unanswerable / abstained if abstained else None,
         abstention_recall=abstained_unanswerable / unanswerable if unanswerable else None,
         abstention_rate=abstained / len(questions) if questions else 0.0,
-        top_hits_only_rate=top_hits_only / len(questions) if questions else 0.0,
+        stopped_early_rate=stopped_early / len(questions) if questions else 0.0,
         latency_p50=percentile(latencies, 50),
         latency_p95=percentile(latencies, 95),
         articles=len(articles),

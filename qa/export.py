@@ -43,6 +43,7 @@ OTHER_SHARES = (0.2, 0.5)
 class Calibration:
     threshold: float
     unanswerable_share: float
+    reader_precision: str  # "bf16" or "fp32": margins move by a fraction of a logit between them
     tuned_on: Scores
     held_out: Scores
     held_out_never_abstaining: Scores
@@ -72,6 +73,7 @@ def calibrate(
     return Calibration(
         threshold=threshold,
         unanswerable_share=unanswerable_share,
+        reader_precision="bf16" if reader.bf16 else "fp32",
         tuned_on=score_predictions(halves[1], predictions_at(guesses, threshold)),
         held_out=score_predictions(halves[0], predictions_at(guesses, threshold)),
         held_out_never_abstaining=score_predictions(halves[0], predictions_at(guesses, float("-inf"))),
@@ -90,23 +92,29 @@ def export_reader(checkpoint: Path, destination: Path, calibration_data: Path = 
     settings = ReaderSettings(
         max_seq_len=int(record["config"]["max_seq_len"]), doc_stride=int(record["config"]["doc_stride"])
     )
-    shutil.rmtree(destination, ignore_errors=True)
-    destination.mkdir(parents=True)
-    model.half().save_pretrained(destination)
-    tokenizer.save_pretrained(destination)
+    # Built beside the destination and swapped in at the end: an export that fails or is stopped
+    # during the long calibration leaves the shipped reader as it was.
+    staging = destination.with_name(destination.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    model.half().save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
     # Calibrate the reader exactly as it ships: the fp16 weights on disk, loaded as the chatbot loads them.
-    calibration = calibrate(Reader(destination, settings=settings), calibration_data)
+    calibration = calibrate(Reader(staging, settings=settings), calibration_data)
     logger.info("no-answer threshold %.3f; held-out %s", calibration.threshold, calibration.held_out.summary())
     ReaderSettings(
         **{**settings.__dict__, "no_answer_threshold": round(calibration.threshold, 4)}
     ).save(
-        destination,
+        staging,
         calibrated_on=(
             f"{calibration_data.name}, odd-numbered articles, end to end, unanswerable questions "
             f"weighted to {calibration.unanswerable_share:.0%} of the total"
         ),
+        calibrated_in=calibration.reader_precision,
     )
-    (destination / "README.md").write_text(model_card(training_stages(checkpoint), calibration, checkpoint))
+    (staging / "README.md").write_text(model_card(training_stages(checkpoint), calibration, checkpoint))
+    shutil.rmtree(destination, ignore_errors=True)
+    staging.rename(destination)
     return calibration
 
 
@@ -231,8 +239,10 @@ Learning curves: a fixed sample of {config['eval_questions']} questions of SQuAD
 articles), each read against its own paragraph in 3-sentence windows.
 
 ## Scores
-SQuAD 2.0 dev, first 17 articles, end to end as the chatbot answers: each article is one indexed
-document, each question goes through retrieval (top 3 chunks) and the reader. The no-answer threshold
+SQuAD 2.0 dev, first 17 articles, end to end as the chatbot reads: each article is one indexed
+document, each question goes through retrieval (top 3 chunks) and the reader, which reads every hit
+(the chatbot skips the other hits only when the top one's answer clears the threshold by far; see
+`EARLY_ANSWER_MARGIN` in `qa/pipeline.py`). The reader runs in {calibration.reader_precision}. The no-answer threshold
 ({calibration.threshold:.3f}, stored in `qa_reader.json`) maximises F1 on the odd-numbered articles with
 their unanswerable questions weighted to {calibration.unanswerable_share:.0%} of the total (the share
 expected of a reader's questions; SQuAD 2.0 dev has half). Scores below are plain SQuAD 2.0 scores,

@@ -102,7 +102,8 @@ class Reading:
     hits: list[tuple[_LoadedDocument, Hit]]
     contexts: list[tuple[_LoadedDocument, int, int]]
     spans: list[Span]
-    top_hits_only: bool = False  # only each document's top hit was read: its spans were confident
+    # True when the top hits' spans were confident enough that the other hits were left unread.
+    stopped_early: bool = False
 
     @cached_property  # read by best, margin and answer(): worked out once per question
     def candidates(self) -> list[Span]:
@@ -150,8 +151,8 @@ class Assistant:
     """Question answering over a set of documents, each with its own persisted index.
 
     Construction is cheap; the embedder and reader load on first use, once. ``early_answer_margin``
-    (None: always read every hit) is how far above the no-answer threshold the top hit's best span
-    must score to answer without reading the other hits.
+    (None: always read every hit) is how far above the no-answer threshold the best span found in
+    the top hits (one per document) must score to answer without reading the other hits.
     """
 
     def __init__(
@@ -168,6 +169,9 @@ class Assistant:
         self.reader = reader or Reader()
         self.store = IndexStore(Path(index_dir or default_index_dir()), self.embedder, index_settings)
         self.retrieval_settings = retrieval_settings
+        if early_answer_margin is not None and early_answer_margin < 0:
+            # Below the threshold, stopping early would abstain without reading every hit.
+            raise ValueError(f"early_answer_margin must be >= 0 or None, not {early_answer_margin}")
         self.early_answer_margin = early_answer_margin
         self._documents: dict[str, _LoadedDocument] = {}
         self._lock = threading.Lock()
@@ -214,21 +218,23 @@ class Assistant:
     def read(self, question: str, document_id: str | None = None) -> Reading:
         """Retrieve and read, without deciding yet: the ranked spans behind an answer.
 
-        Each document's top hit is read first. The sentences of the other hits not read yet follow
-        only when no span found so far is confidently an answer (``early_answer_margin``): most
-        questions stop after the top hit, at about half the cost; the others, abstentions
-        included, get the same spans and margins as with ``early_answer_margin=None``.
+        Each document's top hit is read first. The sentences of the other hits not read yet follow,
+        as runs of consecutive sentences, only when no span found so far is confidently an answer
+        (``early_answer_margin``): most questions stop after the top hit, at about half the cost;
+        the others, abstentions included, get the same spans and margins as with
+        ``early_answer_margin=None``, which the no-answer threshold was calibrated with.
         """
         question = check_question(question)
         hits = self.retrieve(question, document_id)
         first, rest = _reading_plan(hits)
         spans = self._spans(question, first)
-        reading = Reading(question, hits, first, spans, top_hits_only=bool(rest))
-        confident = self.early_answer_margin is not None and (
-            reading.margin > self.reader.settings.no_answer_threshold + self.early_answer_margin
-        )
-        if not rest or confident:
+        reading = Reading(question, hits, first, spans)
+        if not rest:
             return reading
+        if self.early_answer_margin is not None and (
+            reading.margin > self.reader.settings.no_answer_threshold + self.early_answer_margin
+        ):
+            return replace(reading, stopped_early=True)
         spans = _spans_read_together(spans, self._spans(question, rest), len(first))
         return Reading(question, hits, first + rest, spans)
 
@@ -328,8 +334,9 @@ def _reading_plan(hits: list[tuple[_LoadedDocument, Hit]]) -> tuple[list, list]:
 
 
 def _spans_read_together(first: list[Span], more: list[Span], offset: int) -> list[Span]:
-    """The spans of two reads as if their contexts had been read in one: ``more``'s context
-    indexes follow ``first``'s, and "no answer" scores the lowest over every window of both."""
+    """The spans of two reads as if their contexts had been read in one (up to bf16 batching
+    noise, a few hundredths of a logit): ``more``'s context indexes follow ``first``'s, and
+    "no answer" scores the lowest over every window of both."""
     no_answer = min((span.no_answer_score for span in first + more), default=0.0)
     spans = [replace(span, no_answer_score=no_answer) for span in first] + [
         replace(span, context_index=span.context_index + offset, no_answer_score=no_answer) for span in more
@@ -340,9 +347,8 @@ def _spans_read_together(first: list[Span], more: list[Span], offset: int) -> li
 def _sentence_bounds(index: DocumentIndex, start: int, end: int) -> tuple[int, int]:
     """Start of the sentence holding ``start`` to the end of the one holding ``end``."""
     sentences = index.sentences
-    starts = [s.start for s in sentences]
-    first = max(bisect.bisect_right(starts, start) - 1, 0)
-    last = max(bisect.bisect_right(starts, max(end - 1, start)) - 1, first)
+    first = max(bisect.bisect_right(sentences, start, key=lambda s: s.start) - 1, 0)
+    last = max(bisect.bisect_right(sentences, max(end - 1, start), key=lambda s: s.start) - 1, first)
     return sentences[first].start, sentences[last].end
 
 

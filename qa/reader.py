@@ -37,7 +37,7 @@ class ReaderSettings:
     max_answer_tokens: int = 30
     top_k_tokens: int = 20
     # A span is an answer when its score beats the question's no-answer score by more than this.
-    # Tuned on dev data at export time (see ``qa.train.export_reader``).
+    # Tuned on dev data at export time (see ``qa.export.export_reader``).
     no_answer_threshold: float = 0.0
 
     @classmethod

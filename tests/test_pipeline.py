@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 
 import qa
 from qa.errors import DocumentError, QuestionError
 from qa.paths import SHARED_DIR
-from qa.pipeline import Assistant
+from qa.pipeline import Assistant, _reading_plan, _spans_read_together
+from qa.reader import Span
 from qa.squad import load_questions, question_scores
 
 
@@ -82,27 +84,80 @@ def test_reading_then_answering_is_asking(assistant):
     assert answer.score == pytest.approx(1 / (1 + math.exp(threshold - reading.margin)))
 
 
-def test_a_confident_answer_reads_only_the_top_hit(assistant):
-    reading = assistant.read("When did the US designate India a Major Defence Partner?")
-    assert reading.top_hits_only and len(reading.hits) == 3
+def test_a_confident_answer_reads_only_the_top_hit(assistant, reader, embedder, tmp_path):
+    question = "When did the US designate India a Major Defence Partner?"
+    reading = assistant.read(question)
+    assert reading.stopped_early and len(reading.hits) == 3
     _, top = reading.hits[0]
     assert [(start, end) for _, start, end in reading.contexts] == [(top.context_start, top.context_end)]
     assert reading.margin > assistant.reader.settings.no_answer_threshold + assistant.early_answer_margin
+    every_hit = Assistant(tmp_path, reader=reader, embedder=embedder, early_answer_margin=None)
+    every_hit.add(qa.pipeline.seed_document())
+    reading = every_hit.read(question)
+    assert not reading.stopped_early and len(reading.contexts) > 1
 
 
-def test_when_unsure_every_hit_is_read_each_sentence_once(assistant, reader, embedder, tmp_path):
+def test_when_unsure_every_hit_is_read_each_sentence_once(assistant):
     question = "What is the capital of France?"
     reading = assistant.read(question)
-    assert not reading.top_hits_only
+    assert not reading.stopped_early
     read = [position for _, start, end in reading.contexts for position in range(start, end)]
     assert len(read) == len(set(read))  # nothing read twice
     text = assistant.documents[0].text
     in_hits = {p for _, hit in reading.hits for p in range(hit.context_start, hit.context_end)}
     assert {p for p in in_hits if not text[p].isspace()} <= set(read)  # nothing of any hit left unread
-    # Exactly what reading every hit at once finds: the calibrated threshold applies as tuned.
-    every_hit = Assistant(tmp_path, reader=reader, embedder=embedder, early_answer_margin=None)
-    every_hit.add(qa.pipeline.seed_document())
-    assert every_hit.read(question).spans == reading.spans
+    # Read in two rounds, the spans are those of one read of the same contexts (up to bf16 noise).
+    contexts = [text[start:end] for _, start, end in reading.contexts]
+    best, best_at_once = reading.spans[0], assistant.reader.read(question, contexts)[0]
+    assert (best.context_index, best.start, best.end) == (
+        best_at_once.context_index, best_at_once.start, best_at_once.end
+    )
+    assert best.margin == pytest.approx(best_at_once.margin, abs=0.2)
+
+
+def test_early_answers_never_abstain_early(tmp_path):
+    with pytest.raises(ValueError, match="early_answer_margin"):
+        Assistant(tmp_path, early_answer_margin=-1.0)
+
+
+def _fake_hits(document_id: str, windows: list[tuple[int, int]]) -> list:
+    """Hits over a fake document of ten 9-character sentences, sentence n at [10n, 10n + 9)."""
+    sentences = [SimpleNamespace(start=10 * n, end=10 * n + 9) for n in range(10)]
+    document, index = SimpleNamespace(id=document_id), SimpleNamespace(sentences=sentences)
+    loaded = SimpleNamespace(document=document, index=index)
+    return [
+        (loaded, SimpleNamespace(context_first=a, context_last=b, context_start=10 * a, context_end=10 * b + 9))
+        for a, b in windows
+    ]
+
+
+def _ranges(contexts: list) -> list[tuple[str, int, int]]:
+    return [(loaded.document.id, start, end) for loaded, start, end in contexts]
+
+
+def test_reading_plan_reads_top_hits_first_then_unread_runs():
+    # Top hit 4-6; others 2-4 and 6-8 overlap it; 0-0 stands apart: runs 0, 2-3 and 7-8.
+    first, rest = _reading_plan(_fake_hits("a", [(4, 6), (2, 4), (6, 8), (0, 0)]))
+    assert _ranges(first) == [("a", 40, 69)]
+    assert _ranges(rest) == [("a", 0, 9), ("a", 20, 39), ("a", 70, 89)]
+    # Two documents: each one's top hit first, then each one's rest.
+    first, rest = _reading_plan(_fake_hits("a", [(4, 6), (5, 7)]) + _fake_hits("b", [(0, 2), (1, 3)]))
+    assert _ranges(first) == [("a", 40, 69), ("b", 0, 29)]
+    assert _ranges(rest) == [("a", 70, 79), ("b", 30, 39)]
+    # Other hits inside the top one: nothing more to read.
+    assert _reading_plan(_fake_hits("a", [(3, 6), (4, 5)]))[1] == []
+
+
+def test_spans_of_two_reads_combine_as_one():
+    first = [Span("x", 0, 1, context_index=0, score=5.0, no_answer_score=1.0)]
+    more = [
+        Span("y", 0, 1, context_index=0, score=7.0, no_answer_score=-2.0),
+        Span("z", 2, 3, context_index=1, score=4.0, no_answer_score=-2.0),
+    ]
+    combined = _spans_read_together(first, more, offset=1)
+    assert [(s.text, s.context_index) for s in combined] == [("y", 1), ("x", 0), ("z", 2)]
+    assert {s.no_answer_score for s in combined} == {-2.0}  # the lowest over every window read
+    assert _spans_read_together([], more, offset=1)[0].context_index == 1
 
 
 def test_abstention_shows_the_closest_sentence(assistant):
