@@ -11,3 +11,7 @@ class QuestionError(QAError):
 
 class DocumentError(QAError):
     """A document is empty, binary, too large or of an unsupported type."""
+
+
+class DataError(QAError):
+    """A dataset file is missing, unreadable or not in SQuAD format."""

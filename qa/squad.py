@@ -15,6 +15,8 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.errors import DataError
+
 
 @dataclass(frozen=True)
 class Question:
@@ -41,11 +43,19 @@ class Article:
 
 
 def load_articles(path: str | Path) -> list[Article]:
-    """Read a SQuAD v1.1/v2.0 file, gzipped or not."""
+    """Read a SQuAD v1.1/v2.0 file, gzipped or not; DataError when it is missing or malformed."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        data = json.load(handle)
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:
+            return _articles(json.load(handle))
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror or error}") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise DataError(f"{path} is not a SQuAD-format file ({error.__class__.__name__}: {error})") from None
+
+
+def _articles(data: dict) -> list[Article]:
     articles = []
     for article in data["data"]:
         title = article.get("title", "")

@@ -10,7 +10,8 @@ import pytest
 from conftest import write_squad
 from qa.cli import main
 from qa.reader import Reader
-from qa.squad import load_questions, question_scores
+from qa.evaluate import ReaderGuess, bootstrapped_threshold
+from qa.squad import Question, load_questions, question_scores
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def test_eval_gold_paragraph_matches_a_hand_count(tmp_path, tiny_squad, capsys):
     assert "questions/s" in printed
 
 
-def test_continued_training_exports_with_calibration_and_a_card_of_both_stages(tmp_path, tiny_squad):
+def test_continued_training_exports_with_calibration_and_a_card_of_both_stages(tmp_path, tiny_squad, capsys):
     base, continued, shipped = tmp_path / "base", tmp_path / "continued", tmp_path / "shipped"
     common = ["--data", str(tiny_squad), "--eval-data", str(tiny_squad), "--eval-questions", "8",
               "--checkpoint-every", "1", "--batch-size", "8", "--max-steps", "1"]
@@ -90,10 +91,28 @@ def test_continued_training_exports_with_calibration_and_a_card_of_both_stages(t
 
     settings = json.loads((shipped / "qa_reader.json").read_text())
     assert isinstance(settings["no_answer_threshold"], float)
-    assert "end to end" in settings["calibrated_on"]
+    assert "end to end" in settings["calibrated_on"] and settings["calibrated_in"] in ("bf16", "fp32")
     card = (shipped / "README.md").read_text()
     assert "Stage 1: from the base encoder" in card and "Stage 2: continued from stage 1" in card
     assert f"--init-from {base / 'best'}" in card and "--other-paragraph-negative-rate 0.0 " in card
     assert "CC BY-SA 4.0" in card and "Apache-2.0" in card
     spans = Reader(shipped).read("When did he arrive?", ["The US Defence Secretary arrived on Sunday."])
     assert spans and spans[0].text in "The US Defence Secretary arrived on Sunday."
+
+    # An export that fails (here: no calibration data) says why and leaves the shipped reader alone.
+    shipped_files = {path.name: path.read_bytes() for path in shipped.iterdir()}
+    missing = tmp_path / "missing.json"
+    assert main(["export-reader", str(continued / "best"), str(shipped), "--calibration-data", str(missing)]) == 2
+    assert f"cannot read {missing}" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in shipped.iterdir()} == shipped_files
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("shipped")) == ["shipped"]
+
+
+def test_bootstrapped_threshold_sits_between_right_answers_and_unanswerables():
+    questions, guesses = [], {}
+    for n in range(10):  # right answers at margins 2..11, unanswerable questions at -2..-11
+        questions += [Question(f"a{n}", "?", "x", ("y",), (0,), ""), Question(f"u{n}", "?", "x", (), (), "")]
+        guesses[f"a{n}"], guesses[f"u{n}"] = ReaderGuess("y", 2.0 + n), ReaderGuess("z", -2.0 - n)
+    threshold = bootstrapped_threshold(questions, guesses)
+    assert -2.0 < threshold < 2.0
+    assert threshold == bootstrapped_threshold(questions, guesses)  # seeded: the same on every run
