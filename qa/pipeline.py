@@ -228,13 +228,12 @@ class Assistant:
         hits = self.retrieve(question, document_id)
         first, rest = _reading_plan(hits)
         spans = self._spans(question, first)
-        reading = Reading(question, hits, first, spans)
-        if not rest:
-            return reading
-        if self.early_answer_margin is not None and (
+        # Returned as it is only if nothing is left to read, or if confident enough to stop early.
+        reading = Reading(question, hits, first, spans, stopped_early=bool(rest))
+        if not rest or self.early_answer_margin is not None and (
             reading.margin > self.reader.settings.no_answer_threshold + self.early_answer_margin
         ):
-            return replace(reading, stopped_early=True)
+            return reading
         spans = _spans_read_together(spans, self._spans(question, rest), len(first))
         return Reading(question, hits, first + rest, spans)
 
