@@ -26,12 +26,12 @@ import time
 from pathlib import Path
 
 from qa.embedding import Embedder
-from qa.evaluate import article_document, percentile
+from qa.training.evaluate import article_document, percentile
 from qa.index import IndexStore
 from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant, seed_document
 from qa.reader import DEFAULT_READER_DIR
-from qa.squad import load_articles, load_questions, score_predictions
+from qa.training.squad import load_articles, load_questions, score_predictions
 
 COLD_START = "from qa import ask; print(ask('What does INDUS-X aim at?').text)"
 

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from qa.evaluate import percentile
+from qa.training.evaluate import percentile
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # Questions about the seed article (INDUS-X), one of which it doesn't answer.

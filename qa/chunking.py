@@ -1,7 +1,7 @@
 """Sentence segmentation with exact character offsets, and windows of consecutive sentences.
 
 The reader is trained on, and at question time reads, windows of 1-4 consecutive sentences, so
-training (``qa.train``), evaluation (``qa.evaluate``) and the chatbot all cut text here.
+training (``qa.training.train``), evaluation (``qa.training.evaluate``) and the chatbot all cut text here.
 
 >>> [s.text for s in split_sentences("New Delhi: INDUS-X was launched. It aims high.")]
 ['New Delhi: INDUS-X was launched.', 'It aims high.']

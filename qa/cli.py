@@ -83,9 +83,9 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from qa.evaluate import evaluate_end_to_end, evaluate_gold_paragraph
     from qa.reader import Reader
-    from qa.squad import load_articles
+    from qa.training.evaluate import evaluate_end_to_end, evaluate_gold_paragraph, question_groups
+    from qa.training.squad import load_articles, score_predictions
 
     articles = load_articles(args.data)
     if args.limit:
@@ -96,6 +96,8 @@ def _eval(args: argparse.Namespace) -> int:
         report = evaluate_gold_paragraph(reader, questions)
         print(report.scores.summary())
         print(f"no-answer threshold {report.threshold:.3f}; {report.questions_per_second:.1f} questions/s")
+        for name, group in question_groups(articles).items():
+            print(f"\n{name}:\n{score_predictions(group, report.predictions).summary()}")
     else:
         from qa.pipeline import Assistant
 
@@ -107,38 +109,39 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train(args: argparse.Namespace) -> int:
-    from qa.train import TrainConfig, train
+def _options(args: argparse.Namespace, fields) -> dict:
+    """The options given on the command line that name ``fields``; the others keep their defaults
+    (the training subcommands' options default to SUPPRESS, so the defaults live in one place)."""
+    return {name: value for name, value in vars(args).items() if name in fields}
 
-    config = TrainConfig(
-        output_dir=args.output_dir,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        max_examples=args.max_examples,
-        max_steps=args.max_steps,
-        max_minutes=args.max_minutes,
-        checkpoint_every=args.checkpoint_every,
-        eval_questions=args.eval_questions,
-        seed=args.seed,
-        threads=args.threads,
-        bf16=not args.no_bf16,
-        resume=args.resume,
-        init_from=args.init_from,
-        other_paragraph_negative_rate=args.other_paragraph_negative_rate,
-    )
-    if args.data:
-        config.data = args.data
-    if args.eval_data is not None:
-        config.eval_data = args.eval_data if str(args.eval_data) not in ("", ".") else None
-    print(f"best checkpoint: {train(config)}")
+
+def _train(args: argparse.Namespace) -> int:
+    from qa.training.train import TrainConfig, train
+
+    options = _options(args, TrainConfig.__dataclass_fields__)
+    if str(options.get("eval_data", "-")) in ("", "."):
+        options["eval_data"] = None
+    print(f"best checkpoint: {train(TrainConfig(**options))}")
+    return 0
+
+
+def _generate_unanswerable(args: argparse.Namespace) -> int:
+    import inspect
+
+    from qa.training.unanswerable import generate_files
+
+    train_path, aside_path = generate_files(**_options(args, inspect.signature(generate_files).parameters))
+    print(f"unanswerable questions written to {train_path} (to train) and {aside_path} (held aside)")
     return 0
 
 
 def _export_reader(args: argparse.Namespace) -> int:
-    from qa.export import export_reader
+    from qa.training.export import DEFAULT_CALIBRATION_DATA, export_reader
 
-    calibration = export_reader(args.checkpoint, args.destination, args.calibration_data)
+    options = {"held_aside": None, **vars(args)}
+    calibration = export_reader(
+        args.checkpoint, args.destination, options.get("calibration_data", DEFAULT_CALIBRATION_DATA), options["held_aside"]
+    )
     print(f"reader written to {args.destination}; no-answer threshold {calibration.threshold:.3f}")
     print("held-out half of the calibration data:")
     print(calibration.held_out.summary())
@@ -153,7 +156,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from qa.export import DEFAULT_CALIBRATION_DATA
     from qa.paths import default_index_dir
     from qa.reader import DEFAULT_READER_DIR
 
@@ -190,33 +192,57 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, help="only the first N articles")
     evaluate.set_defaults(handler=_eval)
 
-    train = commands.add_parser("train", help="fine-tune the extractive reader")
+    # Training options default to their dataclass (or function) defaults: given ones override them.
+    train = commands.add_parser(
+        "train", help="fine-tune the extractive reader", argument_default=argparse.SUPPRESS
+    )
     train.add_argument("--output-dir", type=Path, required=True)
-    train.add_argument("--data", type=Path, nargs="+", help="SQuAD-format training files")
+    train.add_argument("--data", type=Path, nargs="+",
+                       help="SQuAD-format training files (default: SQuAD 1.1 train, the first 10 articles of 2.0 train)")
     train.add_argument("--eval-data", type=Path, help="dev file for checkpoint scores ('' for none)")
-    train.add_argument("--eval-questions", type=int, default=600)
-    train.add_argument("--epochs", type=float, default=2.0)
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--learning-rate", type=float, default=1e-4)
+    train.add_argument("--eval-questions", type=int, help="questions of the dev file scored at each checkpoint")
+    train.add_argument("--epochs", type=float)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--learning-rate", type=float)
     train.add_argument("--max-examples", type=int, help="train on a random sample of questions")
     train.add_argument("--max-steps", type=int)
     train.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this long")
-    train.add_argument("--checkpoint-every", type=int, default=1000, help="steps")
-    train.add_argument("--seed", type=int, default=13)
-    train.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    train.add_argument("--no-bf16", action="store_true", help="train in fp32 (slower)")
+    train.add_argument("--checkpoint-every", type=int, help="steps")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--threads", type=int, help="torch CPU threads")
+    train.add_argument("--no-bf16", dest="bf16", action="store_false",
+                       help="train in fp32 even where the CPU has native bf16")
     train.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint")
     train.add_argument("--init-from", type=Path, help="start from this trained reader instead of the base encoder")
-    train.add_argument(
-        "--other-paragraph-negative-rate", type=float, default=0.5,
-        help="share of questions that also get a no-answer window from another paragraph of their article",
-    )
+    train.add_argument("--negative-rate", type=float,
+                       help="share of questions that also get a no-answer window of their own paragraph")
+    train.add_argument("--other-paragraph-negative-rate", type=float,
+                       help="share of questions that also get a no-answer window from another paragraph of their article")
     train.set_defaults(handler=_train)
 
-    export = commands.add_parser("export-reader", help="ship a checkpoint: fp16, calibrated, with card")
+    generate = commands.add_parser(
+        "generate-unanswerable", help="unanswerable training questions made from answerable ones",
+        argument_default=argparse.SUPPRESS,
+    )
+    generate.add_argument("--data", type=Path, nargs="+", help="SQuAD 1.1 files (default: SQuAD 1.1 train)")
+    generate.add_argument("--output-dir", type=Path, required=True, help="directory for the SQuAD 2.0 files")
+    generate.add_argument("--held-aside-articles", type=int,
+                          help="the last N articles' questions go to held_aside.json.gz, not to training")
+    generate.add_argument("--processes", type=int, help="spaCy parsing processes")
+    generate.add_argument("--seed", type=int)
+    generate.set_defaults(handler=_generate_unanswerable)
+
+    export = commands.add_parser(
+        "export-reader", help="ship a checkpoint: fp16, calibrated, with card", argument_default=argparse.SUPPRESS
+    )
     export.add_argument("checkpoint", type=Path)
     export.add_argument("destination", type=Path, nargs="?", default=DEFAULT_READER_DIR)
-    export.add_argument("--calibration-data", type=Path, default=DEFAULT_CALIBRATION_DATA)
+    export.add_argument("--calibration-data", type=Path, help="SQuAD 2.0 file (default: squad2_dev_a)")
+    export.add_argument(
+        "--held-aside", type=Path,
+        help="generated unanswerable questions held aside from training (qa generate-unanswerable): "
+        "NoAns accuracy per category goes on the model card",
+    )
     export.set_defaults(handler=_export_reader)
 
     serve = commands.add_parser("serve", help="the Gradio chat page")
@@ -232,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command in ("train", "export-reader", "eval", "index"):
+    if args.command in ("train", "export-reader", "eval", "index", "generate-unanswerable"):
         logging.getLogger("qa").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         return args.handler(args)

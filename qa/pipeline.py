@@ -30,7 +30,7 @@ from qa.paths import REPO_ROOT
 from qa.paths import default_index_dir
 from qa.reader import Reader, Span
 from qa.retrieval import Hit, RetrievalSettings, Retriever
-from qa.squad import normalize_answer
+from qa.text import normalize_answer
 
 
 SEED_ARTICLE = REPO_ROOT / "seeds" / "indus_x.txt"

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from qa.decoding import clean_boundaries, decode_spans
 from qa.loading import bf16_matmul_supported, quiet_model_loading
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class ReaderSettings:
     max_answer_tokens: int = 30
     top_k_tokens: int = 20
     # A span is an answer when its score beats the question's no-answer score by more than this.
-    # Tuned on dev data at export time (see ``qa.export.export_reader``).
+    # Tuned on dev data at export time (see ``qa.training.export.export_reader``).
     no_answer_threshold: float = 0.0
 
     @classmethod
@@ -166,28 +167,27 @@ class Reader:
         best: list[dict[tuple[int, int, int], float]] = [{} for _ in requests]
         no_answer: list[float] = [float("inf")] * len(requests)
         for feature, pair in enumerate(encoding["overflow_to_sample_mapping"]):
-            request, _, context_index, _ = pairs[pair]
-            starts, ends = start_logits[feature], end_logits[feature]
-            no_answer[request] = min(no_answer[request], float(starts[0] + ends[0]))
-            context_tokens = np.flatnonzero([s == 1 for s in encoding.sequence_ids(feature)])
-            if context_tokens.size == 0:
-                continue
-            k = min(settings.top_k_tokens, context_tokens.size)
-            top_starts = context_tokens[np.argsort(starts[context_tokens])[::-1][:k]]
-            top_ends = context_tokens[np.argsort(ends[context_tokens])[::-1][:k]]
-            word_ids = encoding.word_ids(feature)
-            for s in top_starts:
-                for e in top_ends:
-                    if e < s or e - s + 1 > settings.max_answer_tokens:
-                        continue
-                    # Align to whole words, as the transformers pipeline does, so a span never
-                    # starts or ends inside a word.
-                    char_start = encoding.word_to_chars(feature, word_ids[s], sequence_index=1)[0]
-                    char_end = encoding.word_to_chars(feature, word_ids[e], sequence_index=1)[1]
-                    key = (context_index, char_start, char_end)
-                    score = float(starts[s] + ends[e])
-                    if score > best[request].get(key, float("-inf")):
-                        best[request][key] = score
+            request, _, context_index, context = pairs[pair]
+            sequence_ids = encoding.sequence_ids(feature)
+            word_spans = [
+                encoding.word_to_chars(feature, word, sequence_index=1) if sequence == 1 else None
+                for word, sequence in zip(encoding.word_ids(feature), sequence_ids)
+            ]
+            spans, no_answer_score = decode_spans(
+                start_logits[feature],
+                end_logits[feature],
+                word_spans,
+                top_k_tokens=settings.top_k_tokens,
+                max_answer_tokens=settings.max_answer_tokens,
+            )
+            no_answer[request] = min(no_answer[request], no_answer_score)
+            for (char_start, char_end), score in spans.items():
+                clean = clean_boundaries(context, char_start, char_end)
+                if clean is None:
+                    continue
+                key = (context_index, *clean)
+                if score > best[request].get(key, float("-inf")):
+                    best[request][key] = score
         results = []
         for request, (_, contexts) in enumerate(requests):
             ranked = sorted(best[request].items(), key=lambda item: item[1], reverse=True)[:top_k]

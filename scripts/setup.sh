@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the project and its test tools into .venv/ at the repo root. Safe to run again: it only
-# reinstalls when pyproject.toml changed. Pass --browser to also install Debian's chromium.
+# reinstalls when pyproject.toml changed. Pass --test to also install the Debian packages the tests need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,9 +17,10 @@ if [ ! -f "$stamp" ]; then
     touch "$stamp"
 fi
 
-if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
-    # Playwright drives Debian's chromium (its own browser download is not reachable here).
+# --test: the test suite's Debian packages. Playwright drives Debian's chromium (its own browser
+# download is not reachable here); the unanswerable-question generator reads WordNet's antonyms.
+if [ "${1:-}" = "--test" ] && { [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/wordnet/data.adj ]; }; then
     sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium wordnet-base >/dev/null
 fi

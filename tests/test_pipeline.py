@@ -12,7 +12,7 @@ from qa.errors import DocumentError, QuestionError
 from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant, _reading_plan, _spans_read_together
 from qa.reader import Span
-from qa.squad import load_questions, question_scores
+from qa.training.squad import load_questions, question_scores
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from qa.embedding import Embedder
 from qa.index import IndexStore
 from qa.paths import SHARED_DIR
 from qa.retrieval import RetrievalSettings, Retriever, reciprocal_rank_fusion
-from qa.squad import load_questions
+from qa.training.squad import load_questions
 
 
 class KeywordEmbedder:

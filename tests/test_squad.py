@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import write_squad
-from qa.squad import f1_score, load_questions, normalize_answer, score_predictions
+from qa.text import normalize_answer
+from qa.training.squad import f1_score, load_questions, score_predictions
 
 
 def test_normalisation_follows_the_official_script():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import random
 import re
 
 import pytest
@@ -10,8 +12,9 @@ import pytest
 from conftest import write_squad
 from qa.cli import main
 from qa.reader import Reader
-from qa.evaluate import ReaderGuess, bootstrapped_threshold
-from qa.squad import Question, load_questions, question_scores
+from qa.training.evaluate import ReaderGuess, bootstrapped_threshold
+from qa.training.squad import Question, load_questions, question_scores
+from qa.training.train import training_windows
 
 
 @pytest.fixture
@@ -45,7 +48,7 @@ def test_train_runs_end_to_end_and_resumes(tmp_path, tiny_squad, capsys):
     assert main(args + ["--max-steps", "1"]) == 0
     curve = [json.loads(line) for line in (output / "learning_curve.jsonl").read_text().splitlines()]
     assert [point["step"] for point in curve] == [1]
-    assert {"has_ans_f1_at_0", "f1_at_best", "best_threshold"} <= set(curve[0])
+    assert {"has_ans_f1_at_0", "f1_at_best", "best_threshold", "no_ans_accuracy_at_best"} <= set(curve[0])
     assert (output / "checkpoint" / "trainer_state.pt").exists()
 
     assert main(args + ["--max-steps", "2", "--resume"]) == 0
@@ -80,14 +83,17 @@ def test_continued_training_exports_with_calibration_and_a_card_of_both_stages(t
     common = ["--data", str(tiny_squad), "--eval-data", str(tiny_squad), "--eval-questions", "8",
               "--checkpoint-every", "1", "--batch-size", "8", "--max-steps", "1"]
     assert main(["train", "--output-dir", str(base), *common, "--other-paragraph-negative-rate", "0"]) == 0
-    assert main(["train", "--output-dir", str(continued), *common, "--init-from", str(base / "best")]) == 0
+    generated = generated_squad(tmp_path / "generated.json.gz", tiny_squad)
+    assert main(["train", "--output-dir", str(continued), *common, "--init-from", str(base / "best"),
+                 "--data", str(tiny_squad), str(generated)]) == 0
 
     # Calibration splits articles into odd and even halves: give it two.
     payload = json.loads(tiny_squad.read_text())
     payload["data"].append({**payload["data"][0], "title": "Second article"})
     calibration_data = tmp_path / "calibration.json"
     calibration_data.write_text(json.dumps(payload))
-    assert main(["export-reader", str(continued / "best"), str(shipped), "--calibration-data", str(calibration_data)]) == 0
+    assert main(["export-reader", str(continued / "best"), str(shipped), "--calibration-data", str(calibration_data),
+                 "--held-aside", str(generated)]) == 0
 
     settings = json.loads((shipped / "qa_reader.json").read_text())
     assert isinstance(settings["no_answer_threshold"], float)
@@ -96,6 +102,10 @@ def test_continued_training_exports_with_calibration_and_a_card_of_both_stages(t
     assert "Stage 1: from the base encoder" in card and "Stage 2: continued from stage 1" in card
     assert f"--init-from {base / 'best'}" in card and "--other-paragraph-negative-rate 0.0 " in card
     assert "CC BY-SA 4.0" in card and "Apache-2.0" in card
+    # The generated questions of stage 2: counted per category, scored on the held-aside file.
+    assert "### Generated unanswerable questions (stage 2)" in card
+    assert re.search(r"\| entity \| 1 \| \d+ of 100 \| (0\.0|100\.0) \(n=1\) \|", card), card
+    assert "| unanswerable |" in card and "| answerable |" in card  # margin percentiles
     spans = Reader(shipped).read("When did he arrive?", ["The US Defence Secretary arrived on Sunday."])
     assert spans and spans[0].text in "The US Defence Secretary arrived on Sunday."
 
@@ -106,6 +116,45 @@ def test_continued_training_exports_with_calibration_and_a_card_of_both_stages(t
     assert f"cannot read {missing}" in capsys.readouterr().err
     assert {path.name: path.read_bytes() for path in shipped.iterdir()} == shipped_files
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("shipped")) == ["shipped"]
+
+
+def generated_squad(path, tiny_squad):
+    """Two generated unanswerable questions, as ``qa generate-unanswerable`` writes them."""
+    context = json.loads(tiny_squad.read_text())["data"][0]["paragraphs"][0]["context"]
+    plausible = [{"text": "INDUS-X", "answer_start": context.index("INDUS-X")}]
+    qas = [
+        {"id": "g-entity", "question": "What initiative did Pakistan discuss?", "is_impossible": True,
+         "answers": [], "plausible_answers": plausible, "category": "entity"},
+        {"id": "g-negation", "question": "What initiative did they not discuss?", "is_impossible": True,
+         "answers": [], "plausible_answers": plausible, "category": "negation"},
+    ]
+    payload = {"version": "v2.0-generated", "data": [{"title": "Generated", "paragraphs": [{"context": context, "qas": qas}]}]}
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        json.dump(payload, handle)
+    return path
+
+
+def test_an_unanswerable_question_is_read_in_the_window_of_its_plausible_answer(tmp_path, tiny_squad):
+    questions = load_questions(generated_squad(tmp_path / "generated.json.gz", tiny_squad))
+    for seed in range(10):
+        windows = training_windows(questions, random.Random(seed), negative_rate=0.0)
+        assert len(windows) == 2
+        for window, question in zip(windows, questions):
+            assert window.answer_start is None and "INDUS-X" in window.text
+
+
+def test_eval_prints_held_out_halves_and_categories(tmp_path, tiny_squad, capsys):
+    payload = json.loads(tiny_squad.read_text())
+    payload["data"].append({**payload["data"][0], "title": "Second article"})
+    two_articles = tmp_path / "two.json"
+    two_articles.write_text(json.dumps(payload))
+    assert main(["eval", str(two_articles), "--gold-paragraph"]) == 0
+    printed = capsys.readouterr().out
+    assert "even-numbered articles (held out from calibration):" in printed and "odd-numbered articles:" in printed
+    assert main(["eval", str(generated_squad(tmp_path / "g.json.gz", tiny_squad)), "--gold-paragraph"]) == 0
+    printed = capsys.readouterr().out
+    assert "category entity:" in printed and "category negation:" in printed
+    assert re.search(r"category entity:\nNoAns accuracy (0\.00|100\.00)  \(n=1\)", printed), printed
 
 
 def test_bootstrapped_threshold_sits_between_right_answers_and_unanswerables():

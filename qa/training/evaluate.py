@@ -19,7 +19,7 @@ from tqdm import tqdm
 from qa.chunking import split_sentences, sliding_windows
 from qa.documents import Document, make_document_id
 from qa.reader import Reader
-from qa.squad import Article, Question, Scores, question_scores, score_predictions
+from qa.training.squad import Article, Question, Scores, question_scores, score_predictions
 
 # Windows of three sentences, one shared between neighbours: every answer inside one or two
 # adjacent sentences lies whole in some window, as with the chatbot's hit sentence plus neighbours.
@@ -72,6 +72,24 @@ def guess_gold_paragraph(
                 )
             bar.update(len(paragraph_questions))
     return guesses
+
+
+def question_groups(articles: list[Article]) -> dict[str, list[Question]]:
+    """The questions of the even- and odd-numbered articles (counting from 0; the no-answer threshold
+    is tuned on the odd ones, so the even ones are held out), and of each generator category.
+
+    Nothing for a file of one article without categories: the summary of all says it all.
+    """
+    groups: dict[str, list[Question]] = {}
+    if len(articles) > 1:
+        for parity, name in ((0, "even-numbered articles (held out from calibration)"), (1, "odd-numbered articles")):
+            groups[name] = [
+                q for number, a in enumerate(articles) if number % 2 == parity for _, qs in a.paragraphs for q in qs
+            ]
+    for question in (q for a in articles for _, qs in a.paragraphs for q in qs):
+        if question.category:
+            groups.setdefault(f"category {question.category}", []).append(question)
+    return groups
 
 
 def predictions_at(guesses: dict[str, ReaderGuess], threshold: float) -> dict[str, str]:

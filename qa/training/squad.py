@@ -10,17 +10,24 @@ from __future__ import annotations
 import collections
 import gzip
 import json
-import re
-import string
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import DataError
+from qa.paths import SHARED_DIR
+from qa.text import normalize_answer
+
+SQUAD1_TRAIN = SHARED_DIR / "data" / "squad1_train.json.gz"
 
 
 @dataclass(frozen=True)
 class Question:
-    """One SQuAD question with its paragraph; ``answers`` is empty for an unanswerable one."""
+    """One SQuAD question with its paragraph; ``answers`` is empty for an unanswerable one.
+
+    An unanswerable question may carry the span a reader would be tempted by (SQuAD 2.0's first
+    ``plausible_answers``), and a ``category`` (how a generated one was made, see
+    ``qa.training.unanswerable``).
+    """
 
     id: str
     question: str
@@ -28,6 +35,9 @@ class Question:
     answers: tuple[str, ...]
     answer_starts: tuple[int, ...]
     article: str
+    plausible_answer: str = ""
+    plausible_start: int | None = None
+    category: str = ""
 
     @property
     def answerable(self) -> bool:
@@ -62,37 +72,32 @@ def _articles(data: dict) -> list[Article]:
         paragraphs = []
         for paragraph in article["paragraphs"]:
             context = paragraph["context"]
-            questions = tuple(
-                Question(
-                    id=qa["id"],
-                    question=qa["question"],
-                    context=context,
-                    answers=()
-                    if qa.get("is_impossible")
-                    else tuple(a["text"] for a in qa["answers"]),
-                    answer_starts=()
-                    if qa.get("is_impossible")
-                    else tuple(a["answer_start"] for a in qa["answers"]),
-                    article=title,
-                )
-                for qa in paragraph["qas"]
-            )
+            questions = tuple(_question(qa, context, title) for qa in paragraph["qas"])
             paragraphs.append((context, questions))
         articles.append(Article(title, tuple(paragraphs)))
     return articles
 
 
+def _question(qa: dict, context: str, title: str) -> Question:
+    impossible = bool(qa.get("is_impossible"))
+    answers = [] if impossible else qa["answers"]
+    plausible = qa.get("plausible_answers") or [{}]
+    return Question(
+        id=qa["id"],
+        question=qa["question"],
+        context=context,
+        answers=tuple(a["text"] for a in answers),
+        answer_starts=tuple(a["answer_start"] for a in answers),
+        article=title,
+        plausible_answer=plausible[0].get("text", ""),
+        plausible_start=plausible[0].get("answer_start"),
+        category=qa.get("category", ""),
+    )
+
+
 def load_questions(path: str | Path) -> list[Question]:
     """Every question of a SQuAD file, in file order."""
     return [q for article in load_articles(path) for _, qs in article.paragraphs for q in qs]
-
-
-def normalize_answer(text: str) -> str:
-    """Lower-case, drop punctuation and articles, collapse whitespace (official SQuAD rule)."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
 
 
 def exact_match(prediction: str, gold: str) -> float:

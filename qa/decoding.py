@@ -1,0 +1,126 @@
+"""Span decoding: from a window's start/end logits to scored answer spans, with clean boundaries.
+
+Pure functions of plain data, apart from the model: the reader hands each window's logits and the
+character span of the word under every token here.
+
+>>> import numpy as np
+>>> starts = np.array([0.0, 1.0, 5.0, 0.5])     # [CLS], then three context tokens
+>>> ends = np.array([0.0, 0.5, 1.0, 4.0])
+>>> words = [None, (0, 3), (4, 9), (10, 15)]    # "The quick brown": each token's word, in characters
+>>> spans, no_answer = decode_spans(starts, ends, words, top_k_tokens=3, max_answer_tokens=5)
+>>> max(spans, key=spans.get), no_answer
+((4, 15), 0.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+# Straight and typographic double quotes; a span must hold both ends of a quotation or neither.
+QUOTES = frozenset('"“”„«»')
+# Never an edge of an answer: a span that starts or ends with these (and spaces) is trimmed.
+DANGLING = frozenset(" \t\n,;:—–-/&(")
+DANGLING_END = DANGLING | frozenset("([{")
+DANGLING_START = DANGLING | frozenset(")]}.!?")
+# A span runs on past its answer into a clause when it goes on past a comma, semicolon or dash
+# followed by one of these: "Monday, when the talks ended" answers "When?" with "Monday".
+CLAUSE_WORDS = frozenset(
+    "which who whom whose where when while because although though after before since until as "
+    "but including according saying said says".split()
+)
+
+
+def decode_spans(
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    word_spans: Sequence[tuple[int, int] | None],
+    *,
+    top_k_tokens: int,
+    max_answer_tokens: int,
+) -> tuple[dict[tuple[int, int], float], float]:
+    """The candidate spans of one window and its no-answer score.
+
+    ``word_spans[i]`` is the (start, end) in characters of the context word token ``i`` belongs to,
+    None for a token outside the context (question, [CLS], [SEP], padding). Spans pair each of the
+    ``top_k_tokens`` best starts with each of the best ends at most ``max_answer_tokens`` later,
+    aligned to whole words (as the transformers pipeline does); the score of a span is its start
+    logit plus its end logit, the best over the token pairs that give it. "No answer" scores the
+    [CLS] token's start + end logits.
+    """
+    no_answer = float(start_logits[0] + end_logits[0])
+    context = np.flatnonzero([span is not None for span in word_spans])
+    spans: dict[tuple[int, int], float] = {}
+    if context.size == 0:
+        return spans, no_answer
+    k = min(top_k_tokens, context.size)
+    top_starts = context[np.argsort(start_logits[context])[::-1][:k]]
+    top_ends = context[np.argsort(end_logits[context])[::-1][:k]]
+    for s in top_starts:
+        for e in top_ends:
+            if e < s or e - s + 1 > max_answer_tokens:
+                continue
+            key = (word_spans[s][0], word_spans[e][1])
+            score = float(start_logits[s] + end_logits[e])
+            if score > spans.get(key, float("-inf")):
+                spans[key] = score
+    return spans, no_answer
+
+
+def clean_boundaries(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """``text[start:end]`` cut to a clean answer, or None when nothing of it is left.
+
+    A clean span holds both ends of any quotation inside it, or neither (a span that is one whole
+    quotation loses its quotes); does not start or end with dangling punctuation; and stops before a
+    comma, semicolon or dash that opens a clause.
+
+    >>> text = 'He met "Rajnath Singh," the minister, on Sunday, when talks began.'
+    >>> text[slice(*clean_boundaries(text, 7, 23))]
+    'Rajnath Singh'
+    >>> text[slice(*clean_boundaries(text, 41, 65))]
+    'Sunday'
+    """
+    start, end = _cut_clause(text, start, end)
+    while True:
+        before = (start, end)
+        while start < end and text[start] in DANGLING_START:
+            start += 1
+        while end > start and text[end - 1] in DANGLING_END:
+            end -= 1
+        start, end = _balance_quotes(text, start, end)
+        if (start, end) == before:
+            break
+    return (start, end) if start < end and text[start:end].strip() else None
+
+
+def _balance_quotes(text: str, start: int, end: int) -> tuple[int, int]:
+    """Unwrap a span that is one whole quotation; drop an edge quote whose partner lies outside the
+    span; where an unpaired quote is inside it, keep the side of it that holds more words."""
+    quotes = [i for i in range(start, end) if text[i] in QUOTES]
+    if quotes == [start, end - 1]:
+        return start + 1, end - 1
+    if len(quotes) % 2 == 0:
+        return start, end
+    if quotes[0] == start:
+        return start + 1, end
+    if quotes[-1] == end - 1:
+        return start, end - 1
+    # An odd quote inside: the span crosses into or out of a quotation.
+    inner = quotes[0] if len(quotes) == 1 else quotes[-1]
+    left, right = text[start:inner], text[inner + 1 : end]
+    return (start, inner) if len(left.split()) >= len(right.split()) else (inner + 1, end)
+
+
+def _cut_clause(text: str, start: int, end: int) -> tuple[int, int]:
+    """Stop before the first ", which …"-like break after the span's first word."""
+    position = start
+    while True:
+        breaks = [i for i in (text.find(mark, position, end) for mark in (",", ";", " — ", " – ")) if i >= 0]
+        if not breaks:
+            return start, end
+        cut = min(breaks)
+        following = text[cut + 1 : end].lstrip(" —–").split(maxsplit=1)
+        if cut > start and following and following[0].lower().strip('"“') in CLAUSE_WORDS:
+            return start, cut
+        position = cut + 1

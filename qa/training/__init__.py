@@ -1,0 +1,1 @@
+"""Training, export, SQuAD evaluation and calibration of the reader. The runtime never imports this."""

@@ -1,0 +1,24 @@
+"""The runtime never imports the training code, and `import qa` stays cheap."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def modules_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print(' '.join(sorted(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(result.stdout.split())
+
+
+def test_the_runtime_imports_nothing_of_training():
+    loaded = modules_after("import qa, qa.pipeline, qa.reader, qa.decoding, qa.cli; qa.cli.build_parser()")
+    assert "qa.pipeline" in loaded
+    assert not {m for m in loaded if m.startswith("qa.training")}
+    assert not {"spacy", "lemminflect"} & loaded
+
+
+def test_import_qa_loads_no_model_library():
+    loaded = modules_after("import qa")
+    assert not {"torch", "transformers", "faiss", "sentence_transformers"} & loaded
