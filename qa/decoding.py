@@ -20,6 +20,8 @@ import numpy as np
 
 # Straight and typographic double quotes; a span must hold both ends of a quotation or neither.
 QUOTES = frozenset('"“”„«»')
+# How far outside a span its unpaired quote's partner may be and still be taken in: a word or two.
+NEARBY_QUOTE_CHARS = 20
 # Never an edge of an answer: a span that starts or ends with these (and spaces) is trimmed.
 DANGLING = frozenset(" \t\n,;:—–-/&(")
 DANGLING_END = DANGLING | frozenset("([{")
@@ -95,13 +97,19 @@ def clean_boundaries(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 
 def _balance_quotes(text: str, start: int, end: int) -> tuple[int, int]:
-    """Unwrap a span that is one whole quotation; drop an edge quote whose partner lies outside the
-    span; where an unpaired quote is inside it, keep the side of it that holds more words."""
+    """Unwrap a span that is one whole quotation. Where a quote is unpaired, take in its partner
+    when it lies just outside the span (the reader stopped a word short of the closing quote);
+    otherwise drop an unpaired edge quote, or, for one inside the span, keep the side of it that
+    holds more words."""
     quotes = [i for i in range(start, end) if text[i] in QUOTES]
     if quotes == [start, end - 1]:
         return start + 1, end - 1
     if len(quotes) % 2 == 0:
         return start, end
+    after, before = _nearby_quote(text, end, 1), _nearby_quote(text, start - 1, -1)
+    extended = [span for span in ((start, after + 1 if after is not None else None), (before, end)) if None not in span]
+    if extended:
+        return min(extended, key=lambda span: span[1] - span[0])
     if quotes[0] == start:
         return start + 1, end
     if quotes[-1] == end - 1:
@@ -110,6 +118,20 @@ def _balance_quotes(text: str, start: int, end: int) -> tuple[int, int]:
     inner = quotes[0] if len(quotes) == 1 else quotes[-1]
     left, right = text[start:inner], text[inner + 1 : end]
     return (start, inner) if len(left.split()) >= len(right.split()) else (inner + 1, end)
+
+
+def _nearby_quote(text: str, position: int, step: int) -> int | None:
+    """The first quote from ``position`` on in direction ``step``, if within NEARBY_QUOTE_CHARS and
+    the same sentence."""
+    for _ in range(NEARBY_QUOTE_CHARS):
+        if not 0 <= position < len(text) or text[position] == "\n":
+            return None
+        if text[position] in QUOTES:
+            return position
+        if text[position] in ".!?" and text[position + 1 : position + 2] in (" ", ""):
+            return None
+        position += step
+    return None
 
 
 def _cut_clause(text: str, start: int, end: int) -> tuple[int, int]:

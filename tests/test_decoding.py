@@ -79,8 +79,15 @@ def cleaned(text: str, span: str) -> str | None:
         ('He called it "a bridge," and left.', 'a bridge,"', "a bridge"),
         ("They met Austin, the secretary.", "Austin,", "Austin"),
         ("(Reuters) said it.", "(Reuters", "Reuters"),
-        # Crossing into a quotation: keep the side with more words.
-        ('Llyod Austin said, "We discussed it".', 'Llyod Austin said, "We', "Llyod Austin said"),
+        # A quotation the span stops just short of (or starts just inside): its partner is taken in.
+        ('Her new album, “Rebel Heart” leaked.', "new album, “Rebel Heart", "new album, “Rebel Heart”"),
+        ("in her “old-fashioned” way", "old-fashioned” way", "“old-fashioned” way"),
+        ('He said “Putin is aggressive,” and left.', "“Putin is aggressive", "Putin is aggressive"),
+        # Crossing into a long quotation: keep the side with more words.
+        ('Llyod Austin said, "We discussed an important new initiative today".', 'Llyod Austin said, "We',
+         "Llyod Austin said"),
+        # Never past the sentence for a partner.
+        ("A “deal. It was “over” then.", "“deal", "deal"),
         # A clause after the answer.
         ("It ended on Sunday, when the talks began.", "Sunday, when the talks began", "Sunday"),
         ("The deal, which India signed, stands.", "The deal, which India signed", "The deal"),

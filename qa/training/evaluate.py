@@ -17,6 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from qa.chunking import split_sentences, sliding_windows
+from qa.decoding import QUOTES
 from qa.documents import Document, make_document_id
 from qa.reader import Reader
 from qa.training.squad import Article, Question, Scores, question_scores, score_predictions
@@ -218,6 +219,7 @@ class EndToEndReport:
     abstention_recall: float | None  # of the unanswerable questions, the share abstained
     abstention_rate: float
     stopped_early_rate: float  # share answered from the top hit, the other hits left unread
+    unclean_answer_rate: float  # share of answers with an unbalanced quote or dangling punctuation
     latency_p50: float
     latency_p95: float
     articles: int
@@ -235,6 +237,7 @@ class EndToEndReport:
                 f"abstained on {100 * self.abstention_rate:.1f}% of questions; "
                 f"abstention precision {pct(self.abstention_precision)}  recall {pct(self.abstention_recall)}",
                 f"answered from the top hit alone: {100 * self.stopped_early_rate:.1f}% of questions",
+                f"answers with an unbalanced quote or dangling punctuation: {100 * self.unclean_answer_rate:.1f}%",
                 f"latency per question p50 {1000 * self.latency_p50:.0f} ms  p95 {1000 * self.latency_p95:.0f} ms"
                 f"  ({self.articles} articles)",
             ]
@@ -251,6 +254,26 @@ def article_document(article: Article) -> tuple[Document, list[int]]:
     text = "\n\n".join(parts)
     title = article.title or "article"
     return Document(id=make_document_id(title, text), title=title, text=text), offsets
+
+
+DANGLING_EDGE = frozenset(",;:")
+
+
+def is_unclean(answer: str) -> bool:
+    """An answer with an unbalanced (odd) number of double quotes, or that starts or ends with a
+    comma, semicolon or colon.
+
+    >>> is_unclean('a bridge,"'), is_unclean('"Jaws"'), is_unclean("Sunday")
+    (True, False, False)
+    """
+    quotes = sum(ch in QUOTES for ch in answer)
+    return quotes % 2 == 1 or answer[:1] in DANGLING_EDGE or answer[-1:] in DANGLING_EDGE
+
+
+def unclean_answer_rate(answers: Iterable[str]) -> float:
+    """The share of non-empty ``answers`` that are unclean (``is_unclean``)."""
+    given = [a for a in answers if a]
+    return sum(map(is_unclean, given)) / len(given) if given else 0.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -327,6 +350,7 @@ def evaluate_end_to_end(
         abstention_recall=abstained_unanswerable / unanswerable if unanswerable else None,
         abstention_rate=abstained / len(questions) if questions else 0.0,
         stopped_early_rate=stopped_early / len(questions) if questions else 0.0,
+        unclean_answer_rate=unclean_answer_rate(predictions.values()),
         latency_p50=percentile(latencies, 50),
         latency_p95=percentile(latencies, 95),
         articles=len(articles),

@@ -31,7 +31,7 @@ from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant
 from qa.reader import Reader, ReaderSettings
 from qa.training.squad import Scores, load_articles, load_questions, score_predictions
-from qa.training.train import BASE_MODEL_NAME
+from qa.training.train import BASE_MODEL_NAME, TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,11 @@ def export_reader(
             ),
             calibrated_in=calibration.reader_precision,
         )
-        (staging / "README.md").write_text(model_card(training_stages(checkpoint), calibration, checkpoint))
+        stages = training_stages(checkpoint)
+        (staging / "README.md").write_text(model_card(stages, calibration, checkpoint))
+        (staging / STAGES_FILE).write_text(
+            json.dumps([{"record": s.record, "curve": s.curve} for s in stages], indent=1) + "\n"
+        )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -190,6 +194,7 @@ class TrainingStage:
         return [Path(path) for path in re.findall(r"PosixPath\('([^']+)'\)", self.config.get("data", ""))]
 
     def command(self) -> str:
+        """The ``qa train`` command of this run, as its config records it."""
         config = self.config
         parts = [
             f"qa train --output-dir {config['output_dir']} --epochs {config['epochs']}",
@@ -198,13 +203,25 @@ class TrainingStage:
             f"--other-paragraph-negative-rate {config.get('other_paragraph_negative_rate', '0.0')}",
             f"--max-minutes {config['max_minutes']} --checkpoint-every {config['checkpoint_every']}",
         ]
-        if config.get("init_from", "None") != "None":
-            parts.append(f"--init-from {config['init_from']}")
+        optional = ("negative_rate", "max_examples", "max_steps", "eval_questions", "init_from")
+        defaults = {name: str(getattr(TrainConfig, name)) for name in optional}
+        for name in optional:
+            if config.get(name, "None") not in ("None", defaults[name]):
+                parts.append(f"--{name.replace('_', '-')} {config[name]}")
+        data = self.data_files()
+        if data and data != [Path(p) for p in TrainConfig(output_dir=Path()).data]:
+            parts.append("--data " + " ".join(map(str, data)))
+        if config.get("resume") == "True":
+            parts.append("--resume")
         return " ".join(parts)
 
 
+STAGES_FILE = "training_stages.json"
+
+
 def training_stages(checkpoint: Path) -> list[TrainingStage]:
-    """The runs that made ``checkpoint``, oldest first, following ``--init-from`` back to the base."""
+    """The runs that made ``checkpoint``, oldest first, following ``--init-from`` back to the base,
+    or to a shipped reader, whose ``training_stages.json`` holds the runs that made it."""
     stages = []
     directory: Path | None = Path(checkpoint)
     while directory is not None and (directory / "training_record.json").exists():
@@ -214,7 +231,10 @@ def training_stages(checkpoint: Path) -> list[TrainingStage]:
         stages.append(TrainingStage(record, curve))
         init_from = record["config"].get("init_from", "None")
         directory = Path(init_from) if init_from != "None" else None
-    return stages[::-1]
+    shipped = [] if directory is None or not (directory / STAGES_FILE).exists() else [
+        TrainingStage(stage["record"], stage["curve"]) for stage in json.loads((directory / STAGES_FILE).read_text())
+    ]
+    return shipped + stages[::-1]
 
 
 def _scores_row(name: str, scores: Scores) -> str:

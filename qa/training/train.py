@@ -290,10 +290,11 @@ def collate(features: list[dict], indices: list[int], pad_id: int) -> dict[str, 
 
 def eval_slice(path: Path, size: int, seed: int) -> list[Question]:
     """A fixed random sample of a dev file's odd-numbered articles (the half the no-answer threshold
-    is tuned on), answerable and unanswerable alike: checkpoints are chosen without looking at the
-    even half, where the shipped reader is scored."""
+    is tuned on; all of a one-article file), answerable and unanswerable alike: checkpoints are
+    chosen without looking at the even half, where the shipped reader is scored."""
+    articles = load_articles(path)
     questions = [
-        q for number, article in enumerate(load_articles(path)) if number % 2 == 1
+        q for number, article in enumerate(articles) if number % 2 == 1 or len(articles) == 1
         for _, paragraph_questions in article.paragraphs for q in paragraph_questions
     ]
     return random.Random(seed).sample(questions, min(size, len(questions)))
