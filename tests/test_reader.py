@@ -9,6 +9,7 @@ import torch
 
 from qa.chunking import split_sentences
 from qa.reader import DEFAULT_READER_DIR, READER_SETTINGS_FILE, Reader
+from qa.training.evaluate import is_unclean
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +49,17 @@ QUESTIONS = [
 
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_every_offset_slices_the_context_exactly(reader, seed_text, seed_sentences, question):
-    contexts = seed_sentences + [seed_text, "Café déjà vu — “quoted” naïve text: 42 €."]
+    contexts = seed_sentences + [
+        seed_text,
+        "Café déjà vu — “quoted” naïve text: 42 €.",
+        'Austin said, "We discussed INDUS-X, a bridge," on Sunday, when he arrived in "New Delhi.',
+    ]
     spans = reader.read(question, contexts, top_k=20)
     assert spans
     for span in spans:
         assert contexts[span.context_index][span.start : span.end] == span.text
         assert span.text.strip() == span.text and span.text
+        assert not is_unclean(span.text), span.text
 
 
 def test_long_context_is_read_in_strides(reader, seed_text):
