@@ -7,6 +7,12 @@ article holding ``<script>`` shows that text and runs nothing. Programs can call
 endpoint ``/ask`` with ``gradio_client``::
 
     Client("http://127.0.0.1:7860").predict("What does INDUS-X aim at?", "", api_name="/ask")
+
+Each visitor has their own articles: the seed article is everyone's, an upload or a paste is listed
+only in the browser that made it (kept, with the chat, in the browser's storage, so a reload loses
+neither). Articles are indexed by a worker process (``qa.ingest``), never on the question path, with
+progress in the status line and a Cancel button. No handler lets an exception reach the page: the
+user gets a sentence, the log the traceback.
 """
 
 from __future__ import annotations
@@ -14,14 +20,17 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
 
-from qa.documents import MAX_DOCUMENT_CHARS, Document, document_from_bytes, document_from_text
+from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, Document
 from qa.errors import QAError
-from qa.pipeline import Answer, Assistant, default_assistant, seed_document
+from qa.index import remove_incomplete
+from qa.ingest import DONE, IngestJob, Ingestor
+from qa.pipeline import MAX_QUESTION_CHARS, Answer, Assistant, default_assistant, seed_document
+from qa.suggest import suggested_questions
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +40,15 @@ EXAMPLE_QUESTIONS = [
     "What are India and the US exploring co-producing?",
     "What is the budget of INDUS-X?",
 ]
-# Raw bytes of an upload: UTF-8 text takes up to 4 bytes a character.
-MAX_UPLOAD_BYTES = 4 * MAX_DOCUMENT_CHARS
 SHOWN_QUESTION_CHARS = 300
-# Everything that runs the models shares one worker: the reader's tokenizer is not safe to call
-# from two threads at once, and two CPU cores gain nothing from running two questions together.
+# Questions share one worker: the reader's tokenizer is not safe to call from two threads at once,
+# and two CPU cores gain nothing from running two questions together.
 MODEL_QUEUE = {"concurrency_id": "models", "concurrency_limit": 1}
+# Uploads and pastes only wait here for the ingestion worker (one job at a time): many can wait
+# at once without holding up a question.
+INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}
+PROGRESS_EVERY_S = 0.5
+SORRY = "Sorry, something went wrong on our side; it has been logged. Please try again."
 
 CSS = """
 #article { position: relative; max-height: 72vh; overflow-y: auto; line-height: 1.55; padding-right: 0.5em; }
@@ -45,7 +57,34 @@ CSS = """
 #article mark.closest { background: none; outline: 2px dashed #c9a400; }
 .qa-reply blockquote { margin: 0.4em 0; padding-left: 0.8em; border-left: 3px solid #ccc; }
 .qa-muted { opacity: 0.7; font-size: 0.9em; }
+/* A phone: the chat leaves room for the question box and the Ask button below it. */
+@media (max-width: 640px) { #chat { height: 46vh !important; } #article { max-height: 60vh; } }
 """
+# Chat messages are HTML; what a user copies, and what a screen reader announces, is their text.
+# Gradio's copy button writes the message's source and labels it with the same: both are turned
+# into plain text here.
+PLAIN_TEXT_SCRIPT = """<script>
+(() => {
+  const plain = (markup) => {
+    const doc = new DOMParser().parseFromString(markup, 'text/html');
+    doc.querySelectorAll('p, blockquote, li, summary, div').forEach((element) => element.append('\\n'));
+    return doc.body.textContent.replace(/[ \\t]+\\n/g, '\\n').replace(/\\n{3,}/g, '\\n\\n').trim();
+  };
+  if (navigator.clipboard && navigator.clipboard.writeText) {
+    const write = navigator.clipboard.writeText.bind(navigator.clipboard);
+    navigator.clipboard.writeText = (text) => write(/<[a-z]/i.test(text) ? plain(text) : text);
+  }
+  // Each label is rewritten once: its plain text may still hold a "<" the user typed.
+  const relabel = () => document.querySelectorAll('#chat [aria-label]').forEach((element) => {
+    const label = element.getAttribute('aria-label');
+    if (label === element.dataset.plainLabel || !/<[a-z]/i.test(label)) return;
+    element.dataset.plainLabel = plain(label);
+    element.setAttribute('aria-label', element.dataset.plainLabel);
+  });
+  new MutationObserver(relabel).observe(document.documentElement,
+    {subtree: true, childList: true, attributes: true, attributeFilter: ['aria-label']});
+})();
+</script>"""
 # After each answer, scroll the article panel (not the page) so the cited sentence is in view.
 # requestAnimationFrame: the panel's new HTML is in the DOM by the next frame.
 SCROLL_TO_CITATION = """() => requestAnimationFrame(() => {
@@ -87,8 +126,9 @@ def one_line(text: str) -> str:
 
 
 def markdown_text(text: str) -> str:
-    """``text`` for a Markdown component, shown as it is: HTML escaped, Markdown punctuation too."""
-    return MARKDOWN_PUNCTUATION.sub(r"\\\1", html.escape(text))
+    """``text`` for a Markdown component, shown as it is: HTML escaped (quotes need not be, and an
+    escaped one would show as "&#x27;" once its "#" is escaped too), Markdown punctuation too."""
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def question_html(question: str) -> str:
@@ -111,7 +151,8 @@ def reply_html(answer: Answer) -> str:
         )
         return (
             '<div class="qa-reply qa-abstain"><p><strong>The article doesn\'t say.</strong> '
-            f'<span class="qa-muted">confidence that it does: {answer.score:.0%}</span></p>{closest}</div>'
+            f'<span class="qa-muted">confidence that it does: {answer.score:.0%}</span></p>{closest}'
+            f"{understood_html(answer)}</div>"
         )
     marked = highlighted(sentence, answer.sentence_start, [(answer.start, answer.end, "mark", "")])
     alternatives = ""
@@ -126,8 +167,20 @@ def reply_html(answer: Answer) -> str:
     return (
         f'<div class="qa-reply"><p><strong class="qa-answer">{html.escape(one_line(answer.text))}</strong> '
         f'<span class="qa-muted">confidence {answer.score:.0%}</span></p>'
-        f"<blockquote>{marked}</blockquote>{alternatives}</div>"
+        f"<blockquote>{marked}</blockquote>{understood_html(answer)}{alternatives}</div>"
     )
+
+
+def understood_html(answer: Answer) -> str:
+    """A quiet line saying how the question was read, when that differs from how it was asked."""
+    if not answer.understood_as:
+        return ""
+    shown = answer.understood_as
+    if answer.question.startswith(shown):  # cut to what the reader takes
+        note = f"Your question was long: I read its beginning, “{html.escape(one_line(shown))}”."
+    else:
+        note = f"understood as: {html.escape(one_line(shown))}"
+    return f'<p class="qa-muted qa-understood">{note}</p>'
 
 
 def note_html(text: str, kind: str) -> str:
@@ -164,69 +217,178 @@ def api_payload(answer: Answer) -> dict:
     return payload
 
 
-class ChatPage:
-    """What the page does, apart from its layout, so it reads (and tests) as plain Python."""
+def new_saved() -> dict:
+    """What a browser keeps of its visit: its own articles [[id, title], ...], the chat, the
+    article being asked (None: the seed)."""
+    return {"library": [], "chat": [], "selected": None}
 
-    def __init__(self, assistant: Assistant, default_document: Document) -> None:
+
+def session_of(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or "-"
+
+
+class ChatPage:
+    """What the page does, apart from its layout, so it reads (and tests) as plain Python.
+
+    Handlers never raise: a QAError becomes its sentence, anything else a logged apology.
+    """
+
+    def __init__(self, assistant: Assistant, default_document: Document, ingestor: Ingestor | None = None) -> None:
         self.assistant = assistant
         self.default_document = default_document
+        self.ingestor = ingestor or Ingestor(assistant.store.root, index_settings=assistant.store.settings)
+        self._jobs: dict[str, IngestJob] = {}  # the running upload of each browser session
 
-    def choices(self) -> list[tuple[str, str]]:
-        return [(document.title, document.id) for document in self.assistant.documents]
+    # --- articles: the seed for everyone, the rest per visitor --------------------------------
 
-    def refreshed_choices(self):
-        """The dropdown lists every loaded article, including those loaded after the page was built."""
-        return gr.update(choices=self.choices())
+    def choices(self, saved: dict | None) -> list[tuple[str, str]]:
+        library = (saved or {}).get("library") or []
+        return [(self.default_document.title, self.default_document.id), *((title, id_) for id_, title in library)]
 
-    def respond(self, question: str, history: list, document_id: str):
+    def allowed(self, document_id: str | None, saved: dict | None) -> str:
+        """``document_id`` if this visitor may ask it (the seed, or one of their own), else the seed's."""
+        return document_id if document_id in {id_ for _, id_ in self.choices(saved)} else self.default_document.id
+
+    def examples(self, document: Document) -> list[str]:
+        return EXAMPLE_QUESTIONS if document.id == self.default_document.id else suggested_questions(document.text)
+
+    def restore(self, saved: dict | None):
+        """A visit starts (or a reload resumes): the visitor's articles, chat and chosen article."""
+        saved = saved if isinstance(saved, dict) and "library" in saved else new_saved()
+        document_id = self.allowed(saved.get("selected"), saved)
+        try:
+            document = self.assistant.document(document_id)
+        except QAError:  # the article's index was removed since: back to the seed article
+            document_id, document = self.default_document.id, self.default_document
+        except Exception:
+            logger.exception("restoring a visit failed")
+            document_id, document = self.default_document.id, self.default_document
+        return (
+            gr.update(choices=self.choices(saved), value=document_id),
+            saved.get("chat") or [],
+            article_html(document),
+            *self._question_helpers(document),
+            saved,
+        )
+
+    def _question_helpers(self, document: Document):
+        examples = self.examples(document)
+        return gr.update(placeholder=f"e.g. {examples[0]}"), gr.update(samples=[[q] for q in examples])
+
+    # --- questions ----------------------------------------------------------------------------
+
+    def respond(self, question: str, history: list, document_id: str, saved: dict | None):
         """The question and its reply appended to the chat, and the cited sentence shown in the
         article; a question that can't be asked gets a message and stays in its box to be fixed."""
         history = [*(history or []), {"role": "user", "content": question_html(question or "")}]
+        saved = saved if isinstance(saved, dict) else new_saved()
         try:
-            document = self.assistant.document(document_id or self.default_document.id)
-            answer = self.assistant.ask(question, document_id=document.id)
+            document = self.assistant.document(self.allowed(document_id, saved))
+            answer = self.assistant.ask(question or "", document_id=document.id)
         except QAError as error:
-            history.append({"role": "assistant", "content": note_html(str(error), "error")})
-            return history, gr.update(), gr.update()
-        history.append({"role": "assistant", "content": reply_html(answer)})
-        return history, "", article_html(document, answer)
+            reply, box, article = note_html(str(error), "error"), gr.update(), gr.update()
+        except Exception:
+            logger.exception("answering %r failed", (question or "")[:200])
+            reply, box, article = note_html(SORRY, "error"), gr.update(), gr.update()
+        else:
+            reply, box, article = reply_html(answer), "", article_html(document, answer)
+        history.append({"role": "assistant", "content": reply})
+        return history, box, article, {**saved, "chat": history}
 
-    def add_document(self, make_document: Callable[[], Document]):
-        """Load and select a new article; when it can't be loaded, say why and keep the current one."""
+    def switch(self, document_id: str, history: list, saved: dict | None):
+        """Show the newly selected article; the chat says which article it now asks. A "change"
+        to the article already shown (a visit restored) changes nothing."""
+        saved = saved if isinstance(saved, dict) else new_saved()
+        if self.allowed(document_id, saved) == self.allowed(saved.get("selected"), saved):
+            return gr.update(), gr.update(), gr.update(), gr.update(), saved
         try:
-            document = self.assistant.add(make_document())
+            document = self.assistant.document(self.allowed(document_id, saved))
         except QAError as error:
-            return gr.update(), f"⚠️ {markdown_text(str(error))} — the current article stays loaded."
-        return (
-            gr.update(choices=self.choices(), value=document.id),
-            f"Loaded **{markdown_text(document.title)}**: ask away.",
-        )
-
-    def upload(self, path: str | None):
-        if not path:  # the upload was cleared
-            return gr.update(), ""
-        return self.add_document(lambda: document_from_bytes(Path(path).read_bytes(), Path(path).name))
-
-    def paste(self, text: str, title: str):
-        title = (title or "").strip() or "Pasted article"
-        return self.add_document(lambda: document_from_text(text or "", title))
-
-    def switch(self, document_id: str, history: list):
-        """Show the newly selected article; the chat says which article it now asks."""
-        try:
-            document = self.assistant.document(document_id)
-        except QAError as error:
-            note, article = note_html(str(error), "error"), gr.update()
+            note, article, helpers = note_html(str(error), "error"), gr.update(), (gr.update(), gr.update())
+        except Exception:
+            logger.exception("switching to %r failed", document_id)
+            note, article, helpers = note_html(SORRY, "error"), gr.update(), (gr.update(), gr.update())
         else:
             note, article = note_html(f"Now asking about: {document.title}", "switch"), article_html(document)
-        return [*(history or []), {"role": "assistant", "content": note}], article
+            helpers = self._question_helpers(document)
+            saved = {**saved, "selected": document.id}
+        history = [*(history or []), {"role": "assistant", "content": note}]
+        return history, article, *helpers, {**saved, "chat": history}
+
+    def clear(self, saved: dict | None):
+        """A new chat: the messages go, the visitor's articles stay."""
+        saved = saved if isinstance(saved, dict) else new_saved()
+        return [], {**saved, "chat": []}
+
+    # --- bringing an article: indexed by the worker, followed here ----------------------------
+
+    def upload(self, path: str | None, saved: dict | None, request: gr.Request = None) -> Iterator[tuple]:
+        if not path:  # the upload was cleared
+            yield gr.update(), "", gr.update(visible=False), saved
+            return
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            logger.exception("reading the upload %s failed", path)
+            yield gr.update(), f"⚠️ {SORRY}", gr.update(visible=False), saved
+            return
+        yield from self._follow(self.ingestor.submit_file(data, Path(path).name), saved, request)
+
+    def paste(self, text: str, title: str, saved: dict | None, request: gr.Request = None) -> Iterator[tuple]:
+        title = (title or "").strip() or "Pasted article"
+        yield from self._follow(self.ingestor.submit_text(text or "", title), saved, request)
+
+    def cancel(self, request: gr.Request = None) -> str:
+        job = self._jobs.get(session_of(request))
+        if job is None or job.finished:
+            return "Nothing is being indexed."
+        job.cancel()
+        return f"Stopping: {markdown_text(job.title)}…"
+
+    def _follow(self, job: IngestJob, saved: dict | None, request: gr.Request | None) -> Iterator[tuple]:
+        """(article choice, status, cancel button, saved) while the job runs, then its outcome."""
+        saved = saved if isinstance(saved, dict) else new_saved()
+        session = session_of(request)
+        self._jobs[session] = job
+        try:
+            while not job.wait(PROGRESS_EVERY_S):
+                yield gr.update(), markdown_text(job.describe()), gr.update(visible=True), saved
+            if job.state != DONE:
+                reason = job.message or job.describe()
+                yield gr.update(), f"⚠️ {markdown_text(reason)} — the current article stays loaded.", gr.update(visible=False), saved
+                return
+            document = self.assistant.add_index(job.result.index, bm25=job.result.bm25)
+            library = [entry for entry in saved["library"] if entry[0] != document.id] + [[document.id, document.title]]
+            saved = {**saved, "library": library}
+            self._evict()
+            status = f"Loaded **{markdown_text(document.title)}**: ask away."
+            if not job.result.index.persisted:
+                status += " (Kept in memory only: the index folder can't be written, so it goes when the server restarts.)"
+            yield gr.update(choices=self.choices(saved), value=document.id), status, gr.update(visible=False), saved
+        except Exception:
+            logger.exception("bringing in %r failed", job.name)
+            job.cancel()
+            yield gr.update(), f"⚠️ {SORRY}", gr.update(visible=False), saved
+        finally:
+            if self._jobs.get(session) is job:
+                del self._jobs[session]
+
+    def _evict(self) -> None:
+        """Keep the index folder under its quota; the articles in memory keep their indexes."""
+        try:
+            self.assistant.store.evict(keep={document.id for document in self.assistant.documents})
+        except OSError:
+            logger.exception("evicting old indexes failed")
+
+    # --- the JSON API -------------------------------------------------------------------------
 
     def api_ask(self, question: str, document_id: str = "") -> dict:
         """Answer ``question`` about the article ``document_id`` (empty: the default article).
 
         Returns the answer's fields (answer, score, answerable, sentence, start, end,
-        sentence_start, sentence_end, document_id, document_title, alternatives), or
-        ``{"error": message}``.
+        sentence_start, sentence_end, document_id, document_title, alternatives, understood_as),
+        or ``{"error": message}``. An uploaded article's id is known only to the browser that
+        uploaded it: it can be asked here by whoever holds that id.
         """
         try:
             answer = self.assistant.ask(question, document_id=document_id or self.default_document.id)
@@ -240,29 +402,30 @@ class ChatPage:
 
 def ready_assistant() -> Assistant:
     """The seed article's assistant with its index built (or loaded) and both models in memory, so
-    that no request waits on start-up work."""
+    that no request waits on start-up work. Debris of builds killed with an earlier server goes."""
     assistant = default_assistant()
+    remove_incomplete(assistant.store.root)
     assistant.embedder.load()
     assistant.reader.load()
     return assistant
 
 
-def build_app(assistant: Assistant | None = None) -> gr.Blocks:
+def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = None) -> gr.Blocks:
     """The page over ``assistant``'s articles (default: the seed article, models loaded now)."""
     assistant = assistant or ready_assistant()
     if not assistant.documents:
         assistant.add(seed_document())
-    page = ChatPage(assistant, assistant.documents[0])
+    page = ChatPage(assistant, assistant.documents[0], ingestor)
     private = {"api_visibility": "private"}  # only /ask is part of the API
-    private_model_event = {**MODEL_QUEUE, **private}
     with gr.Blocks(title="Ask the article", analytics_enabled=False) as app:
+        saved = gr.BrowserState(new_saved(), storage_key="article-qa-visit")
         gr.Markdown(
             "## Ask the article\nAnswers are exact quotes from the article, or an honest *it doesn't say*."
         )
         with gr.Row():
             with gr.Column(scale=3):
                 document_choice = gr.Dropdown(
-                    choices=page.choices(),
+                    choices=page.choices(None),
                     value=page.default_document.id,
                     label="Article",
                     elem_id="article-choice",
@@ -270,48 +433,73 @@ def build_app(assistant: Assistant | None = None) -> gr.Blocks:
                 # Replies are HTML built from escaped text; the sanitizer is a second line of defence,
                 # and no LaTeX delimiters means a "$$" in an article shows as typed.
                 chat = gr.Chatbot(
-                    label="Chat", height=480, elem_id="chat", sanitize_html=True, latex_delimiters=[]
+                    label="Chat", height=480, elem_id="chat", sanitize_html=True, latex_delimiters=[],
+                    buttons=["copy"],
                 )
                 question = gr.Textbox(
                     label="Your question",
-                    placeholder="What does INDUS-X aim at?",
+                    placeholder=f"e.g. {EXAMPLE_QUESTIONS[0]}",
                     max_lines=3,
+                    max_length=MAX_QUESTION_CHARS,
                     elem_id="question",
                 )
-                ask_button = gr.Button("Ask", variant="primary", elem_id="ask")
-                examples = gr.Examples(
-                    examples=[[q] for q in EXAMPLE_QUESTIONS], inputs=[question], label="Try", **private
+                with gr.Row():
+                    ask_button = gr.Button("Ask", variant="primary", elem_id="ask", scale=3)
+                    clear_button = gr.Button("New chat", elem_id="clear", scale=1)
+                status = gr.Markdown(elem_id="status")
+                examples = gr.Dataset(
+                    components=[gr.Textbox(visible=False)],
+                    samples=[[q] for q in EXAMPLE_QUESTIONS],
+                    label="Try",
+                    elem_id="examples",
                 )
                 with gr.Accordion("Bring your own article", open=False, elem_id="own-article"):
+                    gr.Markdown(
+                        f"A .txt, .md or .html file up to {MAX_FILE_BYTES // 1_000_000} MB, or pasted text up to "
+                        f"{MAX_DOCUMENT_CHARS:,} characters. Only you see the articles you bring."
+                    )
                     # No file_types filter: every refused file gets the same explanation in the status line.
                     upload = gr.File(label="Upload a .txt, .md or .html file", elem_id="upload")
                     pasted_title = gr.Textbox(
                         label="Title", placeholder="Pasted article", elem_id="paste-title"
                     )
                     pasted_text = gr.Textbox(
-                        label="Or paste the article's text", lines=6, elem_id="paste-text"
+                        label="Or paste the article's text", lines=6, elem_id="paste-text",
+                        max_length=MAX_DOCUMENT_CHARS,
                     )
                     paste_button = gr.Button("Use the pasted text", elem_id="paste")
-                status = gr.Markdown(elem_id="status")
+                    cancel_button = gr.Button("Cancel", variant="stop", visible=False, elem_id="cancel")
             with gr.Column(scale=2):
                 article = gr.HTML(
                     article_html(page.default_document), elem_id="article-panel", js_on_load=None
                 )
 
-        for trigger in (ask_button.click, question.submit, examples.load_input_event.then):
-            trigger(
-                page.respond,
-                [question, chat, document_choice],
-                [chat, question, article],
-                **private_model_event,
-            ).then(None, js=SCROLL_TO_CITATION, **private)
-        upload.upload(page.upload, [upload], [document_choice, status], **private_model_event)
-        paste_button.click(
-            page.paste, [pasted_text, pasted_title], [document_choice, status], **private_model_event
+        ask_inputs, ask_outputs = [question, chat, document_choice, saved], [chat, question, article, saved]
+        for trigger in (ask_button.click, question.submit):
+            trigger(page.respond, ask_inputs, ask_outputs, **MODEL_QUEUE, **private).then(
+                None, js=SCROLL_TO_CITATION, **private
+            )
+        examples.click(lambda sample: sample[0], [examples], [question], **private).then(
+            page.respond, ask_inputs, ask_outputs, **MODEL_QUEUE, **private
+        ).then(None, js=SCROLL_TO_CITATION, **private)
+        clear_button.click(page.clear, [saved], [chat, saved], **private)
+        chat.clear(page.clear, [saved], [chat, saved], **private)  # the chat's own bin button
+        ingest_outputs = [document_choice, status, cancel_button, saved]
+        # The file box is emptied afterwards, ready for the next file.
+        upload.upload(page.upload, [upload, saved], ingest_outputs, **INGEST_QUEUE, **private).then(
+            lambda: None, None, [upload], **private
         )
-        document_choice.change(page.switch, [document_choice, chat], [chat, article], **private)
-        app.load(page.refreshed_choices, None, [document_choice], **private)
+        paste_button.click(
+            page.paste, [pasted_text, pasted_title, saved], ingest_outputs, **INGEST_QUEUE, **private
+        )
+        cancel_button.click(page.cancel, None, [status], **private)
+        # Chosen by the visitor, or by an upload or a paste that just finished.
+        document_choice.change(
+            page.switch, [document_choice, chat, saved], [chat, article, question, examples, saved], **private
+        )
+        app.load(page.restore, [saved], [document_choice, chat, article, question, examples, saved], **private)
         gr.api(page.api_ask, api_name="ask", **MODEL_QUEUE)
+    app.page = page  # for tests and for closing the ingestion worker
     return app
 
 
@@ -324,7 +512,8 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860) -> str:
         prevent_thread_lock=True,
         quiet=True,
         css=CSS,
-        max_file_size=MAX_UPLOAD_BYTES,
+        head=PLAIN_TEXT_SCRIPT,
+        max_file_size=MAX_FILE_BYTES,
     )
     return app.local_url
 
@@ -333,6 +522,11 @@ def serve(host: str = "127.0.0.1", port: int = 7860) -> None:
     """Load the models and the seed index once, then serve the page until interrupted."""
     app = build_app()
     print(f"Ask the article at {launch(app, host, port)}", flush=True)
+    if not app.page.assistant.store.writable():
+        print(
+            f"note: {app.page.assistant.store.root} can't be written: articles are indexed in memory only",
+            flush=True,
+        )
     app.block_thread()
 
 

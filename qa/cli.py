@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import sys
+import traceback
 from pathlib import Path
 
 from qa.errors import QAError
@@ -21,28 +22,26 @@ from qa.errors import QAError
 
 
 def _assistant(args: argparse.Namespace):
-    from qa.pipeline import Assistant, seed_document
+    from qa.pipeline import Assistant, load_article, seed_document
     from qa.reader import Reader
 
     assistant = Assistant(reader=Reader(args.reader))
-    if args.doc:
-        assistant.add_file(args.doc)
-    else:
-        assistant.add(seed_document())
+    assistant.add(load_article(args.doc) if args.doc else seed_document())
     return assistant
 
 
 def format_answer(answer) -> str:
     """An answer for the terminal: the span, its sentence and the confidence."""
+    understood = f"\n  (your question was long: I read its beginning, {answer.understood_as!r})" if answer.understood_as else ""
     if not answer.answerable:
         return (
             f"The article doesn't say (confidence {answer.score:.0%} that it does).\n"
-            f"Closest sentence: {answer.sentence}"
+            f"Closest sentence: {answer.sentence}{understood}"
         )
     sentence = answer.sentence
     relative = answer.start - answer.sentence_start
     marked = f"{sentence[:relative]}[{answer.text}]{sentence[relative + len(answer.text):]}"
-    return f"{answer.text}\n  confidence {answer.score:.0%}\n  in: {marked}"
+    return f"{answer.text}\n  confidence {answer.score:.0%}\n  in: {marked}{understood}"
 
 
 def _ask(args: argparse.Namespace) -> int:
@@ -67,16 +66,19 @@ def _chat(args: argparse.Namespace) -> int:
             print(format_answer(assistant.ask(question)))
         except QAError as error:
             print(f"error: {error}")
+        except Exception as error:  # the chat goes on; the details go to the log with -v
+            logging.getLogger("qa").debug("answering %r failed", question[:200], exc_info=True)
+            print(f"error: unexpected {error.__class__.__name__}; please try another question")
 
 
 def _index(args: argparse.Namespace) -> int:
-    from qa.documents import load_document
     from qa.embedding import Embedder
     from qa.index import IndexStore
+    from qa.pipeline import load_article
 
     store = IndexStore(args.index_dir, Embedder())
     for path in args.paths:
-        document = load_document(path)
+        document = load_article(path)
         index = store.build(document) if args.rebuild else store.load_or_build(document)
         print(f"{path}: {len(index.sentences)} sentences, {len(index.chunks)} chunks -> {args.index_dir / document.id}")
     return 0
@@ -267,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # one line for the user; the traceback with -v
+        if args.verbose:
+            traceback.print_exc()
+        hint = "" if args.verbose else " (run with -v for the details)"
+        print(f"error: unexpected {error.__class__.__name__}: {error}{hint}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

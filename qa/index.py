@@ -1,12 +1,18 @@
 """The persisted FAISS index of an article's chunks, under ``<root>/<document id>/``.
 
 Layout: ``<root>/<id>/CURRENT`` names the live version directory ``<root>/<id>/<version>/``, which
-holds ``faiss.index``, ``chunks.json`` and ``manifest.json``. A build writes a new version under a
+holds ``faiss.index``, ``chunks.json``, ``document.json`` (title and text, so an index can be loaded
+by its id alone) and ``manifest.json``. A build writes a new version under a
 temporary name, renames it into place, then switches ``CURRENT`` with one atomic ``os.replace``: a
 build killed at any point leaves the previous version live and whole.
 
 Loading checks the manifest (format, embedder, chunking, content hash) and every file's size and
 checksum; a stale, truncated or corrupted index is rebuilt, with one log line saying why.
+
+Where the folder can't be written (read-only, full), a build keeps its index in memory and says so
+in the log; ``DocumentIndex.persisted`` is then False. The store stays under a disk quota by
+removing the least recently used articles' indexes (``evict``), and a first build killed before its
+switch leaves nothing behind once ``remove_incomplete`` has run.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,11 +40,14 @@ from qa.errors import DocumentError
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
-DATA_FILES = ("faiss.index", "chunks.json")
+DOCUMENT_FILE = "document.json"
+DATA_FILES = ("faiss.index", "chunks.json", DOCUMENT_FILE)
 PROGRESS_ABOVE_CHUNKS = 200
+# Chunks embedded between two progress reports: about 4 s on two cores in fp32.
+PROGRESS_EVERY_CHUNKS = 256
 # Only names this module makes are followed from CURRENT, so a damaged pointer can't lead elsewhere.
 _VERSION_NAME = re.compile(r"v\d{8}T\d{6}-[0-9a-f]{8}")
 
@@ -48,6 +58,9 @@ class IndexSettings:
     # Above this many chunks an approximate index (HNSW) replaces the exact flat one: exact search
     # is instant for an article, but its cost grows linearly with the number of chunks.
     approximate_above: int = 20_000
+    # Uploaded articles' indexes are removed, least recently used first, beyond this much disk.
+    # An index takes about 25 bytes per character of text (69 KB for a 3 KB article).
+    disk_quota_bytes: int = 2 * 1024**3
 
 
 @dataclass
@@ -59,6 +72,7 @@ class DocumentIndex:
     chunks: list[Chunk]
     faiss_index: faiss.Index  # inner product over unit vectors, i.e. cosine
     manifest: dict
+    persisted: bool = True  # False: kept in memory only, the folder could not be written
 
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(chunk index, cosine similarity) of the ``k`` nearest chunks, best first."""
@@ -85,6 +99,29 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def remove_incomplete(root: Path, document_id: str | None = None) -> None:
+    """Remove what builds killed before their switch left under ``root``: temporary version
+    folders, and article folders that never got a live version. Only while no build runs there
+    (at start-up, or for ``document_id`` once its build was stopped)."""
+    try:
+        homes = [root / document_id] if document_id else [path for path in root.iterdir() if path.is_dir()]
+    except OSError:
+        return
+    for home in homes:
+        if not home.is_dir():
+            continue
+        if not (home / CURRENT_FILE).is_file():
+            shutil.rmtree(home, ignore_errors=True)
+            continue
+        for entry in home.iterdir():
+            if entry.name.startswith(".tmp-"):
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def _tree_size(path: Path) -> int:
+    return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
 
 
 def _content_hash(document: Document) -> str:
@@ -126,22 +163,47 @@ class IndexStore:
         self.embedder = embedder
         self.settings = settings
 
-    def load_or_build(self, document: Document) -> DocumentIndex:
+    def load_or_build(self, document: Document, progress: Callable[[int, int], None] | None = None) -> DocumentIndex:
         """The stored index of ``document`` if it is whole and current; otherwise a fresh build."""
         try:
-            return self._load(document)
+            index = self._load(document)
         except _Missing:
             logger.info("no index for %r yet: building", document.title)
         except _Unusable as reason:
             logger.warning("index for %r (%s) %s: rebuilding", document.title, document.id, reason)
-        return self.build(document)
+        else:
+            self.touch(document.id)
+            return index
+        return self.build(document, progress)
 
-    def build(self, document: Document) -> DocumentIndex:
-        """Chunk, embed and index ``document``, and persist it atomically."""
+    def load_stored(self, document_id: str) -> DocumentIndex:
+        """The stored index of the document ``document_id``, its text included; DocumentError when
+        there is none (never built here, evicted) or it can't be used."""
+        home = self.root / document_id
+        try:
+            version = (home / CURRENT_FILE).read_text().strip()
+            stored = json.loads((home / version / DOCUMENT_FILE).read_text()) if _VERSION_NAME.fullmatch(version) else None
+            document = Document(**stored)
+        except (OSError, ValueError, TypeError) as error:
+            logger.info("no usable stored index for %s: %s", document_id, error)
+            raise DocumentError(
+                f"no article {document_id[:60]!r} is stored here (it may have been removed to save space): please add it again"
+            ) from None
+        try:
+            index = self._load(document)
+        except _Unusable as reason:
+            logger.warning("stored index for %s %s", document_id, reason)
+            raise DocumentError("that article's stored index is damaged: please add it again") from None
+        self.touch(document_id)
+        return index
+
+    def build(self, document: Document, progress: Callable[[int, int], None] | None = None) -> DocumentIndex:
+        """Chunk, embed and index ``document``, and persist it atomically (in memory only where
+        the folder can't be written). ``progress(done, total)`` hears of every batch of chunks."""
         sentences, chunks = chunk_text(document.id, document.text, self.settings.chunking)
         if not chunks:
             raise DocumentError(f"{document.title!r} has no sentences: there is nothing to index")
-        vectors = self.embedder.embed([c.text for c in chunks], progress=len(chunks) > PROGRESS_ABOVE_CHUNKS)
+        vectors = self._embed([c.text for c in chunks], progress)
         faiss_index = self._faiss_index(vectors)
         manifest = {
             **self._expected_manifest(document),
@@ -156,8 +218,67 @@ class IndexStore:
             },
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        self._persist(document, sentences, chunks, faiss_index, manifest)
+        try:
+            self._persist(document, sentences, chunks, faiss_index, manifest)
+        except OSError:
+            logger.warning(
+                "could not write the index of %r under %s: keeping it in memory only",
+                document.title, self.root, exc_info=True,
+            )
+            return DocumentIndex(document, sentences, chunks, faiss_index, manifest, persisted=False)
         return DocumentIndex(document, sentences, chunks, faiss_index, manifest)
+
+    def _embed(self, texts: list[str], progress: Callable[[int, int], None] | None) -> np.ndarray:
+        if progress is None:
+            return self.embedder.embed(texts, progress=len(texts) > PROGRESS_ABOVE_CHUNKS)
+        parts = []
+        for first in range(0, len(texts), PROGRESS_EVERY_CHUNKS):
+            parts.append(self.embedder.embed(texts[first : first + PROGRESS_EVERY_CHUNKS]))
+            progress(min(first + PROGRESS_EVERY_CHUNKS, len(texts)), len(texts))
+        return np.concatenate(parts)
+
+    def writable(self) -> bool:
+        """True when indexes can be written here (the folder exists or can be made, and takes a file)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".probe-{uuid.uuid4().hex[:8]}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError:
+            return False
+        return True
+
+    def touch(self, document_id: str) -> None:
+        """Mark the document's index as just used (for ``evict``); a read-only folder is left as it is."""
+        try:
+            os.utime(self.root / document_id / CURRENT_FILE)
+        except OSError:
+            pass
+
+    def stored_ids(self) -> list[str]:
+        """Documents with a live index here, least recently used first."""
+        try:
+            homes = [home for home in self.root.iterdir() if (home / CURRENT_FILE).is_file()]
+        except OSError:
+            return []
+        return [home.name for home in sorted(homes, key=lambda home: (home / CURRENT_FILE).stat().st_mtime)]
+
+    def evict(self, keep: set[str] = frozenset()) -> list[str]:
+        """Remove the least recently used indexes, except those in ``keep``, until the store is
+        under its disk quota; the ids removed."""
+        sizes = {document_id: _tree_size(self.root / document_id) for document_id in self.stored_ids()}
+        total, removed = sum(sizes.values()), []
+        for document_id, size in sizes.items():  # least recently used first
+            if total <= self.settings.disk_quota_bytes:
+                break
+            if document_id in keep:
+                continue
+            shutil.rmtree(self.root / document_id, ignore_errors=True)
+            total -= size
+            removed.append(document_id)
+        if removed:
+            logger.info("disk quota: removed the indexes of %d least recently used articles", len(removed))
+        return removed
 
     def _expected_manifest(self, document: Document) -> dict:
         """The manifest fields a stored index must match to be reused."""
@@ -244,6 +365,7 @@ class IndexStore:
             faiss.write_index(faiss_index, str(temporary / "faiss.index"))
             stored = {"sentences": [asdict(s) for s in sentences], "chunks": [asdict(c) for c in chunks]}
             (temporary / "chunks.json").write_text(json.dumps(stored))
+            (temporary / DOCUMENT_FILE).write_text(json.dumps(asdict(document), ensure_ascii=False))
             manifest["files"] = {
                 name: {"size": (temporary / name).stat().st_size, "sha256": _sha256(temporary / name)}
                 for name in DATA_FILES

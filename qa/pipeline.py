@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import logging
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -32,6 +34,7 @@ from qa.reader import Reader, Span
 from qa.retrieval import Hit, RetrievalSettings, Retriever
 from qa.text import normalize_answer
 
+logger = logging.getLogger(__name__)
 
 SEED_ARTICLE = REPO_ROOT / "seeds" / "indus_x.txt"
 SEED_TITLE = "INDUS-X: US and India launch a defence innovation bridge"
@@ -44,6 +47,10 @@ SPANS_KEPT = 10  # per reading: enough to find MAX_ALTERNATIVES distinct ones
 # which F1 is no lower than reading every hit: 40.2 against 40.1 (66.8 against 66.5 with
 # unanswerable questions weighted to 10%), 65% of questions stopping early. At 4: F1 39.9, 73%.
 EARLY_ANSWER_MARGIN = 6.0
+# Articles kept in memory at once, counted in characters of text: beyond it the least recently
+# asked are unloaded (and loaded again from disk when asked). An article in memory takes about
+# 50 bytes a character (vectors, chunks, BM25): 10 M characters is about 500 MB.
+LOADED_CHARS_BUDGET = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,9 @@ class Answer:
     document_id: str
     document_title: str
     alternatives: tuple[Alternative, ...] = field(default_factory=tuple)
+    # The question as the reader read it, when that differs from ``question``: a question longer
+    # than the reader takes is read cut to its beginning.
+    understood_as: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -104,6 +114,8 @@ class Reading:
     spans: list[Span]
     # True when the top hits' spans were confident enough that the other hits were left unread.
     stopped_early: bool = False
+    # The question the reader read: ``question``, or its beginning when it is longer than the reader takes.
+    read_as: str = ""
 
     @cached_property  # read by best, margin and answer(): worked out once per question
     def candidates(self) -> list[Span]:
@@ -150,7 +162,9 @@ def _confidence(margin: float, threshold: float) -> float:
 class Assistant:
     """Question answering over a set of documents, each with its own persisted index.
 
-    Construction is cheap; the embedder and reader load on first use, once. ``early_answer_margin``
+    Construction is cheap; the embedder and reader load on first use, once. Articles beyond
+    ``loaded_chars_budget`` characters in memory are unloaded, least recently asked first (except
+    the first one added), and loaded again from their stored index when asked. ``early_answer_margin``
     (None: always read every hit) is how far above the no-answer threshold the best span found in
     the top hits (one per document) must score to answer without reading the other hits.
     """
@@ -164,6 +178,7 @@ class Assistant:
         index_settings: IndexSettings = IndexSettings(),
         retrieval_settings: RetrievalSettings = RetrievalSettings(),
         early_answer_margin: float | None = EARLY_ANSWER_MARGIN,
+        loaded_chars_budget: int = LOADED_CHARS_BUDGET,
     ) -> None:
         self.embedder = embedder or Embedder()
         self.reader = reader or Reader()
@@ -173,12 +188,16 @@ class Assistant:
             # Below the threshold, stopping early would abstain without reading every hit.
             raise ValueError(f"early_answer_margin must be >= 0 or None, not {early_answer_margin}")
         self.early_answer_margin = early_answer_margin
-        self._documents: dict[str, _LoadedDocument] = {}
+        self.loaded_chars_budget = loaded_chars_budget
+        self._documents: OrderedDict[str, _LoadedDocument] = OrderedDict()  # least recently used first
+        self._pinned: str | None = None  # the first article added is never unloaded
+        self._order: dict[str, int] = {}  # when each article was first added, for listing them
         self._lock = threading.Lock()
 
     @property
     def documents(self) -> list[Document]:
-        return [loaded.document for loaded in self._documents.values()]
+        """The articles in memory now, in the order they were added."""
+        return sorted((loaded.document for loaded in self._documents.values()), key=lambda document: self._order[document.id])
 
     def document(self, document_id: str) -> Document:
         return self._loaded(document_id).document
@@ -187,22 +206,44 @@ class Assistant:
         """Index ``document`` (or load its index from disk) and make it askable."""
         with self._lock:
             if document.id not in self._documents:
-                index = self.store.load_or_build(document)
-                retriever = Retriever(index, self.embedder, self.retrieval_settings)
-                self._documents[document.id] = _LoadedDocument(document, index, retriever)
+                self._keep(self.store.load_or_build(document), "build")
         return document
+
+    def add_index(self, index: DocumentIndex, bm25: object = "build") -> Document:
+        """Make an article askable from its index, built elsewhere (``qa.ingest``), and its BM25."""
+        with self._lock:
+            self._keep(index, bm25)
+        return index.document
+
+    def _keep(self, index: DocumentIndex, bm25: object) -> None:
+        document = index.document
+        retriever = Retriever(index, self.embedder, self.retrieval_settings, bm25=bm25)
+        self._documents[document.id] = _LoadedDocument(document, index, retriever)
+        self._documents.move_to_end(document.id)
+        self._order.setdefault(document.id, len(self._order))
+        self._pinned = self._pinned or document.id
+        loaded_chars = sum(len(loaded.document.text) for loaded in self._documents.values())
+        for document_id in list(self._documents):
+            if loaded_chars <= self.loaded_chars_budget:
+                break
+            if document_id in (self._pinned, document.id):
+                continue
+            loaded_chars -= len(self._documents.pop(document_id).document.text)
+            logger.info("memory budget: unloaded %s", document_id)
 
     def add_text(self, text: str, title: str = "Pasted article") -> Document:
         return self.add(document_from_text(text, title=title))
 
     def add_file(self, path: str | Path) -> Document:
-        return self.add(load_document(path))
+        return self.add(load_article(path))
 
     def _loaded(self, document_id: str) -> _LoadedDocument:
-        try:
+        """The article in memory, loaded again from its stored index if it was unloaded."""
+        with self._lock:
+            if document_id not in self._documents:
+                self._keep(self.store.load_stored(document_id), "build")
+            self._documents.move_to_end(document_id)
             return self._documents[document_id]
-        except KeyError:
-            raise DocumentError(f"no document {document_id!r} is loaded") from None
 
     def retriever(self, document_id: str) -> Retriever:
         return self._loaded(document_id).retriever
@@ -226,16 +267,17 @@ class Assistant:
         """
         question = check_question(question)
         hits = self.retrieve(question, document_id)
+        read_as = self.reader.fit_question(question)
         first, rest = _reading_plan(hits)
-        spans = self._spans(question, first)
+        spans = self._spans(read_as, first)
         # Returned as it is only if nothing is left to read, or if confident enough to stop early.
-        reading = Reading(question, hits, first, spans, stopped_early=bool(rest))
+        reading = Reading(question, hits, first, spans, stopped_early=bool(rest), read_as=read_as)
         if not rest or self.early_answer_margin is not None and (
             reading.margin > self.reader.settings.no_answer_threshold + self.early_answer_margin
         ):
             return reading
-        spans = _spans_read_together(spans, self._spans(question, rest), len(first))
-        return Reading(question, hits, first + rest, spans)
+        spans = _spans_read_together(spans, self._spans(read_as, rest), len(first))
+        return Reading(question, hits, first + rest, spans, read_as=read_as)
 
     def _spans(self, question: str, contexts: list[tuple[_LoadedDocument, int, int]]) -> list[Span]:
         texts = [loaded.document.text[start:end] for loaded, start, end in contexts]
@@ -249,9 +291,10 @@ class Assistant:
         """The answer a reading gives: its best span if that beats the no-answer threshold."""
         question, contexts, spans = reading.question, reading.contexts, reading.spans
         threshold = self.reader.settings.no_answer_threshold
+        understood_as = reading.read_as if reading.read_as and reading.read_as != question else None
         if not spans:
             loaded, hit = reading.hits[0]
-            return _answer(question, loaded, None, near=hit.context_start, score=0.0, alternatives=())
+            return _answer(question, loaded, None, near=hit.context_start, score=0.0, alternatives=(), understood_as=understood_as)
         candidates = reading.candidates
         best = candidates[0]
         alternatives = tuple(
@@ -266,6 +309,7 @@ class Assistant:
             near=start,
             score=_confidence(best.margin, threshold),
             alternatives=alternatives,
+            understood_as=understood_as,
         )
 
     def _alternative(self, span: Span, contexts: list, threshold: float) -> Alternative:
@@ -288,6 +332,7 @@ def _answer(
     near: int,
     score: float,
     alternatives: tuple[Alternative, ...],
+    understood_as: str | None = None,
 ) -> Answer:
     """The answer ``span`` of the document, or (``span`` None) an abstention citing the sentence at ``near``."""
     start, end = span if span else (near, near)
@@ -306,6 +351,7 @@ def _answer(
         document_id=loaded.document.id,
         document_title=loaded.document.title,
         alternatives=alternatives,
+        understood_as=understood_as,
     )
 
 
@@ -354,6 +400,14 @@ def _sentence_bounds(index: DocumentIndex, start: int, end: int) -> tuple[int, i
 def seed_document() -> Document:
     """The default article: the INDUS-X story shipped in seeds/."""
     return document_from_text(SEED_ARTICLE.read_text(encoding="utf-8"), title=SEED_TITLE, source=str(SEED_ARTICLE))
+
+
+def load_article(path: str | Path) -> Document:
+    """The article in the file ``path``; the seed file is the seed article, under its title, so
+    that ``qa index seeds/indus_x.txt`` builds the very index ``qa ask`` then uses."""
+    if Path(path).resolve() == SEED_ARTICLE.resolve():
+        return seed_document()
+    return load_document(path)
 
 
 _default_assistant: Assistant | None = None

@@ -35,11 +35,23 @@ class ReaderSettings:
 
     max_seq_len: int = 160
     doc_stride: int = 48
+    # Longer questions are cut to this many tokens before they meet the tokenizer, which panics (a
+    # Rust panic, not an exception) once the question leaves the context no more room than the
+    # stride. 64 keeps 93 tokens of context per window; the longest SQuAD 1.1 train question has 61.
+    max_question_tokens: int = 64
     max_answer_tokens: int = 30
     top_k_tokens: int = 20
     # A span is an answer when its score beats the question's no-answer score by more than this.
     # Tuned on dev data at export time (see ``qa.training.export.export_reader``).
     no_answer_threshold: float = 0.0
+
+    def __post_init__(self) -> None:
+        room = self.max_seq_len - self.max_question_tokens - 3  # [CLS] question [SEP] context [SEP]
+        if room <= self.doc_stride:
+            raise ValueError(
+                f"max_question_tokens={self.max_question_tokens} leaves {room} context tokens, "
+                f"not more than doc_stride={self.doc_stride}"
+            )
 
     @classmethod
     def load(cls, model_dir: Path) -> ReaderSettings:
@@ -126,6 +138,20 @@ class Reader:
                 model = AutoModelForQuestionAnswering.from_pretrained(self.model_dir, dtype=torch.float32)
             self._model = model.to(torch.bfloat16 if self.bf16 else torch.float32).eval()
 
+    def fit_question(self, question: str) -> str:
+        """``question`` itself, or its longest prefix of whole tokens that the reader can take
+        (``settings.max_question_tokens``); whitespace at the cut is dropped."""
+        limit = self.settings.max_question_tokens
+        # A token is at least one character: a question this short always fits.
+        if len(question) <= limit:
+            return question
+        if self._model is None:
+            self.load()
+        offsets = self._tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        if len(offsets) <= limit:
+            return question
+        return question[: offsets[limit - 1][1]].rstrip()
+
     def is_answer(self, span: Span) -> bool:
         """True when the span beats the no-answer score by more than the calibrated threshold."""
         return span.margin > self.settings.no_answer_threshold
@@ -139,11 +165,15 @@ class Reader:
         return self.read_many([(question, list(contexts))], top_k=top_k)[0]
 
     def read_many(self, requests: list[tuple[str, list[str]]], top_k: int = 5) -> list[list[Span]]:
-        """``read`` for several (question, contexts) requests at once, in shared batches."""
+        """``read`` for several (question, contexts) requests at once, in shared batches.
+
+        A question longer than the reader can take is read cut to its first tokens (``fit_question``).
+        """
+        questions = [self.fit_question(question) for question, _ in requests]
         pairs = [
-            (request, question, context_index, context)
-            for request, (question, contexts) in enumerate(requests)
-            if question.strip()
+            (request, questions[request], context_index, context)
+            for request, (_, contexts) in enumerate(requests)
+            if questions[request].strip()
             for context_index, context in enumerate(contexts)
             if context.strip()
         ]

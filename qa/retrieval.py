@@ -71,17 +71,36 @@ def reciprocal_rank_fusion(rankings: list[list[int]], rrf_k: int) -> dict[int, f
     return fused
 
 
+def build_bm25(index: DocumentIndex) -> bm25s.BM25 | None:
+    """A BM25 index of the article's chunks; None when no chunk has a term that isn't a stop word
+    ("It is what it is."): such an article is searched by meaning alone."""
+    tokens = _tokenize([c.text for c in index.chunks])
+    if not any(tokens):
+        return None
+    bm25 = bm25s.BM25(method="lucene")
+    bm25.index(tokens, show_progress=False)
+    return bm25
+
+
 class Retriever:
-    """Finds the chunks of one indexed article that best match a question."""
+    """Finds the chunks of one indexed article that best match a question.
+
+    ``bm25`` is the article's BM25 index (``build_bm25``) when it was built elsewhere, e.g. in the
+    ingestion worker; otherwise it is built here.
+    """
 
     def __init__(
-        self, index: DocumentIndex, embedder: Embedder, settings: RetrievalSettings = RetrievalSettings()
+        self,
+        index: DocumentIndex,
+        embedder: Embedder,
+        settings: RetrievalSettings = RetrievalSettings(),
+        *,
+        bm25: bm25s.BM25 | None | str = "build",
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings
-        self._bm25 = bm25s.BM25(method="lucene")
-        self._bm25.index(_tokenize([c.text for c in index.chunks]), show_progress=False)
+        self._bm25 = build_bm25(index) if bm25 == "build" else bm25
 
     def dense_ranking(self, question: str) -> list[int]:
         vector = self.embedder.embed([question])[0]
@@ -89,7 +108,7 @@ class Retriever:
 
     def bm25_ranking(self, question: str) -> list[int]:
         query = _tokenize([question])
-        if not query[0]:
+        if not query[0] or self._bm25 is None:
             return []
         k = min(self.settings.candidates, len(self.index.chunks))
         documents, scores = self._bm25.retrieve(query, k=k, show_progress=False)

@@ -87,3 +87,42 @@ def test_binary_document_is_refused(tmp_path):
     result = run_qa("ask", "Who?", "--doc", str(binary))
     assert result.returncode == 2
     assert "binary" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_truncated_empty_and_odd_data_files_are_one_line(tmp_path, capsys):
+    whole = write_squad(tmp_path / "whole.json.gz", [("Austin arrived on Sunday.", [("a", "When?", ["Sunday"])])])
+    truncated = tmp_path / "cut.json.gz"
+    truncated.write_bytes(whole.read_bytes()[:-12])
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    for path, message in ((truncated, "is truncated"), (empty, "is not a SQuAD-format file"), (tmp_path / "none.json", "cannot read")):
+        assert main(["eval", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_an_unexpected_failure_is_one_line_and_the_details_come_with_verbose(monkeypatch, capsys):
+    monkeypatch.setattr("qa.cli._ask", lambda args: 1 / 0)
+    assert main(["ask", "Who?"]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: unexpected ZeroDivisionError: division by zero (run with -v for the details)\n"
+    assert main(["-v", "ask", "Who?"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_qa_index_builds_the_index_qa_ask_uses(tmp_path, monkeypatch, caplog):
+    import logging
+
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.chdir(SEED_ARTICLE.parent.parent)
+    assert main(["index", "seeds/indus_x.txt", "--index-dir", str(tmp_path / "index")]) == 0
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="qa.index"):
+        assert main(["ask", "What does INDUS-X aim at?"]) == 0
+    assert "building" not in caplog.text  # loaded, not built again
+    assert len(list((tmp_path / "index").iterdir())) == 1
+
+
+def test_a_long_question_is_read_cut_and_the_terminal_says_so(capsys):
+    assert main(["ask", "What does INDUS-X aim at? " + "Please answer in detail, " * 30]) == 0
+    assert "your question was long: I read its beginning" in capsys.readouterr().out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.documents import MAX_DOCUMENT_CHARS, document_from_bytes, document_from_text, load_document
+from qa.documents import MAX_DOCUMENT_CHARS, document_from_bytes, document_from_text, html_to_text, load_document
 from qa.errors import DocumentError
 
 
@@ -12,8 +12,39 @@ def test_text_and_markdown(tmp_path):
     (tmp_path / "story.txt").write_text("First line.\r\nSecond line.\n")
     doc = load_document(tmp_path / "story.txt")
     assert doc.text == "First line.\nSecond line." and doc.title == "story"
-    (tmp_path / "notes.md").write_text("# Title\n\nBody text.")
-    assert load_document(tmp_path / "notes.md").text == "# Title\n\nBody text."
+    (tmp_path / "notes.md").write_text("# Talks in *Delhi*\n\nAustin met **Singh**, [they said](http://x).\n\n- one\n- two\n")
+    notes = load_document(tmp_path / "notes.md")
+    assert notes.title == "Talks in Delhi"
+    assert notes.text == "Talks in Delhi\n\nAustin met Singh, they said.\n\none\n\ntwo"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("cp1252", "Le ministre a déclaré à la presse – « c’est fini »."),
+        ("latin-1", "Café déjà vu, naïve façade."),
+        ("utf-16", "Ünïcödé “quoted” text."),
+        ("utf-8-sig", "BOM then “text”."),
+        ("shift_jis", "ニュース記事です。今日は晴れ。東京で会議が開かれた。"),
+    ],
+)
+def test_legacy_encodings_are_detected(encoding, text):
+    assert document_from_bytes(text.encode(encoding), "story.txt").text == text
+
+
+def test_html_to_text_time_is_linear_in_the_rows():
+    """64,000 table rows, each row a paragraph; a quadratic converter took 4 s for 8,000."""
+    import time
+
+    def seconds(rows: int) -> float:
+        page = "<table>" + "".join(f"<tr><td>row {i}</td><td>{i}</td></tr>" for i in range(rows)) + "</table>"
+        start = time.perf_counter()
+        _, text = html_to_text(page)
+        assert text.count("\n\n") == rows - 1
+        return time.perf_counter() - start
+
+    small, large = min(seconds(4_000) for _ in range(3)), seconds(64_000)
+    assert large < 16 * small * 3, (small, large)  # 16x the rows: linear, with room for noise
 
 
 def test_html_text_is_extracted_with_a_real_parser():
@@ -39,10 +70,13 @@ def test_same_content_same_id():
         (b"   \n\t ", "blank.txt", "empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image.txt", "binary"),
         (bytes(range(256)) * 4, "blob.md", "binary"),
-        (b"\xff\xfe\xfd not utf8 \xc3\x28", "latin.txt", "not UTF-8 or UTF-16"),
+        (bytes(range(1, 32)) * 20, "control.txt", "binary"),
         (b"text", "sheet.xlsx", "unsupported file type"),
         (b"text", "README", "unsupported file type"),
         (b"<html><body><script>only()</script></body></html>", "empty.html", "empty"),
+        (b"<!-- nothing but a comment -->", "comment.html", "empty"),
+        (b"... --- !!! ???", "punctuation.txt", "no words"),
+        (b"# \n\n---\n", "rule.md", "empty"),
     ],
 )
 def test_bad_files_get_a_clear_error(data, name, message):

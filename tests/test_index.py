@@ -72,7 +72,7 @@ def assert_only_live_version(root, document):
     home = root / document.id
     assert sorted(p.name for p in home.iterdir()) == sorted(["CURRENT", version_dir(root, document).name])
     assert sorted(p.name for p in version_dir(root, document).iterdir()) == [
-        "chunks.json", "faiss.index", "manifest.json",
+        "chunks.json", "document.json", "faiss.index", "manifest.json",
     ]
 
 
@@ -95,14 +95,14 @@ def test_round_trip_loads_without_embedding_again(tmp_path, document):
 
     manifest = loaded.manifest
     assert manifest == json.loads((version_dir(tmp_path, document) / "manifest.json").read_text())
-    assert manifest["format_version"] == 1 and manifest["embedder"] == "fake-hashing"
+    assert manifest["format_version"] == 2 and manifest["embedder"] == "fake-hashing"
     assert manifest["dimension"] == 384 and manifest["chunks"] == 17
     assert manifest["faiss_type"] == "IndexFlatIP"
     assert manifest["chunking"] == {"window_sentences": 3, "overlap_sentences": 2}
     assert re.fullmatch(r"[0-9a-f]{64}", manifest["content_hash"])
     assert set(manifest["versions"]) == {"faiss", "sentence-transformers", "article-qa"}
     assert manifest["versions"]["faiss"] == faiss.__version__
-    assert set(manifest["files"]) == {"faiss.index", "chunks.json"}
+    assert set(manifest["files"]) == {"faiss.index", "chunks.json", "document.json"}
     assert all(set(entry) == {"size", "sha256"} for entry in manifest["files"].values())
     assert manifest["created"].endswith("+00:00")
 
@@ -265,3 +265,58 @@ def test_real_embedder_finds_the_focus_sentence(tmp_path, document, embedder):
     assert index.manifest["embedder"] == embedder.id and index.manifest["dimension"] == 384
     (best, score), *_ = index.search(embedder.embed(["What is INDUS-X focused on?"])[0], 3)
     assert "high-tech cooperation" in index.chunks[best].text and 0 < score <= 1.0001
+
+
+# --- quota, debris, unwritable folders --------------------------------------------------------
+
+
+def articles(count: int) -> list[Document]:
+    return [document_from_text(f"Article {n} says the ferry number {n} leaves at noon. It is red.", f"A{n}") for n in range(count)]
+
+
+def test_evict_removes_least_recently_used_indexes_beyond_the_quota(tmp_path):
+    store = IndexStore(tmp_path, HashingEmbedder())
+    documents = articles(4)
+    for n, document in enumerate(documents):
+        store.build(document)
+        os.utime(tmp_path / document.id / "CURRENT", (1_000_000 + n, 1_000_000 + n))
+    store.touch(documents[0].id)  # used just now: the most recent
+    one = sum(f.stat().st_size for f in (tmp_path / documents[1].id).rglob("*") if f.is_file())
+    store.settings = IndexSettings(disk_quota_bytes=int(3.5 * one))
+    removed = store.evict(keep={documents[1].id})
+    assert removed == [documents[2].id]  # the oldest not kept, until three and a half fit
+    assert store.stored_ids() == [documents[1].id, documents[3].id, documents[0].id]
+    with pytest.raises(DocumentError, match="no article .* is stored here"):
+        store.load_stored(documents[2].id)
+    assert store.load_stored(documents[3].id).document == documents[3]  # text and title come back too
+
+
+def test_remove_incomplete_leaves_only_live_indexes(tmp_path, document):
+    from qa.index import remove_incomplete
+
+    store = IndexStore(tmp_path, HashingEmbedder())
+    store.build(document)
+    (tmp_path / document.id / ".tmp-v20260101T000000-deadbeef").mkdir()  # a rebuild killed midway
+    (tmp_path / "never-finished-0123456789ab" / ".tmp-v20260101T000000-deadbeef").mkdir(parents=True)
+    remove_incomplete(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [document.id]
+    assert_only_live_version(tmp_path, document)
+
+
+def test_an_unwritable_folder_keeps_the_index_in_memory(tmp_path, document, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    store = IndexStore(blocker / "index", HashingEmbedder())  # mkdir fails, as on a read-only disk
+    assert not store.writable()
+    with caplog.at_level(logging.WARNING, logger="qa.index"):
+        index = store.load_or_build(document)
+    assert not index.persisted and len(index.chunks) == 17
+    assert "keeping it in memory only" in caplog.text and "Traceback" in caplog.text
+    assert index.search(index.faiss_index.reconstruct(0), 1)[0][0] == 0
+
+
+def test_progress_is_reported_per_batch(tmp_path):
+    text = " ".join(f"Sentence number {n} is here." for n in range(600))
+    calls = []
+    IndexStore(tmp_path, HashingEmbedder()).build(document_from_text(text, "Long"), progress=lambda *a: calls.append(a))
+    assert calls == [(256, 598), (512, 598), (598, 598)]

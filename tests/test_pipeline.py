@@ -197,5 +197,73 @@ def test_bad_documents_get_a_clear_error(assistant, text):
 
 
 def test_unknown_document(assistant):
-    with pytest.raises(DocumentError, match="no document"):
+    with pytest.raises(DocumentError, match="no article 'nope' is stored here"):
         assistant.ask("Who?", document_id="nope")
+
+
+# --- every input has a budget -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What does INDUS-X aim at? " + "Please answer in detail, " * 22,  # 574 characters: the old panic
+        "What does INDUS-X aim at and " + "why " * 240,  # 989: the old truncation error
+        "印度和美国在新德里启动了什么国防创新倡议，这个倡议的目标是什么，谁宣布的？" * 3,  # 126 Chinese characters
+    ],
+)
+def test_a_question_longer_than_the_reader_takes_is_read_cut_and_says_so(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.understood_as and question.startswith(answer.understood_as)
+    assert len(assistant.reader._tokenizer(answer.understood_as, add_special_tokens=False)["input_ids"]) <= 64
+    assert answer.sentence  # an answer, or the closest sentence
+
+
+def test_a_short_question_is_read_as_asked(assistant):
+    assert assistant.ask("What does INDUS-X aim at?").understood_as is None
+
+
+def test_questions_of_any_length_and_script_get_an_answer_or_a_sentence(assistant):
+    """Property: every question of 1 to 1,000 characters, in any script, gets an Answer or a
+    QuestionError with a message; nothing else escapes, and nothing hangs."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    scripts = st.sampled_from(["Latin", "Han", "Cyrillic", "Arabic", "Devanagari", "Common", "Zs"])
+    letters = st.one_of(
+        st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Z")),
+        scripts.flatmap(lambda s: st.characters(categories=("L",)) if s != "Zs" else st.just(" ")),
+    )
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.text(letters, min_size=1, max_size=1000))
+    def check(question):
+        try:
+            answer = assistant.ask(question)
+        except QuestionError as error:
+            assert str(error) in ("Please type a question.",) or "characters long" in str(error)
+            return
+        assert answer.sentence is not None and 0.0 <= answer.score <= 1.0
+
+    check()
+
+
+def test_an_article_of_stop_words_is_searched_by_meaning(tmp_path, reader, embedder):
+    assistant = Assistant(tmp_path, reader=reader, embedder=embedder)
+    document = assistant.add_text("It is what it is. So it was, and so it will be.", "Stop words")
+    answer = assistant.ask("What is it?", document.id)
+    assert answer.sentence and sorted(p.name for p in tmp_path.iterdir()) == [document.id]
+
+
+def test_articles_beyond_the_memory_budget_are_unloaded_and_come_back(tmp_path, reader, embedder):
+    assistant = Assistant(tmp_path, reader=reader, embedder=embedder, loaded_chars_budget=250)
+    seed = assistant.add_text("The ferry leaves at noon. The captain is Maria Lopez.", "Ferry")
+    stories = [
+        assistant.add_text(f"Story {n}: the {colour} bridge opened on {n} May after years of work.", f"S{n}")
+        for n, colour in enumerate(["red", "green", "blue", "white", "black"], start=1)
+    ]
+    loaded = [document.id for document in assistant.documents]
+    assert seed.id in loaded and stories[-1].id in loaded and stories[0].id not in loaded
+    assert sum(len(document.text) for document in assistant.documents) <= 250
+    assert assistant.ask("When did the bridge open?", stories[0].id).text == "1 May"  # back from disk
+    assert stories[0].id in [document.id for document in assistant.documents]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import gzip
+import zlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,8 @@ def load_articles(path: str | Path) -> list[Article]:
     try:
         with opener(path, "rt", encoding="utf-8") as handle:
             return _articles(json.load(handle))
+    except (EOFError, zlib.error):  # a gzip file cut short
+        raise DataError(f"{path} is truncated: the file ends before its data does") from None
     except OSError as error:
         raise DataError(f"cannot read {path}: {error.strerror or error}") from None
     except (ValueError, KeyError, TypeError) as error:
