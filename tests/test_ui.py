@@ -171,6 +171,74 @@ def test_api_errors_come_back_as_json(api):
     assert "no article 'nope' is stored here" in api.predict("Who?", "nope", api_name="/ask")["error"]
 
 
+def test_api_answers_questions_of_any_length_and_script(api):
+    """Property: /ask answers every question of 1 to 1,000 characters, in any script, or says
+    why not, as JSON; never an internal error."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    letters = st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs"))
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(st.one_of(st.text(letters, min_size=1, max_size=1000), st.text(letters, min_size=540, max_size=1000)))
+    def check(question):
+        reply = api.predict(question, "", api_name="/ask")
+        assert "internal error" not in reply.get("error", "")
+        assert "error" in reply or reply["sentence"]
+
+    check()
+
+
+def test_an_unwritable_index_folder_still_serves_and_says_so(tmp_path):
+    """`qa serve` with an index folder it can't write (here: one under a file, as on a read-only
+    disk) starts, answers, and says articles are kept in memory."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from gradio_client import Client
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "serve", "--port", str(port)],
+        env={**os.environ, "QA_INDEX_DIR": str(blocker / "index")},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        lines = []
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not any("can't be written" in line for line in lines):
+            line = server.stdout.readline()
+            assert line or server.poll() is None, "".join(lines)
+            lines.append(line)
+        output = "".join(lines)
+        assert "Ask the article at http://127.0.0.1:" in output and "indexed in memory only" in output
+        assert "keeping it in memory only" in output  # the log's warning, with its traceback
+        client = Client(f"http://127.0.0.1:{port}", verbose=False, analytics_enabled=False)
+        assert client.predict("When did the US Defence Secretary arrive in New Delhi?", "", api_name="/ask")["answer"] == "Sunday"
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_an_upload_into_an_unwritable_folder_is_kept_in_memory_and_the_status_says_so(tmp_path, reader, embedder):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assistant = Assistant(blocker / "index", reader=reader, embedder=embedder)
+    page = ui.ChatPage(assistant, assistant.add(seed_document()))
+    try:
+        *_, (selection, status, _, saved) = page.paste(BRIDGE_STORY, "Bridge", ui.new_saved())
+    finally:
+        page.ingestor.close()
+    assert "Loaded **Bridge**" in status and "Kept in memory only" in status
+    assert saved["library"] == [[selection["value"], "Bridge"]]
+    history, *_ = page.respond("How much did the bridge cost?", [], selection["value"], saved)
+    assert "12 million euros" in history[-1]["content"]
+
+
 # --- the page in a browser ------------------------------------------------------------------
 
 
