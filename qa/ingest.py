@@ -1,8 +1,8 @@
 """Ingestion off the question path: uploads and pastes are read, converted and indexed in a worker
 process, so a question about an article already loaded never waits behind someone's upload.
 
-The worker is a separate process with one torch thread: it shares neither the GIL nor the models
-with the questions, and leaves them a core. Jobs run one at a time, in order; each reports its
+The worker is a separate process with one torch thread at the lowest CPU priority: it shares
+neither the GIL nor the models with the questions, and yields the CPU to them. Jobs run one at a time, in order; each reports its
 progress and can be cancelled, which stops the worker, removes the half-built index and starts a
 fresh worker for the next job. A job also stops at its time limit, and a worker that dies (out of
 memory, say) fails its job with a sentence, not a hang. The worker exits when idle, and starts
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -255,6 +256,9 @@ def _worker_main(requests, events, index_dir: str, index_settings: IndexSettings
     from qa.retrieval import build_bm25
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The lowest CPU priority: a question arriving meanwhile gets the cores it needs at once
+    # (bench/ingest_contention.py: question p50 2.3x its quiet value at the default priority).
+    os.nice(19)
     torch.set_num_threads(threads)
     store = IndexStore(Path(index_dir), Embedder(), index_settings)
     while (request := requests.get()) is not None:
