@@ -210,7 +210,8 @@ class Assistant:
         return document
 
     def add_index(self, index: DocumentIndex, bm25: object = "build") -> Document:
-        """Make an article askable from its index, built elsewhere (``qa.ingest``), and its BM25."""
+        """Make an article askable from its index and its BM25 (``Retriever``'s ``bm25``), both
+        built elsewhere (``qa.ingest``)."""
         with self._lock:
             self._keep(index, bm25)
         return index.document
@@ -294,7 +295,9 @@ class Assistant:
         understood_as = reading.read_as if reading.read_as and reading.read_as != question else None
         if not spans:
             loaded, hit = reading.hits[0]
-            return _answer(question, loaded, None, near=hit.context_start, score=0.0, alternatives=(), understood_as=understood_as)
+            return _answer(
+                question, loaded, None, near=hit.context_start, score=0.0, alternatives=(), understood_as=understood_as
+            )
         candidates = reading.candidates
         best = candidates[0]
         alternatives = tuple(

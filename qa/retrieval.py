@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Literal
 
 import bm25s
 import Stemmer
@@ -85,8 +86,8 @@ def build_bm25(index: DocumentIndex) -> bm25s.BM25 | None:
 class Retriever:
     """Finds the chunks of one indexed article that best match a question.
 
-    ``bm25`` is the article's BM25 index (``build_bm25``) when it was built elsewhere, e.g. in the
-    ingestion worker; otherwise it is built here.
+    ``bm25`` is the article's BM25 index (``build_bm25``, None for none) when it was built
+    elsewhere, e.g. in the ingestion worker; by default ("build") it is built here.
     """
 
     def __init__(
@@ -95,7 +96,7 @@ class Retriever:
         embedder: Embedder,
         settings: RetrievalSettings = RetrievalSettings(),
         *,
-        bm25: bm25s.BM25 | None | str = "build",
+        bm25: bm25s.BM25 | None | Literal["build"] = "build",
     ) -> None:
         self.index = index
         self.embedder = embedder
