@@ -468,8 +468,11 @@ def test_one_visitors_upload_neither_blocks_nor_shows_to_another(browser, server
 def test_examples_and_placeholder_follow_the_article_and_a_reload_keeps_the_chat(page):
     from playwright.sync_api import expect
 
+    page.set_viewport_size({"width": 1400, "height": 900})
     load_article(page, title="Bridge", text=NAMED_STORY)
     expect(page.locator("#article-choice input")).to_have_value("Bridge")
+    status = page.locator("#status").bounding_box()  # where the user is looking, not below the fold
+    assert status and status["y"] + status["height"] <= 900, status
     expect(page.locator("#question textarea")).to_have_attribute("placeholder", "e.g. Who is Tom Reed?")
     page.locator("#examples").get_by_text("What is the Tamar Bridge?").click()
     expect(page.locator("#chat .qa-reply").last).to_contain_text(re.compile(r"\S"))
