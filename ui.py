@@ -21,10 +21,12 @@ import html
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import astuple
 from pathlib import Path
 
 import gradio as gr
 
+from qa.conversation import Turn
 from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, Document
 from qa.errors import QAError
 from qa.index import remove_incomplete
@@ -176,7 +178,7 @@ def understood_html(answer: Answer) -> str:
     if not answer.understood_as:
         return ""
     shown = answer.understood_as
-    if answer.question.startswith(shown):  # cut to what the reader takes
+    if answer.question_was_cut:
         note = f"Your question was long: I read its beginning, “{html.escape(one_line(shown))}”."
     else:
         note = f"understood as: {html.escape(one_line(shown))}"
@@ -219,8 +221,9 @@ def api_payload(answer: Answer) -> dict:
 
 def new_saved() -> dict:
     """What a browser keeps of its visit: its own articles [[id, title], ...], the chat, the
-    article being asked (None: the seed)."""
-    return {"library": [], "chat": [], "selected": None}
+    article being asked (None: the seed), and the conversation's turns [[question, answer, start,
+    document id], ...] that follow-up questions are read against."""
+    return {"library": [], "chat": [], "selected": None, "turns": []}
 
 
 def session_of(request: gr.Request | None) -> str:
@@ -283,8 +286,9 @@ class ChatPage:
         history = [*(history or []), {"role": "user", "content": question_html(question or "")}]
         saved = saved if isinstance(saved, dict) else new_saved()
         try:
+            turns = [Turn(*turn) for turn in saved.get("turns") or []]
             document = self.assistant.document(self.allowed(document_id, saved))
-            answer = self.assistant.ask(question or "", document_id=document.id)
+            answer = self.assistant.ask(question or "", document_id=document.id, history=turns)
         except QAError as error:
             reply, box, article = note_html(str(error), "error"), gr.update(), gr.update()
         except Exception:
@@ -292,8 +296,9 @@ class ChatPage:
             reply, box, article = note_html(SORRY, "error"), gr.update(), gr.update()
         else:
             reply, box, article = reply_html(answer), "", article_html(document, answer)
+            turns.append(Turn(answer.question, answer.text, answer.start, answer.document_id))
         history.append({"role": "assistant", "content": reply})
-        return history, box, article, {**saved, "chat": history}
+        return history, box, article, {**saved, "chat": history, "turns": [list(astuple(t)) for t in turns]}
 
     def switch(self, document_id: str, history: list, saved: dict | None):
         """Show the newly selected article; the chat says which article it now asks. A "change"
@@ -311,14 +316,14 @@ class ChatPage:
         else:
             note, article = note_html(f"Now asking about: {document.title}", "switch"), article_html(document)
             helpers = self._question_helpers(document)
-            saved = {**saved, "selected": document.id}
+            saved = {**saved, "selected": document.id, "turns": []}  # a new article, a new conversation
         history = [*(history or []), {"role": "assistant", "content": note}]
         return history, article, *helpers, {**saved, "chat": history}
 
     def clear(self, saved: dict | None):
-        """A new chat: the messages go, the visitor's articles stay."""
+        """A new chat: the messages and the conversation go, the visitor's articles stay."""
         saved = saved if isinstance(saved, dict) else new_saved()
-        return [], {**saved, "chat": []}
+        return [], {**saved, "chat": [], "turns": []}
 
     # --- bringing an article: indexed by the worker, followed here ----------------------------
 
@@ -382,8 +387,10 @@ class ChatPage:
 
     # --- the JSON API -------------------------------------------------------------------------
 
-    def api_ask(self, question: str, document_id: str = "") -> dict:
-        """Answer ``question`` about the article ``document_id`` (empty: the default article).
+    def api_ask(self, question: str, document_id: str = "", history: list | None = None) -> dict:
+        """Answer ``question`` about the article ``document_id`` (empty: the default article),
+        after the earlier turns ``history``: [[question, answer], ...], oldest first, so that a
+        follow-up ("When did he arrive?") is understood.
 
         Returns the answer's fields (answer, score, answerable, sentence, start, end,
         sentence_start, sentence_end, document_id, document_title, alternatives, understood_as),
@@ -391,7 +398,11 @@ class ChatPage:
         uploaded it: it can be asked here by whoever holds that id.
         """
         try:
-            answer = self.assistant.ask(question, document_id=document_id or self.default_document.id)
+            turns = [Turn(str(question_asked), str(answer_given)) for question_asked, answer_given in history or []]
+        except (TypeError, ValueError):
+            return {"error": "history must be a list of [question, answer] pairs, oldest first"}
+        try:
+            answer = self.assistant.ask(question, document_id=document_id or self.default_document.id, history=turns)
         except QAError as error:
             return {"error": str(error)}
         except Exception:  # a caller gets JSON whatever happens; the details go to the log

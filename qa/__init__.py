@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["Answer", "Assistant", "Document", "QAError", "ask"]
+__all__ = ["Answer", "Assistant", "Conversation", "Document", "QAError", "ask"]
 
 if TYPE_CHECKING:
+    from qa.conversation import Conversation
     from qa.documents import Document
     from qa.errors import QAError
     from qa.pipeline import Answer, Assistant, ask
@@ -23,6 +24,10 @@ def __getattr__(name: str) -> Any:
         from qa import pipeline
 
         return getattr(pipeline, name)
+    if name == "Conversation":
+        from qa.conversation import Conversation
+
+        return Conversation
     if name == "Document":
         from qa.documents import Document
 

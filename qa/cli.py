@@ -32,7 +32,10 @@ def _assistant(args: argparse.Namespace):
 
 def format_answer(answer) -> str:
     """An answer for the terminal: the span, its sentence and the confidence."""
-    understood = f"\n  (your question was long: I read its beginning, {answer.understood_as!r})" if answer.understood_as else ""
+    understood = ""
+    if answer.understood_as:
+        how = "your question was long: I read its beginning" if answer.question_was_cut else "understood as"
+        understood = f"\n  ({how}: {answer.understood_as!r})"
     if not answer.answerable:
         return (
             f"The article doesn't say (confidence {answer.score:.0%} that it does).\n"
@@ -51,9 +54,12 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
+    from qa.conversation import Conversation
+
     assistant = _assistant(args)
+    conversation = Conversation(assistant)
     title = assistant.documents[0].title
-    print(f"Asking about: {title}. Empty line or Ctrl-D to leave.")
+    print(f"Asking about: {title}. Follow-up questions may refer to earlier ones. Empty line or Ctrl-D to leave.")
     while True:
         try:
             question = input("? ")
@@ -63,7 +69,7 @@ def _chat(args: argparse.Namespace) -> int:
         if not question.strip():
             return 0
         try:
-            print(format_answer(assistant.ask(question)))
+            print(format_answer(conversation.ask(question)))
         except QAError as error:
             print(f"error: {error}")
         except Exception as error:  # the chat goes on; the details go to the log with -v
@@ -103,7 +109,13 @@ def _eval(args: argparse.Namespace) -> int:
     else:
         from qa.pipeline import Assistant
 
-        report = evaluate_end_to_end(articles, lambda index_dir: Assistant(index_dir, reader=reader))
+        def assistant(index_dir):
+            return Assistant(index_dir, reader=reader)
+
+        if args.conversation:  # the same questions alone first, so the gain shows in one run
+            alone = evaluate_end_to_end(articles, assistant)
+            print(f"each question asked alone:\n{alone.summary()}\n\nin conversation, with the gold history:")
+        report = evaluate_end_to_end(articles, assistant, conversation=args.conversation)
         print(report.summary())
     if args.predictions:
         args.predictions.write_text(json.dumps(report.predictions, indent=1, ensure_ascii=False) + "\n")
@@ -192,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--gold-paragraph", action="store_true", help="read each question in its own paragraph")
     evaluate.add_argument("--predictions", type=Path, help="write {question id: answer} here")
     evaluate.add_argument("--limit", type=int, help="only the first N articles")
+    evaluate.add_argument(
+        "--conversation", action="store_true",
+        help="ask each article's questions in turn, with the gold history (CoQA), and alone",
+    )
     evaluate.set_defaults(handler=_eval)
 
     # Training options default to their dataclass (or function) defaults: given ones override them.

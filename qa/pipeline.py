@@ -20,10 +20,12 @@ import logging
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
+from qa.conversation import Resolution, Turn, resolve
 from qa.documents import Document, document_from_text, load_document
 from qa.embedding import Embedder
 from qa.errors import DocumentError, QuestionError
@@ -85,9 +87,14 @@ class Answer:
     document_id: str
     document_title: str
     alternatives: tuple[Alternative, ...] = field(default_factory=tuple)
-    # The question as the reader read it, when that differs from ``question``: a question longer
-    # than the reader takes is read cut to its beginning.
+    # The question as the reader read it, when that differs from ``question``: a follow-up with
+    # its references resolved, or a question longer than the reader takes cut to its beginning.
     understood_as: str | None = None
+
+    @property
+    def question_was_cut(self) -> bool:
+        """True when the question was too long for the reader, which read its beginning."""
+        return self.understood_as is not None and self.question.startswith(self.understood_as)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -257,8 +264,13 @@ class Assistant:
         targets = [self._loaded(document_id)] if document_id else list(self._documents.values())
         return [(loaded, hit) for loaded in targets for hit in loaded.retriever.search(question)]
 
-    def read(self, question: str, document_id: str | None = None) -> Reading:
+    def read(self, question: str, document_id: str | None = None, *, history: Sequence[Turn] = ()) -> Reading:
         """Retrieve and read, without deciding yet: the ranked spans behind an answer.
+
+        With ``history`` (the earlier turns of a conversation, oldest first), the question is
+        resolved against them (``qa.conversation.resolve``): retrieval searches with what it refers
+        to, the reader reads it with its references resolved, and an elliptical follow-up is read
+        in the previous answer's sentences too. Without, it is read exactly as asked.
 
         Each document's top hit is read first. The sentences of the other hits not read yet follow,
         as runs of consecutive sentences, only when no span found so far is confidently an answer
@@ -267,9 +279,11 @@ class Assistant:
         ``early_answer_margin=None``, which the no-answer threshold was calibrated with.
         """
         question = check_question(question)
-        hits = self.retrieve(question, document_id)
-        read_as = self.reader.fit_question(question)
+        resolution = resolve(question, history)
+        hits = self.retrieve(resolution.query[:MAX_QUESTION_CHARS], document_id)
+        read_as = self.reader.fit_question(resolution.question)
         first, rest = _reading_plan(hits)
+        first += self._near_contexts(resolution, first)
         spans = self._spans(read_as, first)
         # Returned as it is only if nothing is left to read, or if confident enough to stop early.
         reading = Reading(question, hits, first, spans, stopped_early=bool(rest), read_as=read_as)
@@ -280,13 +294,28 @@ class Assistant:
         spans = _spans_read_together(spans, self._spans(read_as, rest), len(first))
         return Reading(question, hits, first + rest, spans, read_as=read_as)
 
+    def _near_contexts(self, resolution: Resolution, read: list[tuple[_LoadedDocument, int, int]]) -> list:
+        """The previous answer's sentence and the next one, for an elliptical follow-up, unless
+        the top hits already hold them."""
+        if resolution.near is None or resolution.near_document_id not in self._documents:
+            return []
+        loaded = self._documents[resolution.near_document_id]
+        start, end = _sentence_bounds(loaded.index, resolution.near, resolution.near)
+        following = bisect.bisect_right(loaded.index.sentences, end, key=lambda s: s.start)
+        if following < len(loaded.index.sentences):
+            end = loaded.index.sentences[following].end
+        if any(other is loaded and other_start <= start and end <= other_end for other, other_start, other_end in read):
+            return []
+        return [(loaded, start, end)]
+
     def _spans(self, question: str, contexts: list[tuple[_LoadedDocument, int, int]]) -> list[Span]:
         texts = [loaded.document.text[start:end] for loaded, start, end in contexts]
         return self.reader.read(question, texts, top_k=SPANS_KEPT)
 
-    def ask(self, question: str, document_id: str | None = None) -> Answer:
-        """Answer ``question`` from one document (or from all loaded ones)."""
-        return self.answer(self.read(question, document_id))
+    def ask(self, question: str, document_id: str | None = None, *, history: Sequence[Turn] = ()) -> Answer:
+        """Answer ``question`` from one document (or from all loaded ones), in the light of the
+        earlier turns of its conversation, if any (see ``read``)."""
+        return self.answer(self.read(question, document_id, history=history))
 
     def answer(self, reading: Reading) -> Answer:
         """The answer a reading gives: its best span if that beats the no-answer threshold."""

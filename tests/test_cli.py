@@ -126,3 +126,17 @@ def test_qa_index_builds_the_index_qa_ask_uses(tmp_path, monkeypatch, caplog):
 def test_a_long_question_is_read_cut_and_the_terminal_says_so(capsys):
     assert main(["ask", "What does INDUS-X aim at? " + "Please answer in detail, " * 30]) == 0
     assert "your question was long: I read its beginning" in capsys.readouterr().out
+
+
+def test_eval_conversation_prints_alone_and_with_history(tmp_path, capsys):
+    story = "Bo Xilai was removed from his post on Thursday. He was replaced by Zhang Dejiang, a vice premier."
+    data = write_squad(
+        tmp_path / "coqa.json",
+        [(story, [("t1", "who was removed from his post?", ["Bo Xilai"]), ("t2", "when was he removed?", ["Thursday"])])],
+        version="v1.1",
+    )
+    predictions = tmp_path / "predictions.json"
+    assert main(["eval", str(data), "--conversation", "--predictions", str(predictions)]) == 0
+    out = capsys.readouterr().out
+    assert out.index("each question asked alone") < out.index("in conversation, with the gold history")
+    assert out.count("HasAns") == 2 and set(json.loads(predictions.read_text())) == {"t1", "t2"}

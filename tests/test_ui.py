@@ -171,6 +171,31 @@ def test_api_errors_come_back_as_json(api):
     assert "no article 'nope' is stored here" in api.predict("Who?", "nope", api_name="/ask")["error"]
 
 
+def test_api_follow_up_with_history(api):
+    follow_up = api.predict(
+        "Who did he hold talks with?", "", [["Who is the US Secretary of Defence?", "Llyod Austin III"]], api_name="/ask"
+    )
+    assert follow_up["understood_as"] == "Who did Llyod Austin III hold talks with?"
+    assert api.predict("Who?", "", [["only a question"]], api_name="/ask") == {
+        "error": "history must be a list of [question, answer] pairs, oldest first"
+    }
+
+
+def test_the_page_keeps_one_conversation_and_starts_afresh_on_clear_or_switch(tmp_path, reader, embedder):
+    assistant = Assistant(tmp_path / "index", reader=reader, embedder=embedder)
+    page = ui.ChatPage(assistant, assistant.add(seed_document()))
+    try:
+        saved = ui.new_saved()
+        _, _, _, saved = page.respond("Who is the US Secretary of Defence?", [], "", saved)
+        history, _, _, saved = page.respond("Who did he hold talks with?", [], "", saved)
+        assert "understood as: Who did" in history[-1]["content"] and len(saved["turns"]) == 2
+        _, saved = page.clear(saved)
+        history, _, _, saved = page.respond("Who did he hold talks with?", [], "", saved)
+        assert "understood as" not in history[-1]["content"] and len(saved["turns"]) == 1
+    finally:
+        page.ingestor.close()
+
+
 def test_api_answers_questions_of_any_length_and_script(api):
     """Property: /ask answers every question of 1 to 1,000 characters, in any script, or says
     why not, as JSON; never an internal error."""

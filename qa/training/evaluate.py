@@ -18,7 +18,9 @@ from tqdm import tqdm
 
 from qa.chunking import split_sentences, sliding_windows
 from qa.decoding import QUOTES
+from qa.conversation import Turn, resolve
 from qa.documents import Document, make_document_id
+from qa.pipeline import MAX_QUESTION_CHARS
 from qa.reader import Reader
 from qa.training.squad import Article, Question, Scores, question_scores, score_predictions
 
@@ -276,6 +278,13 @@ def unclean_answer_rate(answers: Iterable[str]) -> float:
     return sum(map(is_unclean, given)) / len(given) if given else 0.0
 
 
+def _gold_turn(question: Question, offset: int, document_id: str) -> Turn:
+    """A question and its first gold answer, as an earlier turn of a conversation."""
+    if not question.answers:
+        return Turn(question.question, "", None, document_id)
+    return Turn(question.question, question.answers[0], offset + question.answer_starts[0], document_id)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -286,11 +295,18 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def evaluate_end_to_end(
-    articles: list[Article], assistant_factory, recall_ks: tuple[int, ...] = (1, 3, 5), progress: bool = True
+    articles: list[Article],
+    assistant_factory,
+    recall_ks: tuple[int, ...] = (1, 3, 5),
+    progress: bool = True,
+    conversation: bool = False,
 ) -> EndToEndReport:
     """Ask every question of each article against the whole article, as ``Assistant.ask`` does.
 
     ``assistant_factory(index_dir)`` makes the assistant; each article gets its own index there.
+    With ``conversation``, each article's questions are asked in turn order (``Question.turn``,
+    else file order) with the *gold* history: the earlier questions and their first gold answers,
+    as CoQA's own evaluation does.
     """
     predictions: dict[str, str] = {}
     guesses: dict[str, ReaderGuess] = {}
@@ -307,38 +323,43 @@ def evaluate_end_to_end(
             document, offsets = article_document(article)
             assistant.add(document)
             retriever = assistant.retriever(document.id)
-            for offset, (_, paragraph_questions) in zip(offsets, article.paragraphs):
-                for question in paragraph_questions:
-                    questions.append(question)
-                    began = time.perf_counter()
-                    reading = assistant.read(question.question, document_id=document.id)
-                    answer = assistant.answer(reading)
-                    latencies.append(time.perf_counter() - began)
-                    predictions[question.id] = answer.text
-                    best = reading.best.text if reading.best else ""
-                    guesses[question.id] = ReaderGuess(best, reading.margin)
-                    abstained += not answer.answerable
-                    stopped_early += reading.stopped_early
-                    if not question.answerable:
-                        unanswerable += 1
-                        abstained_unanswerable += not answer.answerable
-                    else:
-                        answerable += 1
-                        gold = [
-                            (offset + s, offset + s + len(t))
-                            for s, t in zip(question.answer_starts, question.answers)
-                        ]
-                        hits = retriever.search(question.question, top_k=max(recall_ks))
-                        for k in recall_ks:
-                            found[k] += any(
-                                h.chunk.start <= s and e <= h.chunk.end for h in hits[:k] for s, e in gold
-                            )
-                        in_context += any(
-                            h.context_start <= s and e <= h.context_end
-                            for h in hits[: retriever.settings.top_k]
-                            for s, e in gold
+            asked = [(offset, q) for offset, (_, qs) in zip(offsets, article.paragraphs) for q in qs]
+            if conversation:
+                asked.sort(key=lambda pair: pair[1].turn if pair[1].turn is not None else 0)
+            history: list[Turn] = []
+            for offset, question in asked:
+                questions.append(question)
+                began = time.perf_counter()
+                reading = assistant.read(question.question, document_id=document.id, history=history)
+                answer = assistant.answer(reading)
+                latencies.append(time.perf_counter() - began)
+                predictions[question.id] = answer.text
+                best = reading.best.text if reading.best else ""
+                guesses[question.id] = ReaderGuess(best, reading.margin)
+                abstained += not answer.answerable
+                stopped_early += reading.stopped_early
+                if not question.answerable:
+                    unanswerable += 1
+                    abstained_unanswerable += not answer.answerable
+                else:
+                    answerable += 1
+                    gold = [
+                        (offset + s, offset + s + len(t))
+                        for s, t in zip(question.answer_starts, question.answers)
+                    ]
+                    hits = retriever.search(resolve(question.question, history).query[:MAX_QUESTION_CHARS], top_k=max(recall_ks))
+                    for k in recall_ks:
+                        found[k] += any(
+                            h.chunk.start <= s and e <= h.chunk.end for h in hits[:k] for s, e in gold
                         )
-                    bar.update(1)
+                    in_context += any(
+                        h.context_start <= s and e <= h.context_end
+                        for h in hits[: retriever.settings.top_k]
+                        for s, e in gold
+                    )
+                if conversation:
+                    history.append(_gold_turn(question, offset, document.id))
+                bar.update(1)
         bar.close()
     return EndToEndReport(
         scores=score_predictions(questions, predictions),

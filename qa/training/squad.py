@@ -39,6 +39,7 @@ class Question:
     plausible_answer: str = ""
     plausible_start: int | None = None
     category: str = ""
+    turn: int | None = None  # the question's place in its conversation (CoQA's coqa_turn_id)
 
     @property
     def answerable(self) -> bool:
@@ -95,6 +96,7 @@ def _question(qa: dict, context: str, title: str) -> Question:
         plausible_answer=plausible[0].get("text", ""),
         plausible_start=plausible[0].get("answer_start"),
         category=qa.get("category", ""),
+        turn=qa.get("coqa_turn_id"),
     )
 
 

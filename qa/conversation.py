@@ -1,0 +1,136 @@
+"""Follow-up questions: a conversation remembers what was just said.
+
+"Who announced INDUS-X?" then "When did he arrive?": the follow-up is read as "When did Llyod
+Austin III arrive?" and searched with what it refers to (the previous question and answer). The
+resolution is plain rules over the earlier turns (``resolve``), tested on fixed inputs; a first
+question is answered exactly as ``Assistant.ask`` answers it.
+
+>>> turns = [Turn("Who is the US Secretary of Defence?", "Llyod Austin III")]
+>>> resolve("When did he arrive in New Delhi?", turns).question
+'When did Llyod Austin III arrive in New Delhi?'
+>>> resolve("What did his ministry say?", turns).question
+"What did Llyod Austin III's ministry say?"
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+# Pronouns that stand for a person or a group named earlier; "it" is left alone (too often empty:
+# "is it true that ...").
+_SUBJECT = re.compile(r"\b(he|she|they|him|them)\b", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"\b(his|their)\b", re.IGNORECASE)
+# "her" is an object ("met her") or a possessive ("her ministry"): possessive when a word follows
+# that isn't a preposition, conjunction or the end of the question.
+_HER = re.compile(r"\bher\b(?=(\s+(?!(?:to|in|on|at|for|with|about|from|by|and|or|after|before|when|that|if)\b)[a-z]\w*))?", re.IGNORECASE)
+# A name: capitalised words (with inner "of", "de"...), e.g. "Zhang Dejiang", "Bo Xilai".
+_NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:(?:of|de|da|van|von|al|bin)\s+)?[A-Z][\w'’-]+)*")
+_NOT_NAMES = {
+    "Who", "What", "When", "Where", "Why", "How", "Which", "Whom", "Whose", "Did", "Does", "Do", "Is", "Are",
+    "Was", "Were", "Has", "Have", "Had", "Can", "Could", "Will", "Would", "Should", "The", "A", "An", "And",
+    "In", "On", "At", "Of", "For", "To", "He", "She", "They", "His", "Her", "Their", "It", "Its", "I",
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
+    "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
+}
+# At most this many words: a longer question stands on its own.
+ELLIPTICAL_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One exchange: the question as asked, the answer's text ("" when the article didn't say)
+    and where the answer is in its document."""
+
+    question: str
+    answer: str
+    start: int | None = None
+    document_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How a question is read in its conversation: ``question`` for the reader, with references
+    resolved; ``query`` for retrieval; ``near`` the previous answer's place in the document, whose
+    sentences a short, elliptical follow-up ("And India?") is read in too."""
+
+    question: str
+    query: str
+    near: int | None = None
+    near_document_id: str | None = None
+
+
+def resolve(question: str, turns: Sequence[Turn]) -> Resolution:
+    """``question`` read against the earlier ``turns`` (oldest first). With no earlier turn, the
+    question is its own query and is read as it is."""
+    if not turns:
+        return Resolution(question, question)
+    previous = turns[-1]
+    name = antecedent(turns)
+    resolved = question
+    if name:
+        resolved = _HER.sub(lambda m: f"{name}'s" if m.group(1) else name, resolved)
+        resolved = _POSSESSIVE.sub(f"{name}'s", resolved)
+        resolved = _SUBJECT.sub(name, resolved)
+    query = " ".join(part for part in (resolved, previous.question, previous.answer) if part)
+    elliptical = len(question.split()) <= ELLIPTICAL_WORDS or resolved != question
+    near = previous.start if elliptical and previous.answer else None
+    return Resolution(resolved, query, near, previous.document_id if near is not None else None)
+
+
+def antecedent(turns: Sequence[Turn]) -> str | None:
+    """The name a pronoun most likely stands for: the latest turn's answer when it is a name, else
+    the first name (its subject, most often) in the latest question that has one; None when no
+    turn names anyone."""
+    for turn in reversed(turns):
+        if turn.answer and _is_name(turn.answer):
+            return turn.answer.strip()
+        names = [name for name in map(_without_question_words, _NAME.findall(turn.question)) if name]
+        if names:
+            return names[0]
+    return None
+
+
+def _without_question_words(run: str) -> str:
+    """A run of capitalised words less the ones that aren't a name ("Did Zhang Dejiang" → "Zhang Dejiang")."""
+    words = run.split()
+    while words and words[0] in _NOT_NAMES:
+        words = words[1:]
+    return " ".join(words)
+
+
+def _is_name(text: str) -> bool:
+    words = text.split()
+    return (
+        0 < len(words) <= 4
+        and all(word[0].isupper() or word in ("of", "de", "al", "bin") for word in words)
+        and words[0] not in _NOT_NAMES
+    )
+
+
+@dataclass
+class Conversation:
+    """Questions asked in turn about one article (or all loaded ones), each read in the light of
+    the earlier turns. Built on an ``Assistant``; the assistant itself stays stateless.
+
+    >>> chat = Conversation(assistant)                          # doctest: +SKIP
+    >>> chat.ask("Who is the US Secretary of Defence?").text     # doctest: +SKIP
+    'Llyod Austin III'
+    >>> chat.ask("When did he arrive in New Delhi?").understood_as  # doctest: +SKIP
+    'When did Llyod Austin III arrive in New Delhi?'
+    """
+
+    assistant: object
+    document_id: str | None = None
+    turns: list[Turn] = field(default_factory=list)
+
+    def ask(self, question: str):
+        """The answer to ``question``, read with the earlier turns; the turn is kept."""
+        answer = self.assistant.ask(question, self.document_id, history=self.turns)
+        self.turns.append(Turn(question, answer.text, answer.start, answer.document_id))
+        return answer
+
+    def clear(self) -> None:
+        """Forget the earlier turns: the next question is a first question."""
+        self.turns.clear()
