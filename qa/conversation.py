@@ -7,9 +7,10 @@ question is answered exactly as ``Assistant.ask`` answers it.
 
 >>> turns = [Turn("Who is the US Secretary of Defence?", "Llyod Austin III")]
 >>> resolve("When did he arrive in New Delhi?", turns).question
-'When did Llyod Austin III arrive in New Delhi?'
->>> resolve("What did his ministry say?", turns).question
-"What did Llyod Austin III's ministry say?"
+'When did the US Secretary of Defence arrive in New Delhi?'
+>>> turns = [Turn("Who was removed from his post?", "Bo Xilai")]
+>>> resolve("What did his deputy say?", turns).question
+"What did Bo Xilai's deputy say?"
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ _NOT_NAMES = {
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
     "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
 }
+# "Who is the US Secretary of Defence?": the description its answer (a name) goes by.
+_DESCRIPTION = re.compile(r"^\s*(?:who|what)\s+(?:is|was|are|were)\s+(the\s+[^?]+?)\s*\??\s*$", re.IGNORECASE)
+# A name right after one of these is a place or a date, not whom "he" means.
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|to|from|near|into|across|on|since|until)\s+$", re.IGNORECASE)
 # At most this many words: a longer question stands on its own.
 ELLIPTICAL_WORDS = 3
 
@@ -80,13 +85,20 @@ def resolve(question: str, turns: Sequence[Turn]) -> Resolution:
 
 
 def antecedent(turns: Sequence[Turn]) -> str | None:
-    """The name a pronoun most likely stands for: the latest turn's answer when it is a name, else
-    the first name (its subject, most often) in the latest question that has one; None when no
-    turn names anyone."""
+    """What a pronoun most likely stands for, newest turn first: an answer that is a name, said
+    the way its question described it when it was a "Who is the ...?" question (the article more
+    likely calls him "the US Defence Secretary" where the question did); else the first name in a
+    question that isn't a place ("in New Delhi"); None when no turn names anyone."""
     for turn in reversed(turns):
         if turn.answer and _is_name(turn.answer):
-            return turn.answer.strip()
-        names = [name for name in map(_without_question_words, _NAME.findall(turn.question)) if name]
+            described = _DESCRIPTION.match(turn.question)
+            return described.group(1) if described else turn.answer.strip()
+        names = [
+            name
+            for match in _NAME.finditer(turn.question)
+            if (name := _without_question_words(match.group()))
+            and not _PLACE_BEFORE.search(turn.question[: match.start()])
+        ]
         if names:
             return names[0]
     return None
@@ -104,7 +116,7 @@ def _is_name(text: str) -> bool:
     words = text.split()
     return (
         0 < len(words) <= 4
-        and all(word[0].isupper() or word in ("of", "de", "al", "bin") for word in words)
+        and all(word[0].isupper() or word in ("of", "de", "al", "bin", "and") for word in words)
         and words[0] not in _NOT_NAMES
     )
 

@@ -83,6 +83,15 @@ def test_a_real_follow_up_on_the_seed_article(reader, embedder, tmp_path):
     first = chat.ask("Who is the US Secretary of Defence?")
     assert first == assistant.ask("Who is the US Secretary of Defence?")  # a first question: as today
     assert "Austin" in first.text
-    follow_up = chat.ask("Who did he hold talks with?")
-    assert follow_up.understood_as == f"Who did {first.text} hold talks with?"
-    assert follow_up.sentence
+    follow_up = chat.ask("When did he arrive in New Delhi?")
+    assert follow_up.understood_as == "When did the US Secretary of Defence arrive in New Delhi?"
+    assert follow_up.text == "Sunday"
+    # "New Delhi" (a place) is not whom the next "he" means.
+    assert chat.ask("Who did he hold talks with?").understood_as == "Who did the US Secretary of Defence hold talks with?"
+
+
+def test_a_who_is_the_question_lends_its_description_to_the_pronoun():
+    turns = [Turn("Who is the US Secretary of Defence?", "Llyod Austin III")]
+    assert resolve("When did he arrive in New Delhi?", turns).question == "When did the US Secretary of Defence arrive in New Delhi?"
+    turns = [Turn("Who met in New Delhi?", "Austin and Singh"), Turn("When did they meet?", "on Monday")]
+    assert resolve("Where did they go next?", turns).question == "Where did Austin and Singh go next?"

@@ -175,7 +175,7 @@ def test_api_follow_up_with_history(api):
     follow_up = api.predict(
         "Who did he hold talks with?", "", [["Who is the US Secretary of Defence?", "Llyod Austin III"]], api_name="/ask"
     )
-    assert follow_up["understood_as"] == "Who did Llyod Austin III hold talks with?"
+    assert follow_up["understood_as"] == "Who did the US Secretary of Defence hold talks with?"
     assert api.predict("Who?", "", [["only a question"]], api_name="/ask") == {
         "error": "history must be a list of [question, answer] pairs, oldest first"
     }
@@ -562,3 +562,18 @@ def test_on_a_phone_the_answer_and_its_sentence_are_on_screen_together(browser, 
         phone.screenshot(path=str(ARTIFACTS / "phone-390x844.png"))
     finally:
         phone.close()
+
+
+@pytest.mark.browser
+def test_a_follow_up_is_understood_from_the_conversation_and_new_chat_forgets_it(page):
+    from playwright.sync_api import expect
+
+    expect(ask(page, "Who is the US Secretary of Defence?").locator(".qa-answer")).to_contain_text("Austin")
+    follow_up = ask(page, "When did he arrive in New Delhi?")
+    expect(follow_up.locator(".qa-answer")).to_have_text("Sunday")
+    expect(follow_up.locator(".qa-understood")).to_have_text(
+        "understood as: When did the US Secretary of Defence arrive in New Delhi?"
+    )
+    page.locator("#clear").click()
+    expect(page.locator("#chat .qa-reply")).to_have_count(0)
+    expect(ask(page, "When did he arrive in New Delhi?").locator(".qa-understood")).to_have_count(0)
