@@ -18,6 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the pipeline imports this module
+    from qa.pipeline import Answer, Assistant
 
 # Pronouns that stand for a person or a group named earlier; "it" is left alone (too often empty:
 # "is it true that ...").
@@ -133,11 +137,11 @@ class Conversation:
     'When did Llyod Austin III arrive in New Delhi?'
     """
 
-    assistant: object
+    assistant: Assistant
     document_id: str | None = None
     turns: list[Turn] = field(default_factory=list)
 
-    def ask(self, question: str):
+    def ask(self, question: str) -> Answer:
         """The answer to ``question``, read with the earlier turns; the turn is kept."""
         answer = self.assistant.ask(question, self.document_id, history=self.turns)
         self.turns.append(Turn(question, answer.text, answer.start, answer.document_id))
