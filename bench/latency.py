@@ -10,7 +10,11 @@ Measures:
 - cold start: a new process up to its first answer, index already on disk and index built fresh
   (median of 3);
 - indexing throughput in sentences per second (median of 5 builds), on the seed article and on 20
-  New York Times articles.
+  New York Times articles;
+- follow-ups: a question, then a follow-up that refers to it, in a ``Conversation``; p50/p95 of the
+  first questions and of the follow-ups, and their ratio (medians over rounds).
+
+``--sections follow_up`` (say) runs only the named sections.
 """
 
 from __future__ import annotations
@@ -159,17 +163,58 @@ def indexing_throughput(builds: int = 5) -> dict:
     return figures
 
 
+# (first question, follow-up) pairs about the seed article.
+CONVERSATIONS = [
+    ("Who is the US Secretary of Defence?", "When did he arrive in New Delhi?"),
+    ("Who is the US Secretary of Defence?", "Who did he hold talks with?"),
+    ("Who is India's Defence Minister?", "What did he discuss?"),
+    ("What did India and the US conclude?", "when?"),
+]
+
+
+def follow_up_latency(asks: int, runs: int) -> dict:
+    """Each round asks the CONVERSATIONS in turn until ``asks`` follow-ups: the first question
+    alone (timed as "first"), then its follow-up with that turn as history (timed as "follow_up")."""
+    from qa.conversation import Conversation
+
+    with tempfile.TemporaryDirectory() as index_dir:
+        assistant = Assistant(index_dir)
+        assistant.add(seed_document())
+        assistant.ask(CONVERSATIONS[0][0])  # warm: models loaded, index built
+        rounds = []
+        for _ in range(runs):
+            seconds = {"first": [], "follow_up": []}
+            for turn in range(asks):
+                first, follow_up = CONVERSATIONS[turn % len(CONVERSATIONS)]
+                conversation = Conversation(assistant)
+                seconds["first"].append(timed(conversation.ask, first)[0])
+                seconds["follow_up"].append(timed(conversation.ask, follow_up)[0])
+            rounds.append({name: latency_figures(values) for name, values in seconds.items()})
+    figures = {
+        name: {q: statistics.median(r[name][q] for r in rounds) for q in ("p50_ms", "p95_ms")}
+        for name in ("first", "follow_up")
+    }
+    for q in ("p50", "p95"):
+        figures[f"follow_up_over_first_{q}"] = statistics.median(
+            r["follow_up"][f"{q}_ms"] / r["first"][f"{q}_ms"] for r in rounds
+        )
+    return {"rounds": runs, "asks_per_round": asks, **figures}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--asks", type=int, default=150, help="questions per round and system")
     parser.add_argument("--runs", type=int, default=5, help="rounds; figures are medians over them")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args()
-    results = {
-        "warm": warm_latency(args.asks, args.runs),
-        "cold_start": cold_start(),
-        "indexing": indexing_throughput(),
+    sections = {
+        "warm": lambda args: warm_latency(args.asks, args.runs),
+        "cold_start": lambda args: cold_start(),
+        "indexing": lambda args: indexing_throughput(),
+        "follow_up": lambda args: follow_up_latency(args.asks, args.runs),
     }
+    parser.add_argument("--sections", nargs="+", choices=list(sections), default=list(sections))
+    args = parser.parse_args()
+    results = {name: sections[name](args) for name in args.sections}
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
