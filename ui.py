@@ -191,6 +191,15 @@ def note_html(text: str, kind: str) -> str:
     return f'<p class="qa-{kind}">{html.escape(text)}</p>'
 
 
+def failure_note(error: Exception, doing: str) -> str:
+    """A request that failed, as a note in the chat: a QAError's own sentence; anything else an
+    apology, with its traceback in the log."""
+    if isinstance(error, QAError):
+        return note_html(str(error), "error")
+    logger.error("%s failed", doing, exc_info=error)
+    return note_html(SORRY, "error")
+
+
 def article_html(document: Document, answer: Answer | None = None) -> str:
     """The article as escaped paragraphs, with the cited sentence marked and the answer in bold.
 
@@ -226,6 +235,12 @@ def new_saved() -> dict:
     return {"library": [], "chat": [], "selected": None, "turns": []}
 
 
+def visit(saved: object) -> dict:
+    """The browser's saved visit with every field present (one saved by an older page lacks some;
+    a damaged one is started afresh)."""
+    return {**new_saved(), **saved} if isinstance(saved, dict) else new_saved()
+
+
 def session_of(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "-"
 
@@ -241,6 +256,7 @@ class ChatPage:
         self.default_document = default_document
         self.ingestor = ingestor or Ingestor(assistant.store.root, index_settings=assistant.store.settings)
         self._jobs: dict[str, IngestJob] = {}  # the running upload of each browser session
+        self._examples: dict[str, list[str]] = {}  # suggested questions, per article id
 
     # --- articles: the seed for everyone, the rest per visitor --------------------------------
 
@@ -253,18 +269,23 @@ class ChatPage:
         return document_id if document_id in {id_ for _, id_ in self.choices(saved)} else self.default_document.id
 
     def examples(self, document: Document) -> list[str]:
-        return EXAMPLE_QUESTIONS if document.id == self.default_document.id else suggested_questions(document.text)
+        """The seed's curated questions, or questions made from the article: made once per article
+        (every page load and article switch shows them; an article may be 2 M characters)."""
+        if document.id == self.default_document.id:
+            return EXAMPLE_QUESTIONS
+        if document.id not in self._examples:
+            self._examples[document.id] = suggested_questions(document.text)
+        return self._examples[document.id]
 
     def restore(self, saved: dict | None):
         """A visit starts (or a reload resumes): the visitor's articles, chat and chosen article."""
-        saved = saved if isinstance(saved, dict) and "library" in saved else new_saved()
+        saved = visit(saved)
         document_id = self.allowed(saved.get("selected"), saved)
         try:
             document = self.assistant.document(document_id)
-        except QAError:  # the article's index was removed since: back to the seed article
-            document_id, document = self.default_document.id, self.default_document
-        except Exception:
-            logger.exception("restoring a visit failed")
+        except Exception as error:  # e.g. its index was removed since: back to the seed article
+            if not isinstance(error, QAError):
+                logger.exception("restoring a visit failed")
             document_id, document = self.default_document.id, self.default_document
         return (
             gr.update(choices=self.choices(saved), value=document_id),
@@ -284,16 +305,16 @@ class ChatPage:
         """The question and its reply appended to the chat, and the cited sentence shown in the
         article; a question that can't be asked gets a message and stays in its box to be fixed."""
         history = [*(history or []), {"role": "user", "content": question_html(question or "")}]
-        saved = saved if isinstance(saved, dict) else new_saved()
+        saved = visit(saved)
         try:
-            turns = [Turn(*turn) for turn in saved.get("turns") or []]
+            turns = [Turn(*turn) for turn in saved["turns"]]
+        except TypeError:  # a damaged saved conversation is started afresh
+            turns = []
+        try:
             document = self.assistant.document(self.allowed(document_id, saved))
             answer = self.assistant.ask(question or "", document_id=document.id, history=turns)
-        except QAError as error:
-            reply, box, article = note_html(str(error), "error"), gr.update(), gr.update()
-        except Exception:
-            logger.exception("answering %r failed", (question or "")[:200])
-            reply, box, article = note_html(SORRY, "error"), gr.update(), gr.update()
+        except Exception as error:
+            reply, box, article = failure_note(error, f"answering {(question or '')[:200]!r}"), gr.update(), gr.update()
         else:
             reply, box, article = reply_html(answer), "", article_html(document, answer)
             turns.append(Turn(answer.question, answer.text, answer.start, answer.document_id))
@@ -303,16 +324,13 @@ class ChatPage:
     def switch(self, document_id: str, history: list, saved: dict | None):
         """Show the newly selected article; the chat says which article it now asks. A "change"
         to the article already shown (a visit restored) changes nothing."""
-        saved = saved if isinstance(saved, dict) else new_saved()
+        saved = visit(saved)
         if self.allowed(document_id, saved) == self.allowed(saved.get("selected"), saved):
             return gr.update(), gr.update(), gr.update(), gr.update(), saved
         try:
             document = self.assistant.document(self.allowed(document_id, saved))
-        except QAError as error:
-            note, article, helpers = note_html(str(error), "error"), gr.update(), (gr.update(), gr.update())
-        except Exception:
-            logger.exception("switching to %r failed", document_id)
-            note, article, helpers = note_html(SORRY, "error"), gr.update(), (gr.update(), gr.update())
+        except Exception as error:
+            note, article, helpers = failure_note(error, f"switching to {document_id!r}"), gr.update(), (gr.update(), gr.update())
         else:
             note, article = note_html(f"Now asking about: {document.title}", "switch"), article_html(document)
             helpers = self._question_helpers(document)
@@ -322,7 +340,7 @@ class ChatPage:
 
     def clear(self, saved: dict | None):
         """A new chat: the messages and the conversation go, the visitor's articles stay."""
-        saved = saved if isinstance(saved, dict) else new_saved()
+        saved = visit(saved)
         return [], {**saved, "chat": [], "turns": []}
 
     # --- bringing an article: indexed by the worker, followed here ----------------------------
@@ -352,7 +370,7 @@ class ChatPage:
 
     def _follow(self, job: IngestJob, saved: dict | None, request: gr.Request | None) -> Iterator[tuple]:
         """(article choice, status, cancel button, saved) while the job runs, then its outcome."""
-        saved = saved if isinstance(saved, dict) else new_saved()
+        saved = visit(saved)
         session = session_of(request)
         self._jobs[session] = job
         try:

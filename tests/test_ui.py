@@ -190,6 +190,9 @@ def test_the_page_keeps_one_conversation_and_starts_afresh_on_clear_or_switch(tm
         history, _, _, saved = page.respond("Who did he hold talks with?", [], "", saved)
         assert "understood as: Who did" in history[-1]["content"] and len(saved["turns"]) == 2
         _, saved = page.clear(saved)
+        # A damaged saved conversation (an older page, a tampered storage) is started afresh.
+        history, _, _, fresh = page.respond("Who is the US Secretary of Defence?", [], "", {**saved, "turns": [["x"]]})
+        assert "qa-answer" in history[-1]["content"] and len(fresh["turns"]) == 1
         history, _, _, saved = page.respond("Who did he hold talks with?", [], "", saved)
         assert "understood as" not in history[-1]["content"] and len(saved["turns"]) == 1
     finally:
