@@ -50,6 +50,8 @@ MODEL_QUEUE = {"concurrency_id": "models", "concurrency_limit": 1}
 # at once without holding up a question.
 INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}
 PROGRESS_EVERY_S = 0.5
+# The article choice (and /ask document id) that asks every article of the archive at once.
+WHOLE_ARCHIVE = "*"
 SORRY = "Sorry, something went wrong on our side; it has been logged. Please try again."
 
 CSS = """
@@ -141,9 +143,16 @@ def question_html(question: str) -> str:
     return f'<p class="qa-question">{html.escape(shown) or "<em>(empty question)</em>"}</p>'
 
 
-def reply_html(answer: Answer) -> str:
+def source_html(answer: Answer) -> str:
+    """Which article of an archive an answer comes from, linking to its text in the article panel."""
+    return f'<p class="qa-muted qa-source">from <a href="#article-panel">{html.escape(answer.document_title)}</a></p>'
+
+
+def reply_html(answer: Answer, from_archive: bool = False) -> str:
     """One chat reply: the answer, its sentence with the answer highlighted, the confidence, and
-    the alternatives; or, when the article doesn't say, the closest sentence found."""
+    the alternatives; or, when the article doesn't say, the closest sentence found. Asked of a
+    whole archive, the reply says which article it comes from."""
+    source = source_html(answer) if from_archive else ""
     sentence = one_line(answer.sentence)
     if not answer.answerable:
         closest = (
@@ -154,7 +163,7 @@ def reply_html(answer: Answer) -> str:
         return (
             '<div class="qa-reply qa-abstain"><p><strong>The article doesn\'t say.</strong> '
             f'<span class="qa-muted">confidence that it does: {answer.score:.0%}</span></p>{closest}'
-            f"{understood_html(answer)}</div>"
+            f"{source}{understood_html(answer)}</div>"
         )
     marked = highlighted(sentence, answer.sentence_start, [(answer.start, answer.end, "mark", "")])
     alternatives = ""
@@ -169,7 +178,7 @@ def reply_html(answer: Answer) -> str:
     return (
         f'<div class="qa-reply"><p><strong class="qa-answer">{html.escape(one_line(answer.text))}</strong> '
         f'<span class="qa-muted">confidence {answer.score:.0%}</span></p>'
-        f"<blockquote>{marked}</blockquote>{understood_html(answer)}{alternatives}</div>"
+        f"<blockquote>{marked}</blockquote>{source}{understood_html(answer)}{alternatives}</div>"
     )
 
 
@@ -219,6 +228,14 @@ def article_html(document: Document, answer: Answer | None = None) -> str:
     return f'<h3>{html.escape(document.title)}</h3><div id="article">{paragraphs}</div>'
 
 
+def archive_html(count: int) -> str:
+    """The article panel while the whole archive is asked, before an answer shows its article."""
+    return (
+        f"<h3>The whole archive</h3><p>{count:,} articles. Ask a question: the article each answer "
+        "comes from shows here, with the answer marked.</p>"
+    )
+
+
 def api_payload(answer: Answer) -> dict:
     """The ``/ask`` JSON: the ``Answer`` fields, with the span's text under ``answer``."""
     payload = answer.to_dict()
@@ -262,7 +279,15 @@ class ChatPage:
 
     def choices(self, saved: dict | None) -> list[tuple[str, str]]:
         library = (saved or {}).get("library") or []
-        return [(self.default_document.title, self.default_document.id), *((title, id_) for id_, title in library)]
+        archive = self.assistant.archive
+        whole = [(f"The whole archive ({len(archive):,} articles)", WHOLE_ARCHIVE)] if archive is not None else []
+        return [*whole, (self.default_document.title, self.default_document.id), *((title, id_) for id_, title in library)]
+
+    def panel(self, document_id: str, answer: Answer | None = None) -> str:
+        """The article panel: the article asked (or, for the whole archive, the answer's article)."""
+        if document_id == WHOLE_ARCHIVE and answer is None:
+            return archive_html(len(self.assistant.archive))
+        return article_html(self.assistant.document(answer.document_id if answer else document_id), answer)
 
     def allowed(self, document_id: str | None, saved: dict | None) -> str:
         """``document_id`` if this visitor may ask it (the seed, or one of their own), else the seed's."""
@@ -282,20 +307,22 @@ class ChatPage:
         saved = visit(saved)
         document_id = self.allowed(saved.get("selected"), saved)
         try:
-            document = self.assistant.document(document_id)
+            panel = self.panel(document_id)
         except Exception as error:  # e.g. its index was removed since: back to the seed article
             if not isinstance(error, QAError):
                 logger.exception("restoring a visit failed")
-            document_id, document = self.default_document.id, self.default_document
+            document_id, panel = self.default_document.id, article_html(self.default_document)
         return (
             gr.update(choices=self.choices(saved), value=document_id),
             saved.get("chat") or [],
-            article_html(document),
-            *self._question_helpers(document),
+            panel,
+            *self._question_helpers(document_id),
             saved,
         )
 
-    def _question_helpers(self, document: Document):
+    def _question_helpers(self, document_id: str):
+        """The question box's placeholder and the suggested questions: the seed's for the archive."""
+        document = self.default_document if document_id == WHOLE_ARCHIVE else self.assistant.document(document_id)
         examples = self.examples(document)
         return gr.update(placeholder=f"e.g. {examples[0]}"), gr.update(samples=[[q] for q in examples])
 
@@ -310,13 +337,15 @@ class ChatPage:
             turns = [Turn(*turn) for turn in saved["turns"]]
         except TypeError:  # a damaged saved conversation is started afresh
             turns = []
+        document_id = self.allowed(document_id, saved)
+        whole = document_id == WHOLE_ARCHIVE
         try:
-            document = self.assistant.document(self.allowed(document_id, saved))
-            answer = self.assistant.ask(question or "", document_id=document.id, history=turns)
+            answer = self.assistant.ask(question or "", document_id=None if whole else document_id, history=turns)
+            article = self.panel(document_id, answer)
         except Exception as error:
             reply, box, article = failure_note(error, f"answering {(question or '')[:200]!r}"), gr.update(), gr.update()
         else:
-            reply, box, article = reply_html(answer), "", article_html(document, answer)
+            reply, box = reply_html(answer, from_archive=whole), ""
             turns.append(Turn(answer.question, answer.text, answer.start, answer.document_id))
         history.append({"role": "assistant", "content": reply})
         return history, box, article, {**saved, "chat": history, "turns": [list(astuple(t)) for t in turns]}
@@ -327,14 +356,15 @@ class ChatPage:
         saved = visit(saved)
         if self.allowed(document_id, saved) == self.allowed(saved.get("selected"), saved):
             return gr.update(), gr.update(), gr.update(), gr.update(), saved
+        document_id = self.allowed(document_id, saved)
         try:
-            document = self.assistant.document(self.allowed(document_id, saved))
+            article, helpers = self.panel(document_id), self._question_helpers(document_id)
+            title = "the whole archive" if document_id == WHOLE_ARCHIVE else self.assistant.document(document_id).title
         except Exception as error:
             note, article, helpers = failure_note(error, f"switching to {document_id!r}"), gr.update(), (gr.update(), gr.update())
         else:
-            note, article = note_html(f"Now asking about: {document.title}", "switch"), article_html(document)
-            helpers = self._question_helpers(document)
-            saved = {**saved, "selected": document.id, "turns": []}  # a new article, a new conversation
+            note = note_html(f"Now asking about: {title}", "switch")
+            saved = {**saved, "selected": document_id, "turns": []}  # a new article, a new conversation
         history = [*(history or []), {"role": "assistant", "content": note}]
         return history, article, *helpers, {**saved, "chat": history}
 
@@ -406,8 +436,8 @@ class ChatPage:
     # --- the JSON API -------------------------------------------------------------------------
 
     def api_ask(self, question: str, document_id: str = "", history: list | None = None) -> dict:
-        """Answer ``question`` about the article ``document_id`` (empty: the default article),
-        after the earlier turns ``history``: [[question, answer], ...], oldest first, so that a
+        """Answer ``question`` about the article ``document_id`` (empty: the default article; "*":
+        every article of the archive the server was started with), after the earlier turns ``history``: [[question, answer], ...], oldest first, so that a
         follow-up ("When did he arrive?") is understood.
 
         Returns the answer's fields (answer, score, answerable, sentence, start, end,
@@ -420,7 +450,10 @@ class ChatPage:
         except (TypeError, ValueError):
             return {"error": "history must be a list of [question, answer] pairs, oldest first"}
         try:
-            answer = self.assistant.ask(question, document_id=document_id or self.default_document.id, history=turns)
+            if document_id == WHOLE_ARCHIVE and self.assistant.archive is None:
+                return {"error": "this server has no archive: ask one article by its id"}
+            target = None if document_id == WHOLE_ARCHIVE else document_id or self.default_document.id
+            answer = self.assistant.ask(question, document_id=target, history=turns)
         except QAError as error:
             return {"error": str(error)}
         except Exception:  # a caller gets JSON whatever happens; the details go to the log
@@ -547,9 +580,13 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860) -> str:
     return app.local_url
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Load the models and the seed index once, then serve the page until interrupted."""
-    app = build_app()
+def serve(host: str = "127.0.0.1", port: int = 7860, archive: str | Path | None = None) -> None:
+    """Load the models and the seed index once (and the ``archive``, if any: qa index --archive),
+    then serve the page until interrupted."""
+    assistant = ready_assistant()
+    if archive:
+        assistant.use_archive(archive)
+    app = build_app(assistant)
     print(f"Ask the article at {launch(app, host, port)}", flush=True)
     if not app.page.assistant.store.writable():
         print(

@@ -4,6 +4,8 @@
     qa ask "Who won?" --doc story.html --json
     qa chat
     qa index seeds/indus_x.txt
+    qa index news/ --archive archive/ --workers 2
+    qa ask "Who won?" --archive archive/
     qa eval ../shared/eval/nyt_news_dev.json.gz --predictions out.json
     qa serve
 """
@@ -26,16 +28,20 @@ def _assistant(args: argparse.Namespace):
     from qa.reader import Reader
 
     assistant = Assistant(reader=Reader(args.reader))
-    assistant.add(load_article(args.doc) if args.doc else seed_document())
+    if args.archive:
+        assistant.use_archive(args.archive)
+    if args.doc or not args.archive:
+        assistant.add(load_article(args.doc) if args.doc else seed_document())
     return assistant
 
 
-def format_answer(answer) -> str:
-    """An answer for the terminal: the span, its sentence and the confidence."""
-    understood = ""
+def format_answer(answer, show_source: bool = False) -> str:
+    """An answer for the terminal: the span, its sentence and the confidence (and, with
+    ``show_source``, the article it comes from)."""
+    understood = f"\n  from: {answer.document_title}" if show_source else ""
     if answer.understood_as:
         how = "your question was long: I read its beginning" if answer.question_was_cut else "understood as"
-        understood = f"\n  ({how}: {answer.understood_as!r})"
+        understood += f"\n  ({how}: {answer.understood_as!r})"
     if not answer.answerable:
         return (
             f"The article doesn't say (confidence {answer.score:.0%} that it does).\n"
@@ -49,7 +55,7 @@ def format_answer(answer) -> str:
 
 def _ask(args: argparse.Namespace) -> int:
     answer = _assistant(args).ask(args.question)
-    print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else format_answer(answer))
+    print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else format_answer(answer, bool(args.archive)))
     return 0
 
 
@@ -58,7 +64,7 @@ def _chat(args: argparse.Namespace) -> int:
 
     assistant = _assistant(args)
     conversation = Conversation(assistant)
-    title = assistant.documents[0].title
+    title = assistant.documents[0].title if assistant.documents else f"the {len(assistant.archive):,} articles of {args.archive}"
     print(f"Asking about: {title}. Follow-up questions may refer to earlier ones. Empty line or Ctrl-D to leave.")
     while True:
         try:
@@ -69,7 +75,7 @@ def _chat(args: argparse.Namespace) -> int:
         if not question.strip():
             return 0
         try:
-            print(format_answer(conversation.ask(question)))
+            print(format_answer(conversation.ask(question), bool(args.archive)))
         except QAError as error:
             print(f"error: {error}")
         except Exception as error:  # the chat goes on; the details go to the log with -v
@@ -78,6 +84,18 @@ def _chat(args: argparse.Namespace) -> int:
 
 
 def _index(args: argparse.Namespace) -> int:
+    if args.archive:
+        from qa.archive_ingest import ingest
+
+        report = ingest(args.paths, args.archive, workers=args.workers, ray_address=args.ray_address)
+        how = f"on Ray, {report.workers} workers" if report.workers else "in this process"
+        print(
+            f"{args.archive}: {report.documents:,} articles ({report.added:,} new); {report.sentences:,} sentences "
+            f"embedded in {report.seconds:.1f} s ({report.sentences_per_second:.0f}/s, {how})"
+        )
+        for reason in report.skipped:
+            print(f"skipped {reason}")
+        return 0
     from qa.embedding import Embedder
     from qa.index import IndexStore
     from qa.pipeline import load_article
@@ -106,6 +124,21 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"no-answer threshold {report.threshold:.3f}; {report.questions_per_second:.1f} questions/s")
         for name, group in question_groups(articles).items():
             print(f"\n{name}:\n{score_predictions(group, report.predictions).summary()}")
+    elif args.across_articles:
+        import tempfile
+
+        from qa.pipeline import Assistant
+        from qa.training.evaluate import distractor_documents, evaluate_across_articles
+
+        distractors = distractor_documents([a for path in args.distractors for a in load_articles(path)])
+        with tempfile.TemporaryDirectory(prefix="qa-eval-corpus-") as scratch:
+            index_dir = args.index_dir or Path(scratch)
+            report = evaluate_across_articles(
+                articles, distractors, Assistant(index_dir / "articles", reader=reader), index_dir,
+                workers=args.workers, ray_address=args.ray_address,
+            )
+        print(report.summary())
+        report = report.end_to_end
     else:
         from qa.pipeline import Assistant
 
@@ -165,7 +198,7 @@ def _export_reader(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from ui import serve
 
-    serve(host=args.host, port=args.port)
+    serve(host=args.host, port=args.port, archive=args.archive)
     return 0
 
 
@@ -187,19 +220,27 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--doc", type=Path, help="article (.txt, .md, .html); default: the INDUS-X seed")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--archive", type=Path, help="ask the whole archive built there (qa index --archive)")
     ask.set_defaults(handler=_ask)
 
     chat = with_reader(commands.add_parser("chat", help="a conversation in the terminal"))
     chat.add_argument("--doc", type=Path, help="article (.txt, .md, .html); default: the INDUS-X seed")
+    chat.add_argument("--archive", type=Path, help="ask the whole archive built there (qa index --archive)")
     chat.set_defaults(handler=_chat)
 
-    index = commands.add_parser("index", help="build (or check) the index of articles")
-    index.add_argument("paths", type=Path, nargs="+")
+    def with_ray(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        command.add_argument("--workers", type=int, help="Ray workers embedding (default: one per CPU of the cluster)")
+        command.add_argument("--ray-address", help="a running Ray cluster (e.g. ray://head:10001, auto); default: a local one")
+        return command
+
+    index = with_ray(commands.add_parser("index", help="build (or check) the index of articles, or an archive"))
+    index.add_argument("paths", type=Path, nargs="+", help="article files, or directories of them")
+    index.add_argument("--archive", type=Path, help="build or extend one archive of all the articles there")
     index.add_argument("--index-dir", type=Path, default=default_index_dir(), help="default: $QA_INDEX_DIR or index/")
     index.add_argument("--rebuild", action="store_true", help="rebuild even when the index is current")
     index.set_defaults(handler=_index)
 
-    evaluate = with_reader(commands.add_parser("eval", help="EM/F1 on a SQuAD-format file"))
+    evaluate = with_ray(with_reader(commands.add_parser("eval", help="EM/F1 on a SQuAD-format file")))
     evaluate.add_argument("data", type=Path, help="SQuAD v1.1/v2.0 .json or .json.gz")
     evaluate.add_argument("--gold-paragraph", action="store_true", help="read each question in its own paragraph")
     evaluate.add_argument("--predictions", type=Path, help="write {question id: answer} here")
@@ -208,6 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--conversation", action="store_true",
         help="ask each article's questions in turn, with the gold history (CoQA), and alone",
     )
+    evaluate.add_argument(
+        "--across-articles", action="store_true",
+        help="ask every question of one corpus of all the articles (and distractors), not naming the article",
+    )
+    evaluate.add_argument("--distractors", type=Path, nargs="*", default=[],
+                          help="SQuAD-format files whose paragraphs join the corpus as documents of their own")
+    evaluate.add_argument("--index-dir", type=Path,
+                          help="keep the corpus here, and reuse it when it holds exactly these documents")
     evaluate.set_defaults(handler=_eval)
 
     # Training options default to their dataclass (or function) defaults: given ones override them.
@@ -266,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="the Gradio chat page")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--archive", type=Path, help="also ask the whole archive built there (qa index --archive)")
     serve.set_defaults(handler=_serve)
     return parser
 

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
+from qa.archive import Archive, ArchiveSettings, open_archive
 from qa.conversation import Resolution, Turn, resolve
 from qa.documents import Document, document_from_text, load_document
 from qa.embedding import Embedder
@@ -33,7 +34,7 @@ from qa.index import DocumentIndex, IndexSettings, IndexStore
 from qa.paths import REPO_ROOT
 from qa.paths import default_index_dir
 from qa.reader import Reader, Span
-from qa.retrieval import Hit, RetrievalSettings, Retriever
+from qa.retrieval import ArchiveRetriever, Hit, RetrievalSettings, Retriever
 from qa.text import normalize_answer
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,13 @@ class Answer:
 class _LoadedDocument:
     document: Document
     index: DocumentIndex
-    retriever: Retriever
+    # None for an article of the archive met in a search of the whole archive (``ArchiveRetriever``).
+    retriever: Retriever | None
+
+    @property
+    def search(self) -> str:
+        """Which search found this article's hits: its own, or the archive's."""
+        return self.document.id if self.retriever is not None else "archive"
 
 
 @dataclass(frozen=True)
@@ -200,6 +207,19 @@ class Assistant:
         self._pinned: str | None = None  # the first article added is never unloaded
         self._order: dict[str, int] = {}  # when each article was first added, for listing them
         self._lock = threading.Lock()
+        self.archive: Archive | None = None
+        self.archive_retriever: ArchiveRetriever | None = None
+
+    def use_archive(self, root: str | Path, settings: ArchiveSettings = ArchiveSettings()) -> Archive:
+        """Ask the archive built under ``root`` (``qa index``) too: a question without a document
+        id searches all of it at once; any of its articles can be asked by id."""
+        archive = open_archive(root, self.embedder, settings)
+        if archive is None:
+            raise DocumentError(f"there is no archive in {root}: build one with qa index FILES --archive {root}")
+        with self._lock:
+            self.archive = archive
+            self.archive_retriever = ArchiveRetriever(archive, self.embedder, self.retrieval_settings)
+        return archive
 
     @property
     def documents(self) -> list[Document]:
@@ -207,6 +227,9 @@ class Assistant:
         return sorted((loaded.document for loaded in self._documents.values()), key=lambda document: self._order[document.id])
 
     def document(self, document_id: str) -> Document:
+        """The article ``document_id``: one added, or one of the archive (read, not loaded to ask)."""
+        if document_id not in self._documents and self.archive is not None and document_id in self.archive:
+            return self.archive.document(document_id)
         return self._loaded(document_id).document
 
     def add(self, document: Document) -> Document:
@@ -249,7 +272,8 @@ class Assistant:
         """The article in memory, loaded again from its stored index if it was unloaded."""
         with self._lock:
             if document_id not in self._documents:
-                self._keep(self.store.load_stored(document_id), "build")
+                in_archive = self.archive is not None and document_id in self.archive
+                self._keep(self.archive.view(document_id) if in_archive else self.store.load_stored(document_id), "build")
             self._documents.move_to_end(document_id)
             return self._documents[document_id]
 
@@ -257,12 +281,23 @@ class Assistant:
         return self._loaded(document_id).retriever
 
     def retrieve(self, question: str, document_id: str | None = None) -> list[tuple[_LoadedDocument, Hit]]:
-        """Hits for ``question`` in one document, or in every loaded document."""
+        """Hits for ``question`` in one document, or in every loaded document and the archive."""
         question = check_question(question)
-        if not self._documents:
+        if not self._documents and self.archive is None:
             raise DocumentError("no article is loaded: add one first")
-        targets = [self._loaded(document_id)] if document_id else list(self._documents.values())
-        return [(loaded, hit) for loaded in targets for hit in loaded.retriever.search(question)]
+        if document_id:
+            loaded = self._loaded(document_id)
+            return [(loaded, hit) for hit in loaded.retriever.search(question)]
+        in_archive = self.archive if self.archive is not None else ()
+        hits = [
+            (loaded, hit)
+            for loaded in list(self._documents.values())
+            if loaded.document.id not in in_archive
+            for hit in loaded.retriever.search(question)
+        ]
+        if self.archive_retriever is not None:
+            hits += [(_LoadedDocument(view.document, view, None), hit) for view, hit in self.archive_retriever.search(question)]
+        return hits
 
     def read(self, question: str, document_id: str | None = None, *, history: Sequence[Turn] = ()) -> Reading:
         """Retrieve and read, without deciding yet: the ranked spans behind an answer.
@@ -297,14 +332,21 @@ class Assistant:
     def _near_contexts(self, resolution: Resolution, read: list[tuple[_LoadedDocument, int, int]]) -> list:
         """The previous answer's sentence and the next one, for an elliptical follow-up, unless
         the top hits already hold them."""
-        if resolution.near is None or resolution.near_document_id not in self._documents:
+        near_id = resolution.near_document_id
+        if resolution.near is None or near_id is None:
             return []
-        loaded = self._documents[resolution.near_document_id]
+        if near_id in self._documents:
+            loaded = self._documents[near_id]
+        elif self.archive is not None and near_id in self.archive:
+            view = self.archive.view(near_id)
+            loaded = _LoadedDocument(view.document, view, None)
+        else:
+            return []
         start, end = _sentence_bounds(loaded.index, resolution.near, resolution.near)
         following = bisect.bisect_right(loaded.index.sentences, end, key=lambda s: s.start)
         if following < len(loaded.index.sentences):
             end = loaded.index.sentences[following].end
-        if any(other is loaded and other_start <= start and end <= other_end for other, other_start, other_end in read):
+        if any(other.document.id == near_id and other_start <= start and end <= other_end for other, other_start, other_end in read):
             return []
         return [(loaded, start, end)]
 
@@ -389,24 +431,27 @@ def _answer(
 
 def _reading_plan(hits: list[tuple[_LoadedDocument, Hit]]) -> tuple[list, list]:
     """Reader contexts (document, start, end) in two rounds, so that no sentence is read twice:
-    each document's top hit, then the sentences of its other hits outside it, as runs of
-    consecutive sentences. Hits come grouped by document, best first."""
-    top: dict[str, tuple[_LoadedDocument, Hit]] = {}
-    others: dict[str, set[int]] = {}
+    the top hit of each search (one per article searched alone, one for the whole archive), then
+    the sentences of the other hits outside those, as runs of consecutive sentences of an article.
+    Hits come best first within each search."""
+    leaders: dict[str, tuple[_LoadedDocument, Hit]] = {}
     for loaded, hit in hits:
-        if loaded.document.id not in top:
-            top[loaded.document.id], others[loaded.document.id] = (loaded, hit), set()
-        else:
-            others[loaded.document.id].update(range(hit.context_first, hit.context_last + 1))
-    first = [(loaded, hit.context_start, hit.context_end) for loaded, hit in top.values()]
+        leaders.setdefault(loaded.search, (loaded, hit))
+    first = [(loaded, hit.context_start, hit.context_end) for loaded, hit in leaders.values()]
+    read: dict[str, set[int]] = {}
+    for loaded, hit in leaders.values():
+        read.setdefault(loaded.document.id, set()).update(range(hit.context_first, hit.context_last + 1))
+    others: dict[str, tuple[_LoadedDocument, set[int]]] = {}
+    for loaded, hit in hits:
+        others.setdefault(loaded.document.id, (loaded, set()))[1].update(range(hit.context_first, hit.context_last + 1))
     rest = []
-    for document_id, (loaded, hit) in top.items():
-        unread = sorted(others[document_id] - set(range(hit.context_first, hit.context_last + 1)))
+    for document_id, (loaded, numbers) in others.items():
+        unread = sorted(numbers - read.get(document_id, set()))
         sentences = loaded.index.sentences
         # Consecutive numbers share number - position: one group per run.
         for _, run in itertools.groupby(enumerate(unread), key=lambda pair: pair[1] - pair[0]):
-            numbers = [number for _, number in run]
-            rest.append((loaded, sentences[numbers[0]].start, sentences[numbers[-1]].end))
+            run_numbers = [number for _, number in run]
+            rest.append((loaded, sentences[run_numbers[0]].start, sentences[run_numbers[-1]].end))
     return first, rest
 
 

@@ -1,4 +1,4 @@
-"""Hybrid retrieval over one article: dense (FAISS) and BM25 rankings fused by reciprocal rank.
+"""Hybrid retrieval over one article, or over a whole archive (``ArchiveRetriever``): dense (FAISS) and BM25 rankings fused by reciprocal rank.
 
 Each hit carries its chunk widened by neighbour sentences: that widened text is what the reader reads.
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import bm25s
 import Stemmer
@@ -20,6 +20,9 @@ from bm25s.stopwords import STOPWORDS_EN
 from qa.chunking import Chunk
 from qa.embedding import Embedder
 from qa.index import DocumentIndex
+
+if TYPE_CHECKING:  # the archive tokenizes with this module
+    from qa.archive import Archive
 
 # bm25s logs every index build at DEBUG on its own logger; one per question is noise.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -53,7 +56,7 @@ class Hit:
     context_end: int
 
 
-def _tokenize(texts: list[str]) -> list[list[str]]:
+def tokenize(texts: list[str]) -> list[list[str]]:
     return bm25s.tokenize(
         texts, stopwords=_STOPWORDS, stemmer=_STEMMER, show_progress=False, return_ids=False
     )
@@ -75,7 +78,7 @@ def reciprocal_rank_fusion(rankings: list[list[int]], rrf_k: int) -> dict[int, f
 def build_bm25(index: DocumentIndex) -> bm25s.BM25 | None:
     """A BM25 index of the article's chunks; None when no chunk has a term that isn't a stop word
     ("It is what it is."): such an article is searched by meaning alone."""
-    tokens = _tokenize([c.text for c in index.chunks])
+    tokens = tokenize([c.text for c in index.chunks])
     if not any(tokens):
         return None
     bm25 = bm25s.BM25(method="lucene")
@@ -108,7 +111,7 @@ class Retriever:
         return [i for i, _ in self.index.search(vector, self.settings.candidates)]
 
     def bm25_ranking(self, question: str) -> list[int]:
-        query = _tokenize([question])
+        query = tokenize([question])
         if not query[0] or self._bm25 is None:
             return []
         k = min(self.settings.candidates, len(self.index.chunks))
@@ -127,18 +130,51 @@ class Retriever:
         return [self._hit(c, fused[c], dense_rank.get(c), bm25_rank.get(c)) for c in best]
 
     def _hit(self, chunk_index: int, score: float, dense_rank: int | None, bm25_rank: int | None) -> Hit:
-        chunk = self.index.chunks[chunk_index]
-        sentences = self.index.sentences
-        neighbours = self.settings.neighbour_sentences
-        first = max(0, chunk.first - neighbours)
-        last = min(len(sentences) - 1, chunk.last + neighbours)
-        return Hit(
-            chunk=chunk,
-            score=score,
-            dense_rank=dense_rank,
-            bm25_rank=bm25_rank,
-            context_first=first,
-            context_last=last,
-            context_start=sentences[first].start,
-            context_end=sentences[last].end,
-        )
+        return hit_in(self.index, chunk_index, score, dense_rank, bm25_rank, self.settings.neighbour_sentences)
+
+
+def hit_in(
+    index: DocumentIndex, chunk_index: int, score: float, dense_rank: int | None, bm25_rank: int | None, neighbours: int
+) -> Hit:
+    """Chunk ``chunk_index`` of an article as a hit, its context widened by ``neighbours`` sentences a side."""
+    chunk = index.chunks[chunk_index]
+    sentences = index.sentences
+    first = max(0, chunk.first - neighbours)
+    last = min(len(sentences) - 1, chunk.last + neighbours)
+    return Hit(
+        chunk=chunk,
+        score=score,
+        dense_rank=dense_rank,
+        bm25_rank=bm25_rank,
+        context_first=first,
+        context_last=last,
+        context_start=sentences[first].start,
+        context_end=sentences[last].end,
+    )
+
+
+class ArchiveRetriever:
+    """Hybrid search over a whole archive: the question is embedded once, and chunks are ranked
+    across articles, dense and BM25 fused by reciprocal rank as within one article."""
+
+    def __init__(self, archive: Archive, embedder: Embedder, settings: RetrievalSettings = RetrievalSettings()) -> None:
+        self.archive = archive
+        self.embedder = embedder
+        self.settings = settings
+
+    def search(self, question: str, top_k: int | None = None) -> list[tuple[DocumentIndex, Hit]]:
+        """The ``top_k`` best chunks of any article, best first, each with its article."""
+        top_k = top_k or self.settings.top_k
+        vector = self.embedder.embed([question])[0]
+        dense = [row for row, _ in self.archive.dense(vector, self.settings.candidates)]
+        lexical = self.archive.lexical(question, self.settings.candidates)
+        fused = reciprocal_rank_fusion([dense, lexical], self.settings.rrf_k)
+        dense_rank = {c: r for r, c in enumerate(dense, start=1)}
+        bm25_rank = {c: r for r, c in enumerate(lexical, start=1)}
+        hits = []
+        for row in sorted(fused, key=lambda c: (-fused[c], c))[:top_k]:
+            document_id, number = self.archive.locate(row)
+            view = self.archive.view(document_id)
+            hit = hit_in(view, number, fused[row], dense_rank.get(row), bm25_rank.get(row), self.settings.neighbour_sentences)
+            hits.append((view, hit))
+        return hits

@@ -69,3 +69,65 @@ def write_squad(path: Path, paragraphs: list[tuple[str, list[tuple[str, str, lis
     else:
         path.write_text(json.dumps(payload))
     return path
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray for the whole session, as small as this machine: ray.init(num_cpus=2)."""
+    import logging
+
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+NEWS = {
+    "harbour.txt": (
+        "Harbour reopens after storm\n\n"
+        "The port of Valdora reopened on Tuesday after Storm Imogen closed it for four days. "
+        "Harbour master Elena Ruiz said 32 ships had waited offshore. "
+        "Repairs to the north pier will cost 2.4 million euros."
+    ),
+    "chess.txt": (
+        "Teenager wins national chess title\n\n"
+        "Fifteen-year-old Tomas Berg won the national chess championship in Oslo on Sunday. "
+        "He beat the defending champion in a rapid tiebreak. "
+        "Berg began playing at the age of six at his grandfather's club."
+    ),
+    "bridge.txt": (
+        "City approves new bridge\n\n"
+        "The council of Marlow voted 9 to 2 to build a footbridge over the river Lune. "
+        "Construction starts in March and should take eighteen months. "
+        "The bridge was designed by the architect Priya Nair."
+    ),
+    "orchard.txt": (
+        "Apple harvest breaks records\n\n"
+        "Growers in the Kessel valley picked 41,000 tonnes of apples this autumn. "
+        "A warm spring and late rain helped, said the growers' union chair, Jonas Ek. "
+        "Most of the crop will be sold as juice."
+    ),
+    "library.txt": (
+        "Library lends out telescopes\n\n"
+        "The public library of Brinford now lends telescopes for two weeks at a time. "
+        "The scheme was started by the astronomer Ada Quist, who donated twelve instruments. "
+        "The waiting list already has 300 names."
+    ),
+    "rail.txt": (
+        "Night train returns\n\n"
+        "A night train between Lisbon and Madrid will run again from June, the operator said. "
+        "The service was cancelled in 2020. "
+        "Tickets for a sleeper cabin start at 89 euros."
+    ),
+}
+
+
+@pytest.fixture
+def news_dir(tmp_path) -> Path:
+    """A folder of six short, unrelated news stories as .txt files."""
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for name, text in NEWS.items():
+        (folder / name).write_text(text)
+    return folder

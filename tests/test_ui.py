@@ -580,3 +580,71 @@ def test_a_follow_up_is_understood_from_the_conversation_and_new_chat_forgets_it
     page.locator("#clear").click()
     expect(page.locator("#chat .qa-reply")).to_have_count(0)
     expect(ask(page, "When did he arrive in New Delhi?").locator(".qa-understood")).to_have_count(0)
+
+
+# --- the page over an archive ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def archive_server(tmp_path_factory, embedder, reader):
+    """The page over the seed article and an archive of six short stories (qa serve --archive)."""
+    from conftest import NEWS
+    from qa.archive import prepare, update_archive
+    from qa.documents import document_from_text
+
+    root = tmp_path_factory.mktemp("archive")
+    stories = [document_from_text(text, title=name.removesuffix(".txt"), source=name) for name, text in NEWS.items()]
+    update_archive(root, embedder, prepare(stories, embedder))
+    assistant = Assistant(tmp_path_factory.mktemp("archive-ui-index"), embedder=embedder, reader=reader)
+    assistant.add(seed_document())
+    assistant.use_archive(root)
+    app = ui.build_app(assistant)
+    yield ui.launch(app, "127.0.0.1", free_port())
+    app.close()
+    app.page.ingestor.close()
+
+
+def test_the_whole_archive_is_a_choice_and_its_answers_name_their_article(tmp_path, embedder, reader):
+    from conftest import NEWS
+    from qa.archive import prepare, update_archive
+    from qa.documents import document_from_text
+
+    stories = [document_from_text(text, title=name.removesuffix(".txt")) for name, text in NEWS.items()]
+    update_archive(tmp_path / "archive", embedder, prepare(stories, embedder))
+    assistant = Assistant(tmp_path / "index", embedder=embedder, reader=reader)
+    assistant.add(seed_document())
+    assistant.use_archive(tmp_path / "archive")
+    page = ui.ChatPage(assistant, seed_document())
+    try:
+        assert page.choices(None)[0] == ("The whole archive (6 articles)", ui.WHOLE_ARCHIVE)
+        history, box, article, saved = page.respond("Who donated the telescopes?", [], ui.WHOLE_ARCHIVE, None)
+        assert "Ada Quist" in history[-1]["content"] and 'class="qa-muted qa-source">from <a' in history[-1]["content"]
+        assert "<h3>library</h3>" in article and "<strong>Ada Quist</strong>" in article
+        # One article asked by name: no "from" line, the seed's answer as ever.
+        history, _, _, _ = page.respond("What does INDUS-X aim at?", [], seed_document().id, None)
+        assert "qa-source" not in history[-1]["content"]
+        assert page.api_ask("How much does a sleeper cabin cost?", ui.WHOLE_ARCHIVE)["document_title"] == "rail"
+    finally:
+        page.ingestor.close()
+
+
+@pytest.mark.browser
+def test_the_page_asks_a_whole_archive_and_shows_the_answers_article(browser, archive_server):
+    from playwright.sync_api import expect
+
+    page = open_page(browser, archive_server)
+    try:
+        page.locator("#article-choice input").click()
+        page.get_by_role("option", name="The whole archive (6 articles)").click()
+        expect(page.locator("#article-panel")).to_contain_text("6 articles")
+        reply = ask(page, "Who designed the footbridge?")
+        expect(reply.locator(".qa-answer")).to_have_text("Priya Nair")
+        expect(reply.locator(".qa-source")).to_have_text("from bridge")
+        expect(page.locator("#article-panel h3")).to_have_text("bridge")
+        expect(page.locator("#article-panel mark.cited strong")).to_have_text("Priya Nair")
+        reply = ask(page, "When does the night train run again?")
+        expect(reply.locator(".qa-source")).to_have_text("from rail")
+        expect(page.locator("#article-panel h3")).to_have_text("rail")
+        assert no_error_badges(page)
+    finally:
+        page.close()

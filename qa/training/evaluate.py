@@ -11,7 +11,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
@@ -20,6 +20,7 @@ from qa.chunking import split_sentences, sliding_windows
 from qa.decoding import QUOTES
 from qa.conversation import Turn, resolve
 from qa.documents import Document, make_document_id
+from qa.retrieval import Hit
 from qa.pipeline import MAX_QUESTION_CHARS
 from qa.reader import Reader
 from qa.training.squad import Article, Question, Scores, question_scores, score_predictions
@@ -294,6 +295,66 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+@dataclass
+class _Tally:
+    """What end-to-end evaluation counts, question by question."""
+
+    recall_ks: tuple[int, ...]
+    reader_hits: int  # hits whose contexts the reader reads (``RetrievalSettings.top_k``)
+    questions: list[Question] = field(default_factory=list)
+    predictions: dict[str, str] = field(default_factory=dict)
+    guesses: dict[str, ReaderGuess] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    found: dict[int, int] = field(default_factory=dict)
+    in_context: int = 0
+    answerable: int = 0
+    abstained: int = 0
+    abstained_unanswerable: int = 0
+    unanswerable: int = 0
+    stopped_early: int = 0
+
+    def add(self, question: Question, reading, answer, seconds: float, offset: int, hits: list[tuple[bool, Hit]]) -> None:
+        """One question's outcome; ``hits`` are retrieval's top hits for it, each with whether it
+        is in the question's own article (whose text starts at ``offset`` in its document)."""
+        self.questions.append(question)
+        self.latencies.append(seconds)
+        self.predictions[question.id] = answer.text
+        self.guesses[question.id] = ReaderGuess(reading.best.text if reading.best else "", reading.margin)
+        self.abstained += not answer.answerable
+        self.stopped_early += reading.stopped_early
+        if not question.answerable:
+            self.unanswerable += 1
+            self.abstained_unanswerable += not answer.answerable
+            return
+        self.answerable += 1
+        gold = [(offset + s, offset + s + len(t)) for s, t in zip(question.answer_starts, question.answers)]
+
+        def holds(start: int, end: int) -> bool:
+            return any(start <= s and e <= end for s, e in gold)
+
+        for k in self.recall_ks:
+            self.found[k] = self.found.get(k, 0) + any(own and holds(h.chunk.start, h.chunk.end) for own, h in hits[:k])
+        self.in_context += any(own and holds(h.context_start, h.context_end) for own, h in hits[: self.reader_hits])
+
+    def report(self, articles: int) -> EndToEndReport:
+        count, answerable = len(self.questions), self.answerable
+        return EndToEndReport(
+            scores=score_predictions(self.questions, self.predictions),
+            predictions=self.predictions,
+            guesses=self.guesses,
+            recall_at={k: self.found.get(k, 0) / answerable if answerable else 0.0 for k in self.recall_ks},
+            context_recall=self.in_context / answerable if answerable else 0.0,
+            abstention_precision=self.abstained_unanswerable / self.abstained if self.abstained else None,
+            abstention_recall=self.abstained_unanswerable / self.unanswerable if self.unanswerable else None,
+            abstention_rate=self.abstained / count if count else 0.0,
+            stopped_early_rate=self.stopped_early / count if count else 0.0,
+            unclean_answer_rate=unclean_answer_rate(self.predictions.values()),
+            latency_p50=percentile(self.latencies, 50),
+            latency_p95=percentile(self.latencies, 95),
+            articles=articles,
+        )
+
+
 def evaluate_end_to_end(
     articles: list[Article],
     assistant_factory,
@@ -308,15 +369,9 @@ def evaluate_end_to_end(
     else file order) with the *gold* history: the earlier questions and their first gold answers,
     as CoQA's own evaluation does.
     """
-    predictions: dict[str, str] = {}
-    guesses: dict[str, ReaderGuess] = {}
-    latencies: list[float] = []
-    found = {k: 0 for k in recall_ks}
-    in_context = answerable = 0
-    abstained_unanswerable = abstained = unanswerable = stopped_early = 0
-    questions: list[Question] = []
     with tempfile.TemporaryDirectory(prefix="qa-eval-index-") as index_dir:
         assistant = assistant_factory(Path(index_dir))
+        tally = _Tally(recall_ks, assistant.retrieval_settings.top_k)
         total = sum(len(qs) for a in articles for _, qs in a.paragraphs)
         bar = tqdm(total=total, desc="asking", unit="q", disable=not progress, mininterval=2)
         for article in articles:
@@ -328,51 +383,129 @@ def evaluate_end_to_end(
                 asked.sort(key=lambda pair: pair[1].turn if pair[1].turn is not None else 0)
             history: list[Turn] = []
             for offset, question in asked:
-                questions.append(question)
                 began = time.perf_counter()
                 reading = assistant.read(question.question, document_id=document.id, history=history)
                 answer = assistant.answer(reading)
-                latencies.append(time.perf_counter() - began)
-                predictions[question.id] = answer.text
-                best = reading.best.text if reading.best else ""
-                guesses[question.id] = ReaderGuess(best, reading.margin)
-                abstained += not answer.answerable
-                stopped_early += reading.stopped_early
-                if not question.answerable:
-                    unanswerable += 1
-                    abstained_unanswerable += not answer.answerable
-                else:
-                    answerable += 1
-                    gold = [
-                        (offset + s, offset + s + len(t))
-                        for s, t in zip(question.answer_starts, question.answers)
-                    ]
-                    hits = retriever.search(resolve(question.question, history).query[:MAX_QUESTION_CHARS], top_k=max(recall_ks))
-                    for k in recall_ks:
-                        found[k] += any(
-                            h.chunk.start <= s and e <= h.chunk.end for h in hits[:k] for s, e in gold
-                        )
-                    in_context += any(
-                        h.context_start <= s and e <= h.context_end
-                        for h in hits[: retriever.settings.top_k]
-                        for s, e in gold
-                    )
+                seconds = time.perf_counter() - began
+                query = resolve(question.question, history).query[:MAX_QUESTION_CHARS]
+                hits = retriever.search(query, top_k=max(recall_ks)) if question.answerable else []
+                tally.add(question, reading, answer, seconds, offset, [(True, hit) for hit in hits])
                 if conversation:
                     history.append(_gold_turn(question, offset, document.id))
                 bar.update(1)
         bar.close()
-    return EndToEndReport(
-        scores=score_predictions(questions, predictions),
-        predictions=predictions,
-        guesses=guesses,
-        recall_at={k: found[k] / answerable if answerable else 0.0 for k in recall_ks},
-        context_recall=in_context / answerable if answerable else 0.0,
-        abstention_precision=abstained_unanswerable / abstained if abstained else None,
-        abstention_recall=abstained_unanswerable / unanswerable if unanswerable else None,
-        abstention_rate=abstained / len(questions) if questions else 0.0,
-        stopped_early_rate=stopped_early / len(questions) if questions else 0.0,
-        unclean_answer_rate=unclean_answer_rate(predictions.values()),
-        latency_p50=percentile(latencies, 50),
-        latency_p95=percentile(latencies, 95),
-        articles=len(articles),
+    return tally.report(len(articles))
+
+
+def distractor_documents(articles: list[Article]) -> list[Document]:
+    """Each paragraph of ``articles`` as a document of its own, for a corpus to search through."""
+    documents = []
+    for article in articles:
+        for number, (context, _) in enumerate(article.paragraphs, start=1):
+            title = f"{article.title or 'article'} (paragraph {number})"
+            documents.append(Document(make_document_id(title, context), title, context))
+    return documents
+
+
+@dataclass(frozen=True)
+class AcrossArticlesReport:
+    """Every question asked of one corpus of many articles, without saying which one it is about."""
+
+    end_to_end: EndToEndReport
+    right_article: float  # share of questions whose answer (or closest sentence) is in their own article
+    documents: int
+    chunks: int
+    index_kind: str
+    index_bytes: int
+    ingest_sentences_per_second: float | None  # None: a corpus already built was reused
+    rss_bytes: int
+
+    def summary(self) -> str:
+        ingest = (
+            "reused the corpus already built there"
+            if self.ingest_sentences_per_second is None
+            else f"ingest {self.ingest_sentences_per_second:.0f} sentences/s"
+        )
+        return "\n".join(
+            [
+                self.end_to_end.summary(),
+                f"answered from the right article: {100 * self.right_article:.1f}% of questions",
+                f"corpus: {self.documents:,} documents, {self.chunks:,} chunks, {self.index_kind} index, "
+                f"{self.index_bytes / 2**20:.0f} MiB on disk; {ingest}; process RSS {self.rss_bytes / 2**20:.0f} MiB",
+            ]
+        )
+
+
+def _rss_bytes() -> int:
+    """This process's resident memory now (Linux), 0 where unknown."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def build_corpus(documents: list[Document], index_dir: Path, embedder, workers: int | None = None, ray_address: str | None = None):
+    """The archive of exactly ``documents`` in ``index_dir``: reused when one is there already,
+    built (or completed, resuming unfinished shards) otherwise. Returns (archive, ingest report or None)."""
+    from qa.archive import documents_digest, open_archive, update_archive
+    from qa.archive_ingest import ingest_documents
+
+    wanted = documents_digest(d.id for d in documents)
+    archive = open_archive(index_dir, embedder)
+    if archive is not None and archive.manifest["documents_digest"] == wanted:
+        return archive, None
+    report = ingest_documents(documents, index_dir, workers=workers, ray_address=ray_address, embedder=embedder)
+    archive = open_archive(index_dir, embedder)
+    extra = set(archive.ids) - {d.id for d in documents}
+    if extra:  # the folder held an archive of other articles too
+        archive = update_archive(index_dir, embedder, removed=extra)
+    return archive, report
+
+
+def evaluate_across_articles(
+    articles: list[Article],
+    distractors: list[Document],
+    assistant,
+    index_dir: Path,
+    recall_ks: tuple[int, ...] = (1, 3, 5),
+    workers: int | None = None,
+    ray_address: str | None = None,
+    progress: bool = True,
+) -> AcrossArticlesReport:
+    """Ask every question of ``articles`` of one corpus holding all of them and ``distractors``,
+    without naming the article, as ``assistant.ask(question)`` over an archive does."""
+    placed = [article_document(article) for article in articles]
+    archive, built = build_corpus(
+        [document for document, _ in placed] + distractors, index_dir, assistant.embedder, workers, ray_address
+    )
+    assistant.use_archive(index_dir)
+    retriever = assistant.archive_retriever
+    tally = _Tally(recall_ks, retriever.settings.top_k)
+    right = 0
+    total = sum(len(qs) for a in articles for _, qs in a.paragraphs)
+    with tqdm(total=total, desc="asking", unit="q", disable=not progress, mininterval=2) as bar:
+        for article, (document, offsets) in zip(articles, placed):
+            for offset, (_, paragraph_questions) in zip(offsets, article.paragraphs):
+                for question in paragraph_questions:
+                    began = time.perf_counter()
+                    reading = assistant.read(question.question)
+                    answer = assistant.answer(reading)
+                    seconds = time.perf_counter() - began
+                    right += answer.document_id == document.id
+                    hits = retriever.search(question.question, top_k=max(recall_ks)) if question.answerable else []
+                    tally.add(question, reading, answer, seconds, offset, [(v.document.id == document.id, h) for v, h in hits])
+                    bar.update(1)
+    count = len(tally.questions)
+    return AcrossArticlesReport(
+        end_to_end=tally.report(len(articles)),
+        right_article=right / count if count else 0.0,
+        documents=len(archive),
+        chunks=archive.chunk_count,
+        index_kind=archive.manifest["faiss"],
+        index_bytes=sum(f["size"] for f in archive.manifest["files"].values()),
+        ingest_sentences_per_second=built.sentences_per_second if built and built.sentences else None,
+        rss_bytes=_rss_bytes(),
     )

@@ -1,0 +1,399 @@
+"""An archive: any number of articles in one corpus index, under one folder.
+
+``<root>/CURRENT`` names the live version ``<root>/<version>/``, which holds:
+
+- ``vectors.npy``: every chunk's unit vector (float16, one row per chunk), memory-mapped: dense
+  hits are re-scored exactly from it, and an article's own vectors are read from it;
+- ``faiss.index``: exact inner product (``IndexFlatIP``) up to ``ArchiveSettings.exact_up_to``
+  chunks, compressed and approximate above (IVF with product quantisation), memory-mapped; which
+  one is recorded in the manifest;
+- ``archive.sqlite``: the articles (title, source, text, sentence offsets) and the chunks, a row
+  per vector. SQLite rather than Arrow/Parquet because a question needs a few rows by key (its
+  hits' chunks and articles), not columns: an indexed lookup reads them without loading the
+  archive's text (about 100 MB for 19k articles) into memory; and it is in the standard library;
+- ``bm25/``: BM25 over every chunk (bm25s, loaded memory-mapped);
+- ``manifest.json``: format, embedder, chunking, index kind, counts, the set of documents, and
+  every file's size and sha256.
+
+Articles are added, replaced (same source, new text) and removed by writing a new version: the
+vectors of articles already there are carried over, only new ones are embedded. As for a single
+article's index (``qa.index``), the version is written under a temporary name, renamed into place,
+and ``CURRENT`` switched by one atomic ``os.replace``: a build killed at any point leaves the last
+good archive live.
+
+>>> archive = update_archive("news/", embedder, prepare(documents, embedder))   # doctest: +SKIP
+>>> archive.dense(embedder.embed(["Who won?"])[0], k=5)                          # doctest: +SKIP
+[(1234, 0.71), ...]
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+
+from qa.chunking import Chunk, ChunkingConfig, Sentence, chunk_text
+from qa.documents import Document
+from qa.embedding import Embedder
+from qa.errors import DocumentError
+from qa.index import CURRENT_FILE, MANIFEST_FILE, DocumentIndex, _fsync, _replace_atomically, _sha256
+from qa.retrieval import tokenize
+
+logger = logging.getLogger(__name__)
+
+ARCHIVE_FORMAT = 1
+VECTORS_FILE = "vectors.npy"
+FAISS_FILE = "faiss.index"
+STORE_FILE = "archive.sqlite"
+BM25_DIR = "bm25"
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    # Exact search up to this many chunks: at 50k chunks it costs about 5 ms a question and 77 MB
+    # of mapped vectors; above, IVF-PQ (48 bytes a chunk) keeps both small.
+    exact_up_to: int = 50_000
+    pq_bytes: int = 48  # 384 dimensions in 48 sub-vectors of 8, one byte each
+    # Inverted lists probed a question; the lists number about 4·sqrt(chunks).
+    nprobe: int = 32
+    # Dense candidates the approximate index hands on, re-scored exactly from the stored vectors.
+    rerank_factor: int = 4
+
+    def __post_init__(self) -> None:
+        if self.exact_up_to < 256:  # product quantisation learns 256 centroids per sub-vector
+            raise ValueError(f"exact_up_to must be at least 256, not {self.exact_up_to}")
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """An article cut into sentences and chunks, with its chunks' unit vectors: what an archive
+    stores of it (``prepare``; on Ray, ``qa.ray_ingest``)."""
+
+    document: Document
+    sentences: list[Sentence]
+    chunks: list[Chunk]
+    vectors: np.ndarray  # (len(chunks), dimension), unit rows
+
+
+def prepare(
+    documents: Sequence[Document],
+    embedder: Embedder,
+    chunking: ChunkingConfig = ChunkingConfig(),
+    progress: bool = False,
+) -> list[PreparedDocument]:
+    """Segment ``documents`` and embed all their chunks in one batched pass."""
+    cut = [chunk_text(document.id, document.text, chunking) for document in documents]
+    vectors = embedder.embed([c.text for _, chunks in cut for c in chunks], progress=progress)
+    prepared, row = [], 0
+    for document, (sentences, chunks) in zip(documents, cut):
+        prepared.append(PreparedDocument(document, sentences, chunks, vectors[row : row + len(chunks)]))
+        row += len(chunks)
+    return prepared
+
+
+class ArchiveError(DocumentError):
+    """An archive that can't be used as it is (stale, damaged); the message says which and why."""
+
+
+def _manifest_key(embedder: Embedder, settings: ArchiveSettings) -> dict:
+    return {
+        "format_version": ARCHIVE_FORMAT,
+        "embedder": embedder.id,
+        "dimension": embedder.dimension,
+        "chunking": asdict(settings.chunking),
+    }
+
+
+def documents_digest(document_ids: Iterable[str]) -> str:
+    """One hash for a set of documents: two archives of the same articles have the same."""
+    return hashlib.sha256("\n".join(sorted(document_ids)).encode()).hexdigest()
+
+
+class Archive:
+    """One verified version of an archive, open for search. Safe to share between threads."""
+
+    def __init__(self, directory: Path, manifest: dict, settings: ArchiveSettings) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.settings = settings
+        self._vectors = np.load(directory / VECTORS_FILE, mmap_mode="r")
+        flags = faiss.IO_FLAG_MMAP_IFC if manifest["faiss"] == "flat" else faiss.IO_FLAG_MMAP
+        self._faiss = faiss.read_index(str(directory / FAISS_FILE), flags | faiss.IO_FLAG_READ_ONLY)
+        if manifest["faiss"] == "ivfpq":
+            faiss.extract_index_ivf(self._faiss).nprobe = settings.nprobe
+        self._bm25 = bm25s.BM25.load(str(directory / BM25_DIR), mmap=True, show_progress=False) if manifest["bm25"] else None
+        self._store = sqlite3.connect(f"file:{directory / STORE_FILE}?mode=ro", uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+        rows = self._query("SELECT id, first_chunk FROM documents ORDER BY first_chunk")
+        self.ids: list[str] = [row[0] for row in rows]
+        self._first_chunks = [row[1] for row in rows]
+        self._numbers = {document_id: number for number, document_id in enumerate(self.ids)}
+        self.view = lru_cache(maxsize=256)(self._view)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, document_id: object) -> bool:
+        return document_id in self._numbers
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self._vectors)
+
+    def _query(self, sql: str, parameters: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._store.execute(sql, parameters).fetchall()
+
+    def document(self, document_id: str) -> Document:
+        rows = self._query("SELECT id, title, text, source FROM documents WHERE id = ?", (document_id,))
+        if not rows:
+            raise DocumentError(f"no article {document_id!r} in the archive")
+        return Document(*rows[0])
+
+    def titles(self) -> list[tuple[str, str]]:
+        """(id, title) of every article, in the order they were added."""
+        return self._query("SELECT id, title FROM documents ORDER BY first_chunk")
+
+    def sources(self) -> dict[str, str]:
+        """Article id by source (file path), for the articles that have one."""
+        return dict(self._query("SELECT source, id FROM documents WHERE source != ''"))
+
+    def locate(self, row: int) -> tuple[str, int]:
+        """(article id, chunk number in that article) of chunk row ``row``."""
+        number = bisect.bisect_right(self._first_chunks, row) - 1
+        return self.ids[number], row - self._first_chunks[number]
+
+    def _view(self, document_id: str) -> DocumentIndex:
+        """One article as a ``DocumentIndex`` (its own exact FAISS index, from its stored vectors):
+        asking a named article of an archive searches it as a single article is searched."""
+        document = self.document(document_id)
+        ((sentences_json, first, count),) = self._query(
+            "SELECT sentences, first_chunk, chunk_count FROM documents WHERE id = ?", (document_id,)
+        )
+        sentences = [Sentence(document.text[s:e], s, e) for s, e in json.loads(sentences_json)]
+        chunks = [
+            Chunk(document_id, number, document.text[start:end], start, end, first_sentence, last_sentence)
+            for number, start, end, first_sentence, last_sentence in self._query(
+                "SELECT number, start, end, first, last FROM chunks WHERE row >= ? AND row < ? ORDER BY row",
+                (first, first + count),
+            )
+        ]
+        index = faiss.IndexFlatIP(self._vectors.shape[1])
+        index.add(np.asarray(self._vectors[first : first + count], dtype=np.float32))
+        return DocumentIndex(document, sentences, chunks, index, self.manifest)
+
+    def prepared(self, document_id: str) -> PreparedDocument:
+        """What the archive stores of an article, to carry it into the next version."""
+        view = self.view(document_id)
+        first = self._first_chunks[self._numbers[document_id]]
+        return PreparedDocument(view.document, view.sentences, view.chunks, self._vectors[first : first + len(view.chunks)])
+
+    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(chunk row, cosine) of the ``k`` nearest chunks of the whole archive, best first."""
+        k = min(k, self.chunk_count)
+        if k <= 0:
+            return []
+        query = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
+        approximate = self.manifest["faiss"] != "flat"
+        _, ids = self._faiss.search(query, k * self.settings.rerank_factor if approximate else k)
+        rows = np.array(sorted({int(i) for i in ids[0] if i >= 0}), dtype=np.int64)
+        if not len(rows):
+            return []
+        # Exact cosines from the stored vectors: the compressed codes only choose the candidates.
+        scores = np.asarray(self._vectors[rows], dtype=np.float32) @ query[0]
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(int(rows[i]), float(scores[i])) for i in order]
+
+    def lexical(self, query: str, k: int) -> list[int]:
+        """Chunk rows that share a term with ``query``, best BM25 score first."""
+        tokens = tokenize([query])
+        if not tokens[0] or self._bm25 is None:
+            return []
+        k = min(k, self.chunk_count)
+        rows, scores = self._bm25.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        return [int(r) for r, s in zip(rows[0], scores[0]) if s > 0]
+
+
+def open_archive(root: str | Path, embedder: Embedder, settings: ArchiveSettings = ArchiveSettings()) -> Archive | None:
+    """The live version under ``root``, verified; None when nothing was ever built there.
+
+    Raises ArchiveError when the archive is stale (another embedder or chunking) or damaged.
+    """
+    root = Path(root)
+    if not (root / CURRENT_FILE).is_file():
+        return None
+    version = (root / CURRENT_FILE).read_text().strip()
+    directory = root / version
+    try:
+        manifest = json.loads((directory / MANIFEST_FILE).read_text())
+        expected = _manifest_key(embedder, settings)
+        changed = [key.replace("_", " ") for key, value in expected.items() if manifest.get(key) != value]
+        if changed:
+            raise ArchiveError(f"the archive in {root} is stale ({', '.join(changed)} changed): build it again with qa index")
+        for name, recorded in manifest["files"].items():
+            path = directory / name
+            if path.stat().st_size != recorded["size"] or _sha256(path) != recorded["sha256"]:
+                raise ArchiveError(f"the archive in {root} is damaged ({name} does not match its checksum)")
+        return Archive(directory, manifest, settings)
+    except ArchiveError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, sqlite3.Error) as error:
+        raise ArchiveError(f"the archive in {root} is unreadable ({error.__class__.__name__}: {error})") from None
+
+
+def update_archive(
+    root: str | Path,
+    embedder: Embedder,
+    added: Iterable[PreparedDocument] = (),
+    removed: Iterable[str] = (),
+    settings: ArchiveSettings = ArchiveSettings(),
+    progress: Callable[[str], None] | None = None,
+) -> Archive:
+    """Write the next version of the archive under ``root`` and switch to it.
+
+    The articles already there are kept, less ``removed`` and less any an ``added`` one replaces
+    (same source, different text); an ``added`` article already there is left as it is.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    previous = open_archive(root, embedder, settings)
+    added = list(added)
+    gone = set(removed)
+    if previous is not None:
+        by_source = previous.sources()
+        gone |= {by_source[p.document.source] for p in added if p.document.source in by_source} - {p.document.id for p in added}
+    kept = [previous.prepared(i) for i in previous.ids if i not in gone] if previous else []
+    known = {p.document.id for p in kept}
+    fresh: dict[str, PreparedDocument] = {}
+    for p in added:
+        if p.document.id not in known:
+            fresh.setdefault(p.document.id, p)
+    documents = kept + list(fresh.values())
+    if previous is not None and not fresh and len(kept) == len(previous):
+        return previous  # nothing changes
+    version = f"v{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    temporary = root / f".tmp-{version}"
+    temporary.mkdir()
+    try:
+        manifest = _write_version(temporary, documents, embedder, settings, progress)
+        os.rename(temporary, root / version)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    _fsync(root)
+    _replace_atomically(root / CURRENT_FILE, version)  # the one step that switches versions
+    for entry in root.iterdir():
+        if entry.name not in (version, CURRENT_FILE) and (entry.name.startswith(("v", ".tmp-"))) and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+    logger.info(
+        "archive %s: %d articles (%d added, %d removed), %d chunks, %s index",
+        root, len(documents), len(fresh), len(previous or ()) - len(kept), manifest["chunks"], manifest["faiss"],
+    )
+    return Archive(root / version, manifest, settings)
+
+
+def _write_version(
+    directory: Path,
+    documents: list[PreparedDocument],
+    embedder: Embedder,
+    settings: ArchiveSettings,
+    progress: Callable[[str], None] | None,
+) -> dict:
+    say = progress or (lambda step: None)
+    vectors = (
+        np.concatenate([p.vectors for p in documents]).astype(np.float16)
+        if documents
+        else np.zeros((0, embedder.dimension), np.float16)
+    )
+    np.save(directory / VECTORS_FILE, vectors)
+    say("writing the article store")
+    _write_store(directory / STORE_FILE, documents)
+    say("indexing vectors")
+    kind = _write_faiss(directory / FAISS_FILE, np.asarray(vectors, dtype=np.float32), settings)
+    say("indexing terms (BM25)")
+    tokens = tokenize([c.text for p in documents for c in p.chunks])
+    has_terms = any(tokens)
+    if has_terms:
+        bm25 = bm25s.BM25(method="lucene")
+        bm25.index(tokens, show_progress=False)
+        bm25.save(str(directory / BM25_DIR), show_progress=False)
+    files = [VECTORS_FILE, STORE_FILE, FAISS_FILE] + sorted(
+        str(path.relative_to(directory)) for path in (directory / BM25_DIR).glob("*")
+    )
+    manifest = {
+        **_manifest_key(embedder, settings),
+        "faiss": kind,
+        "bm25": has_terms,
+        "documents": len(documents),
+        "chunks": len(vectors),
+        "documents_digest": documents_digest(p.document.id for p in documents),
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "files": {name: {"size": (directory / name).stat().st_size, "sha256": _sha256(directory / name)} for name in files},
+    }
+    (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    for name in (*files, MANIFEST_FILE):
+        _fsync(directory / name)
+    return manifest
+
+
+def _write_store(path: Path, documents: list[PreparedDocument]) -> None:
+    store = sqlite3.connect(path)
+    try:
+        store.executescript(
+            """
+            CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, text TEXT, source TEXT,
+                                    sentences TEXT, first_chunk INTEGER, chunk_count INTEGER);
+            CREATE INDEX documents_by_source ON documents(source);
+            CREATE TABLE chunks (row INTEGER PRIMARY KEY, number INTEGER, start INTEGER, end INTEGER,
+                                 first INTEGER, last INTEGER);
+            """
+        )
+        row = 0
+        for p in documents:
+            document = p.document
+            sentences = json.dumps([[s.start, s.end] for s in p.sentences])
+            store.execute(
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (document.id, document.title, document.text, document.source, sentences, row, len(p.chunks)),
+            )
+            store.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                [(row + c.index, c.index, c.start, c.end, c.first, c.last) for c in p.chunks],
+            )
+            row += len(p.chunks)
+        store.commit()
+    finally:
+        store.close()
+
+
+def _write_faiss(path: Path, vectors: np.ndarray, settings: ArchiveSettings) -> str:
+    """The dense index for ``vectors``; returns its kind, "flat" (exact) or "ivfpq"."""
+    count, dimension = vectors.shape
+    if count <= settings.exact_up_to:
+        index = faiss.IndexFlatIP(dimension)
+        kind = "flat"
+    else:
+        lists = int(min(max(4 * math.sqrt(count), 16), count // 39))  # faiss wants 39 points a list to train
+        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dimension), dimension, lists, settings.pq_bytes, 8, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+        kind = "ivfpq"
+    index.add(vectors)
+    faiss.write_index(index, str(path))
+    return kind

@@ -1,0 +1,284 @@
+"""Building an archive from many files: in this process for a few, on Ray Data for many.
+
+The Ray path runs read → segment → embed on a pool of workers (Ray actors, each loading the
+embedder once), a shard of articles at a time. Each finished shard is written under
+``<archive>/.ingest/<shard>/`` (renamed into place whole), so a build that crashes halfway re-does
+only the shards it had not finished; the shards are then merged into the archive
+(``qa.archive.update_archive``) and removed.
+
+>>> ingest(["news/"], "archive/", workers=2)                      # doctest: +SKIP
+IngestReport(documents=1200, sentences=38112, ...)
+
+Without ``ray_address`` a local Ray sized to the machine starts (or the one this process already
+joined is used); with one, e.g. ``ray://head:10001`` or ``auto``, the work runs on that cluster,
+whose nodes must be able to read the input paths and the archive folder (a shared file system).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from qa.archive import Archive, ArchiveSettings, PreparedDocument, prepare, update_archive
+from qa.chunking import Chunk, Sentence
+from qa.documents import SUPPORTED_SUFFIXES, Document
+from qa.embedding import Embedder
+from qa.errors import DocumentError
+
+logger = logging.getLogger(__name__)
+
+SHARDS_DIR = ".ingest"
+# Articles per shard: about 10 s of embedding for a worker on one core, so a crash loses little
+# and the progress bar moves, while each shard's fixed cost (a Ray task, two files) stays small.
+SHARD_DOCUMENTS = 64
+# Below this many articles Ray's start-up (about 5 s) costs more than it saves: read in this process.
+IN_PROCESS_BELOW = 64
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    documents: int  # articles in the archive after the build
+    added: int  # articles read and embedded by this build
+    sentences: int  # sentences embedded by this build
+    seconds: float
+    skipped: list[str] = field(default_factory=list)  # "path: why" for each file that couldn't be read
+    workers: int = 0  # 0: in this process
+
+    @property
+    def sentences_per_second(self) -> float:
+        return self.sentences / self.seconds if self.seconds > 0 else 0.0
+
+
+def article_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The article files among ``paths``: files as given, directories searched for .txt, .md and
+    .html files, in a stable order."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise DocumentError(f"{path}: no such file or directory")
+    return files
+
+
+def _read(path: str) -> Document:
+    from qa.pipeline import load_article  # the seed file is read as the seed article
+
+    return load_article(path)
+
+
+def ingest(
+    paths: Sequence[str | Path],
+    archive_dir: str | Path,
+    *,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    embedder: Embedder | None = None,
+    settings: ArchiveSettings = ArchiveSettings(),
+    progress: bool = True,
+) -> IngestReport:
+    """Add the articles in ``paths`` (files or directories) to the archive in ``archive_dir``."""
+    files = [str(f) for f in article_files(paths)]
+    jobs = [{"files": files[i : i + SHARD_DOCUMENTS]} for i in range(0, len(files), SHARD_DOCUMENTS)]
+    use_ray = ray_address is not None or (workers or 0) > 0 or len(files) >= IN_PROCESS_BELOW
+    return _build(jobs, archive_dir, workers if use_ray else 0, ray_address, embedder, settings, progress)
+
+
+def ingest_documents(
+    documents: Sequence[Document],
+    archive_dir: str | Path,
+    *,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    embedder: Embedder | None = None,
+    settings: ArchiveSettings = ArchiveSettings(),
+    progress: bool = True,
+) -> IngestReport:
+    """Add ``documents`` (already in memory) to the archive in ``archive_dir``."""
+    payload = [asdict(d) for d in documents]
+    jobs = [{"documents": payload[i : i + SHARD_DOCUMENTS]} for i in range(0, len(payload), SHARD_DOCUMENTS)]
+    use_ray = ray_address is not None or (workers or 0) > 0 or len(documents) >= IN_PROCESS_BELOW
+    return _build(jobs, archive_dir, workers if use_ray else 0, ray_address, embedder, settings, progress)
+
+
+def _shard_id(job: dict, embedder_id: str, settings: ArchiveSettings) -> str:
+    """Names a shard by what it holds: the same input (files unchanged since) gives the same name."""
+    if "files" in job:
+        stats = [(f, os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in job["files"]]
+        content = json.dumps(stats)
+    else:
+        content = json.dumps([(d["id"], d["source"]) for d in job["documents"]])
+    key = f"{embedder_id}\0{asdict(settings.chunking)}\0{content}"
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+class ShardEmbedder:
+    """Reads, segments and embeds one shard at a time and writes it under the shards folder; in a
+    Ray actor, so the embedder loads once per worker."""
+
+    def __init__(
+        self, shards_dir: str, settings: ArchiveSettings, threads: int | None = 1, embedder: Embedder | None = None
+    ) -> None:
+        if threads:  # a Ray worker gets one CPU: as many torch threads as that
+            import torch
+
+            torch.set_num_threads(threads)
+        self.shards_dir = Path(shards_dir)
+        self.settings = settings
+        self.embedder = embedder or Embedder()
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
+        done = {"shard": [], "documents": [], "sentences": [], "skipped": []}
+        for shard, job in zip(batch["shard"], batch["job"]):
+            documents, skipped = _job_documents(json.loads(job))
+            prepared = prepare(documents, self.embedder, self.settings.chunking)
+            write_shard(self.shards_dir / shard, prepared)
+            done["shard"].append(shard)
+            done["documents"].append(len(prepared))
+            done["sentences"].append(sum(len(p.sentences) for p in prepared))
+            done["skipped"].append(json.dumps(skipped))
+        return done
+
+
+def _job_documents(job: dict) -> tuple[list[Document], list[str]]:
+    if "documents" in job:
+        return [Document(**d) for d in job["documents"]], []
+    documents, skipped = [], []
+    for path in job["files"]:
+        try:
+            documents.append(_read(path))
+        except DocumentError as error:
+            skipped.append(str(error))
+    return documents, skipped
+
+
+def write_shard(directory: Path, prepared: list[PreparedDocument]) -> None:
+    """One finished shard: its vectors and its articles' text, sentences and chunks, renamed into
+    place whole (a shard folder that exists is complete)."""
+    temporary = directory.with_name(f".tmp-{directory.name}-{uuid.uuid4().hex[:8]}")
+    temporary.mkdir(parents=True)
+    vectors = np.concatenate([p.vectors for p in prepared]) if prepared else np.zeros((0, Embedder.dimension))
+    np.save(temporary / "vectors.npy", vectors.astype(np.float16))
+    articles = [
+        {
+            "document": asdict(p.document),
+            "sentences": [[s.start, s.end] for s in p.sentences],
+            "chunks": [[c.start, c.end, c.first, c.last] for c in p.chunks],
+        }
+        for p in prepared
+    ]
+    (temporary / "articles.json").write_text(json.dumps(articles, ensure_ascii=False))
+    os.rename(temporary, directory)
+
+
+def read_shard(directory: Path) -> Iterator[PreparedDocument]:
+    vectors = np.load(directory / "vectors.npy")
+    row = 0
+    for article in json.loads((directory / "articles.json").read_text()):
+        document = Document(**article["document"])
+        text = document.text
+        sentences = [Sentence(text[s:e], s, e) for s, e in article["sentences"]]
+        chunks = [
+            Chunk(document.id, number, text[s:e], s, e, first, last)
+            for number, (s, e, first, last) in enumerate(article["chunks"])
+        ]
+        yield PreparedDocument(document, sentences, chunks, vectors[row : row + len(chunks)])
+        row += len(chunks)
+
+
+def _build(
+    jobs: list[dict],
+    archive_dir: str | Path,
+    workers: int | None,
+    ray_address: str | None,
+    embedder: Embedder | None,
+    settings: ArchiveSettings,
+    progress: bool,
+) -> IngestReport:
+    began = time.perf_counter()
+    archive_dir = Path(archive_dir)
+    shards_dir = archive_dir / SHARDS_DIR
+    shards_dir.mkdir(parents=True, exist_ok=True)
+    embedder = embedder or Embedder()
+    named = {_shard_id(job, embedder.id, settings): job for job in jobs}
+    for entry in shards_dir.glob(".tmp-*"):  # half-written by a build that was killed
+        shutil.rmtree(entry, ignore_errors=True)
+    todo = {shard: job for shard, job in named.items() if not (shards_dir / shard).is_dir()}
+    if len(todo) < len(named):
+        logger.info("resuming: %d of %d shards already done", len(named) - len(todo), len(named))
+    total = sum(len(job.get("files", job.get("documents", []))) for job in todo.values())
+    skipped: list[str] = []
+    sentences = 0
+    with tqdm(total=total, desc="embedding", unit="article", disable=not progress, mininterval=2) as bar:
+        if workers:
+            results = _run_on_ray(todo, shards_dir, workers, ray_address, settings)
+        else:
+            worker = ShardEmbedder(str(shards_dir), settings, threads=None, embedder=embedder)
+            results = (worker({"shard": [s], "job": [json.dumps(j)]}) for s, j in todo.items())
+        for done in results:
+            for count, shard_sentences, shard_skipped, shard in zip(
+                done["documents"], done["sentences"], done["skipped"], done["shard"]
+            ):
+                sentences += int(shard_sentences)
+                skipped += json.loads(shard_skipped)
+                job = todo[shard]
+                bar.update(len(job.get("files", job.get("documents", []))))
+    prepared = [p for shard in named for p in read_shard(shards_dir / shard)]
+    before = _archive_size(archive_dir, embedder, settings)
+    archive = update_archive(archive_dir, embedder, prepared, settings=settings)
+    shutil.rmtree(shards_dir, ignore_errors=True)
+    for reason in skipped:
+        logger.warning("skipped %s", reason)
+    return IngestReport(
+        documents=len(archive),
+        added=len(archive) - before,
+        sentences=sentences,
+        seconds=time.perf_counter() - began,
+        skipped=skipped,
+        workers=workers or 0,
+    )
+
+
+def _archive_size(archive_dir: Path, embedder: Embedder, settings: ArchiveSettings) -> int:
+    from qa.archive import open_archive
+
+    archive: Archive | None = open_archive(archive_dir, embedder, settings)
+    return len(archive) if archive else 0
+
+
+def _run_on_ray(
+    todo: dict[str, dict], shards_dir: Path, workers: int | None, ray_address: str | None, settings: ArchiveSettings
+) -> Iterator[dict]:
+    """Each shard's result row as its worker finishes it."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=ray_address, logging_level=logging.WARNING, log_to_driver=False)
+    workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    if not todo:
+        return
+    rows = [{"shard": shard, "job": json.dumps(job)} for shard, job in todo.items()]
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False  # ours counts articles
+    dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+        ShardEmbedder,
+        fn_constructor_kwargs={"shards_dir": str(shards_dir.resolve()), "settings": settings},
+        batch_size=1,
+        num_cpus=1,
+        compute=ray.data.ActorPoolStrategy(size=min(workers, len(rows))),
+    )
+    for batch in dataset.iter_batches(batch_size=1, batch_format="numpy"):
+        yield {key: list(values) for key, values in batch.items()}

@@ -1,0 +1,227 @@
+"""The archive: one corpus index for many articles (real embedder, real FAISS, SQLite and BM25)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import NEWS, REPO_ROOT, write_squad
+from qa.archive import ArchiveError, ArchiveSettings, open_archive, prepare, update_archive
+from qa.archive_ingest import SHARDS_DIR, article_files, ingest, ingest_documents
+from qa.documents import document_from_text, load_document
+from qa.pipeline import Assistant
+
+
+def news_documents(folder: Path):
+    return [load_document(path) for path in article_files([folder])]
+
+
+def test_an_archive_is_built_added_to_replaced_in_and_removed_from(tmp_path, news_dir, embedder):
+    documents = news_documents(news_dir)
+    root = tmp_path / "archive"
+    archive = update_archive(root, embedder, prepare(documents[:4], embedder))
+    assert len(archive) == 4 and archive.manifest["faiss"] == "flat"
+    first_version = archive.directory
+
+    archive = update_archive(root, embedder, prepare(documents[3:], embedder), removed=[documents[0].id])
+    assert sorted(archive.ids) == sorted(d.id for d in documents[1:])
+    assert not first_version.exists()  # the old version goes once the new one is live
+
+    # The same file with new text replaces its article rather than joining it.
+    edited = document_from_text(documents[1].text + " The pier reopens in May.", title=documents[1].title, source=documents[1].source)
+    archive = update_archive(root, embedder, prepare([edited], embedder))
+    assert edited.id in archive and documents[1].id not in archive and len(archive) == 5
+    assert archive.document(edited.id).text.endswith("reopens in May.")
+
+    # Nothing new: the live version stays.
+    assert update_archive(root, embedder, prepare([edited], embedder)).directory == archive.directory
+
+
+def test_a_named_article_of_an_archive_is_asked_exactly_as_when_added_alone(tmp_path, news_dir, embedder, reader):
+    documents = news_documents(news_dir)
+    update_archive(tmp_path / "archive", embedder, prepare(documents, embedder))
+    over_archive = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
+    over_archive.use_archive(tmp_path / "archive")
+    alone = Assistant(tmp_path / "alone", embedder=embedder, reader=reader)
+    chess = next(d for d in documents if "chess" in d.title)
+    alone.add(chess)
+    for question in ("Who won the national chess championship?", "Where was the championship played?"):
+        ours, theirs = over_archive.ask(question, document_id=chess.id), alone.ask(question, document_id=chess.id)
+        assert (ours.text, ours.start, ours.document_id) == (theirs.text, theirs.start, theirs.document_id)
+        assert ours.score == pytest.approx(theirs.score, abs=1e-3)
+
+
+@pytest.mark.parametrize("question, answer, title", [
+    ("How many ships waited offshore?", "32", "harbour"),
+    ("Who designed the footbridge?", "Priya Nair", "bridge"),
+    ("Who donated the telescopes?", "Ada Quist", "library"),
+    ("How much does a sleeper cabin cost?", "89 euros", "rail"),
+])
+def test_a_question_finds_its_article_in_the_whole_archive(tmp_path, news_dir, embedder, reader, question, answer, title):
+    update_archive(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
+    assistant = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
+    assistant.use_archive(tmp_path / "archive")
+    found = assistant.ask(question)
+    assert found.answerable and answer in found.text and found.document_title == title
+    assert found.sentence in assistant.document(found.document_id).text
+
+
+def test_a_large_archive_is_compressed_and_still_finds_the_right_article(tmp_path, embedder, reader):
+    # 300 one-sentence fillers push the archive past exact_up_to: IVF-PQ, re-scored exactly.
+    fillers = [document_from_text(f"Item {n}: the committee met on day {n} to discuss budget line {n * 7}.", title=f"minutes {n}") for n in range(300)]
+    story = document_from_text(NEWS["chess.txt"], title="chess")
+    settings = ArchiveSettings(exact_up_to=256)
+    update_archive(tmp_path / "archive", embedder, prepare([*fillers, story], embedder), settings=settings)
+    assistant = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
+    archive = assistant.use_archive(tmp_path / "archive", settings)
+    assert archive.manifest["faiss"] == "ivfpq" and archive.chunk_count > 256
+    found = assistant.ask("Who won the national chess championship?")
+    assert found.document_title == "chess" and "Tomas Berg" in found.text
+
+
+def test_a_damaged_or_stale_archive_is_refused_with_a_reason_and_a_failed_build_keeps_the_last(tmp_path, news_dir, embedder, monkeypatch):
+    root = tmp_path / "archive"
+    archive = update_archive(root, embedder, prepare(news_documents(news_dir)[:2], embedder))
+    # A build that fails halfway (here: while indexing vectors) leaves the last good archive live.
+    import qa.archive
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(qa.archive, "_write_faiss", fail)
+    with pytest.raises(OSError):
+        update_archive(root, embedder, prepare(news_documents(news_dir)[2:], embedder))
+    monkeypatch.undo()
+    survivor = open_archive(root, embedder)
+    assert survivor.directory == archive.directory and len(survivor) == 2
+    assert not [p for p in root.iterdir() if p.name.startswith(".tmp-")]
+
+    vectors = archive.directory / "vectors.npy"
+    data = bytearray(vectors.read_bytes())
+    data[-1] ^= 0xFF
+    vectors.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError, match="damaged.*vectors.npy"):
+        open_archive(root, embedder)
+
+    manifest = json.loads((archive.directory / "manifest.json").read_text())
+    manifest["embedder"] = "another-model"
+    (archive.directory / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArchiveError, match="stale .*embedder"):
+        open_archive(root, embedder)
+
+
+def test_a_build_that_crashed_resumes_with_only_the_unfinished_shards(tmp_path, news_dir, embedder, monkeypatch):
+    import qa.archive_ingest
+
+    monkeypatch.setattr(qa.archive_ingest, "SHARD_DOCUMENTS", 2)
+    embedded: list[int] = []
+    real_prepare = qa.archive_ingest.prepare
+
+    def counting_prepare(documents, *args, **kwargs):
+        embedded.append(len(documents))
+        return real_prepare(documents, *args, **kwargs)
+
+    monkeypatch.setattr(qa.archive_ingest, "prepare", counting_prepare)
+    # The crash: after every shard was written, before the merge switched the archive.
+    monkeypatch.setattr(qa.archive_ingest, "update_archive", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    root = tmp_path / "archive"
+    with pytest.raises(KeyboardInterrupt):
+        ingest([news_dir], root, embedder=embedder, progress=False)
+    assert embedded == [2, 2, 2] and len(list((root / SHARDS_DIR).iterdir())) == 3
+    # A half-written shard (killed mid-write) is thrown away and redone.
+    shards = sorted((root / SHARDS_DIR).iterdir())
+    shards[0].rename(shards[0].with_name(".tmp-" + shards[0].name + "-dead"))
+    monkeypatch.setattr(qa.archive_ingest, "update_archive", update_archive)
+    embedded.clear()
+    report = ingest([news_dir], root, embedder=embedder, progress=False)
+    assert embedded == [2] and report.documents == 6 and report.added == 6
+    assert not (root / SHARDS_DIR).exists()
+
+
+def test_unreadable_files_are_skipped_with_a_reason(tmp_path, news_dir, embedder):
+    (news_dir / "broken.txt").write_bytes(b"\x00\x01binary\x00")
+    report = ingest([news_dir], tmp_path / "archive", embedder=embedder, progress=False)
+    assert report.documents == 6 and len(report.skipped) == 1 and "binary" in report.skipped[0]
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_ray_ingestion_builds_the_same_archive_as_in_process(tmp_path, news_dir, embedder, reader, ray_session):
+    on_ray = ingest([news_dir], tmp_path / "ray", workers=2, embedder=embedder, progress=False)
+    here = ingest([news_dir], tmp_path / "here", embedder=embedder, progress=False)
+    assert (on_ray.workers, here.workers) == (2, 0)
+    assert on_ray.documents == here.documents == 6 and on_ray.sentences == here.sentences
+    ray_archive, local_archive = open_archive(tmp_path / "ray", embedder), open_archive(tmp_path / "here", embedder)
+    assert sorted(ray_archive.ids) == sorted(local_archive.ids)
+    assert ray_archive.manifest["documents_digest"] == local_archive.manifest["documents_digest"]
+    # Extending it on Ray: only the new article is embedded.
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "zoo.txt").write_text("Zoo welcomes twin pandas\n\nTwin pandas were born at the Kelby zoo on Friday, keepers said.")
+    more = ingest([extra], tmp_path / "ray", workers=2, embedder=embedder, progress=False)
+    assert more.documents == 7 and more.added == 1
+    assistant = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
+    assistant.use_archive(tmp_path / "ray")
+    assert assistant.ask("Where were the twin pandas born?").document_title == "zoo"
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_qa_index_runs_on_a_two_node_ray_cluster(tmp_path, news_dir):
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    cluster.add_node(num_cpus=1)
+    try:
+        cluster.wait_for_nodes()
+        result = subprocess.run(
+            [sys.executable, "-m", "qa.cli", "index", str(news_dir), "--archive", str(tmp_path / "archive"),
+             "--ray-address", cluster.address, "--workers", "2"],
+            capture_output=True, text=True, timeout=600, cwd=REPO_ROOT, env={**os.environ, "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0"},
+        )
+    finally:
+        cluster.shutdown()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "6 articles (6 new)" in result.stdout and "on Ray, 2 workers" in result.stdout
+
+
+@pytest.mark.slow
+def test_qa_ask_over_an_archive_says_which_article(tmp_path, news_dir):
+    def qa(*args):
+        return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
+
+    built = qa("index", str(news_dir), "--archive", str(tmp_path / "archive"))
+    assert built.returncode == 0 and "6 articles (6 new)" in built.stdout, built.stderr[-2000:]
+    asked = qa("ask", "Who designed the footbridge?", "--archive", str(tmp_path / "archive"))
+    assert asked.returncode == 0 and "Priya Nair" in asked.stdout and "from: bridge" in asked.stdout
+    missing = qa("ask", "Who?", "--archive", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "no archive" in missing.stderr and "Traceback" not in missing.stderr
+
+
+@pytest.mark.slow
+def test_eval_across_articles_builds_a_corpus_then_reuses_it(tmp_path, news_dir):
+    stories = [(text.split("\n\n", 1)[1], []) for text in NEWS.values()]
+    stories[1] = (stories[1][0], [("q1", "Who won the national chess championship?", ["Tomas Berg"])])
+    stories[2] = (stories[2][0], [("q2", "Who designed the footbridge?", ["Priya Nair"])])
+    data, distractors = tmp_path / "dev.json", tmp_path / "distractors.json"
+    write_squad(data, stories[1:3], version="v1.1")
+    write_squad(distractors, [stories[0], stories[3], stories[4], stories[5]], version="v1.1")
+
+    def run():
+        return subprocess.run(
+            [sys.executable, "-m", "qa.cli", "eval", str(data), "--across-articles", "--distractors", str(distractors),
+             "--index-dir", str(tmp_path / "corpus")],
+            capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
+        )
+
+    first = run()
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "answered from the right article: 100.0%" in first.stdout and "ingest" in first.stdout
+    assert "corpus: 5 documents" in first.stdout  # one article (write_squad writes one) + 4 distractor paragraphs
+    second = run()
+    assert "reused the corpus already built there" in second.stdout and "F1 100.00" in second.stdout
