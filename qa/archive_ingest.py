@@ -121,7 +121,7 @@ def _shard_id(job: dict, embedder_id: str, settings: ArchiveSettings) -> str:
         content = json.dumps(stats)
     else:
         content = json.dumps([(d["id"], d["source"]) for d in job["documents"]])
-    key = f"{embedder_id}\0{asdict(settings.chunking)}\0{content}"
+    key = f"{embedder_id}\0{asdict(settings.chunking)}\0{settings.chunk_vectors}\0{content}"
     return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
@@ -144,7 +144,7 @@ class ShardEmbedder:
         done = {"shard": [], "documents": [], "sentences": [], "skipped": []}
         for shard, job in zip(batch["shard"], batch["job"]):
             documents, skipped = _job_documents(json.loads(job))
-            prepared = prepare(documents, self.embedder, self.settings.chunking)
+            prepared = prepare(documents, self.embedder, self.settings)
             write_shard(self.shards_dir / shard, prepared)
             done["shard"].append(shard)
             done["documents"].append(len(prepared))

@@ -35,19 +35,19 @@ import numpy as np
 
 from qa.chunking import Chunk, ChunkingConfig, Sentence, chunk_text
 from qa.documents import Document
-from qa.embedding import Embedder
+from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, WINDOW_TEXT, Embedder, chunk_vectors
 from qa.errors import DocumentError
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the manifest names how chunk vectors are made (qa.embedding.CHUNK_VECTORS)
 CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
 DOCUMENT_FILE = "document.json"
 DATA_FILES = ("faiss.index", "chunks.json", DOCUMENT_FILE)
-PROGRESS_ABOVE_CHUNKS = 200
-# Chunks embedded between two progress reports: about 4 s on two cores in fp32.
-PROGRESS_EVERY_CHUNKS = 256
+PROGRESS_ABOVE_TEXTS = 200
+# Texts (chunks or sentences) embedded between two progress reports: at most 4 s on two cores in fp32.
+PROGRESS_EVERY_TEXTS = 256
 # Only names this module makes are followed from CURRENT, so a damaged pointer can't lead elsewhere.
 _VERSION_NAME = re.compile(r"v\d{8}T\d{6}-[0-9a-f]{8}")
 
@@ -61,6 +61,12 @@ class IndexSettings:
     # Uploaded articles' indexes are removed, least recently used first, beyond this much disk.
     # An index takes about 25 bytes per character of text (69 KB for a 3 KB article).
     disk_quota_bytes: int = 2 * 1024**3
+    # How chunk vectors are made (qa.embedding): a single article's windows' own text.
+    chunk_vectors: str = WINDOW_TEXT
+
+    def __post_init__(self) -> None:
+        if self.chunk_vectors not in CHUNK_VECTORS:
+            raise ValueError(f"chunk_vectors must be one of {CHUNK_VECTORS}, not {self.chunk_vectors!r}")
 
 
 @dataclass
@@ -203,7 +209,10 @@ class IndexStore:
         sentences, chunks = chunk_text(document.id, document.text, self.settings.chunking)
         if not chunks:
             raise DocumentError(f"{document.title!r} has no sentences: there is nothing to index")
-        vectors = self._embed([c.text for c in chunks], progress)
+        if self.settings.chunk_vectors == SENTENCE_MEAN:
+            vectors = chunk_vectors(self._embed([s.text for s in sentences], progress), chunks)
+        else:
+            vectors = self._embed([c.text for c in chunks], progress)
         faiss_index = self._faiss_index(vectors)
         manifest = {
             **self._expected_manifest(document),
@@ -230,11 +239,11 @@ class IndexStore:
 
     def _embed(self, texts: list[str], progress: Callable[[int, int], None] | None) -> np.ndarray:
         if progress is None:
-            return self.embedder.embed(texts, progress=len(texts) > PROGRESS_ABOVE_CHUNKS)
+            return self.embedder.embed(texts, progress=len(texts) > PROGRESS_ABOVE_TEXTS)
         parts = []
-        for first in range(0, len(texts), PROGRESS_EVERY_CHUNKS):
-            parts.append(self.embedder.embed(texts[first : first + PROGRESS_EVERY_CHUNKS]))
-            progress(min(first + PROGRESS_EVERY_CHUNKS, len(texts)), len(texts))
+        for first in range(0, len(texts), PROGRESS_EVERY_TEXTS):
+            parts.append(self.embedder.embed(texts[first : first + PROGRESS_EVERY_TEXTS]))
+            progress(min(first + PROGRESS_EVERY_TEXTS, len(texts)), len(texts))
         return np.concatenate(parts)
 
     def writable(self) -> bool:
@@ -287,6 +296,7 @@ class IndexStore:
             "embedder": self.embedder.id,
             "dimension": self.embedder.dimension,
             "chunking": asdict(self.settings.chunking),
+            "chunk_vectors": self.settings.chunk_vectors,
             "content_hash": _content_hash(document),
         }
 

@@ -14,6 +14,8 @@ from conftest import NEWS, REPO_ROOT, write_squad
 from qa.archive import ArchiveError, ArchiveSettings, open_archive, prepare, update_archive
 from qa.archive_ingest import SHARDS_DIR, article_files, ingest, ingest_documents
 from qa.documents import document_from_text, load_document
+from qa.embedding import SENTENCE_MEAN
+from qa.index import IndexSettings
 from qa.pipeline import Assistant
 
 
@@ -47,7 +49,8 @@ def test_a_named_article_of_an_archive_is_asked_exactly_as_when_added_alone(tmp_
     update_archive(tmp_path / "archive", embedder, prepare(documents, embedder))
     over_archive = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
     over_archive.use_archive(tmp_path / "archive")
-    alone = Assistant(tmp_path / "alone", embedder=embedder, reader=reader)
+    # The same chunk vectors as the archive's: the archive's filter is then the single-article path.
+    alone = Assistant(tmp_path / "alone", embedder=embedder, reader=reader, index_settings=IndexSettings(chunk_vectors=SENTENCE_MEAN))
     chess = next(d for d in documents if "chess" in d.title)
     alone.add(chess)
     for question in ("Who won the national chess championship?", "Where was the championship played?"):

@@ -17,7 +17,7 @@ import pytest
 from qa.chunking import ChunkingConfig
 from qa.documents import Document, document_from_text
 from qa.errors import DocumentError
-from qa.index import IndexSettings, IndexStore
+from qa.index import FORMAT_VERSION, IndexSettings, IndexStore
 
 
 class HashingEmbedder:
@@ -95,7 +95,7 @@ def test_round_trip_loads_without_embedding_again(tmp_path, document):
 
     manifest = loaded.manifest
     assert manifest == json.loads((version_dir(tmp_path, document) / "manifest.json").read_text())
-    assert manifest["format_version"] == 2 and manifest["embedder"] == "fake-hashing"
+    assert manifest["format_version"] == FORMAT_VERSION and manifest["embedder"] == "fake-hashing"
     assert manifest["dimension"] == 384 and manifest["chunks"] == 17
     assert manifest["faiss_type"] == "IndexFlatIP"
     assert manifest["chunking"] == {"window_sentences": 3, "overlap_sentences": 2}

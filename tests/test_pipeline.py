@@ -10,7 +10,7 @@ import pytest
 import qa
 from qa.errors import DocumentError, QuestionError
 from qa.paths import SHARED_DIR
-from qa.pipeline import Assistant, _reading_plan, _spans_read_together
+from qa.pipeline import Assistant, _LoadedDocument, _reading_plan, _spans_read_together
 from qa.reader import Span
 from qa.training.squad import load_questions, question_scores
 
@@ -120,11 +120,12 @@ def test_early_answers_never_abstain_early(tmp_path):
         Assistant(tmp_path, early_answer_margin=-1.0)
 
 
-def _fake_hits(document_id: str, windows: list[tuple[int, int]]) -> list:
-    """Hits over a fake document of ten 9-character sentences, sentence n at [10n, 10n + 9)."""
+def _fake_hits(document_id: str, windows: list[tuple[int, int]], in_archive: bool = False) -> list:
+    """Hits over a fake document of ten 9-character sentences, sentence n at [10n, 10n + 9);
+    found by the document's own search, or (``in_archive``) by a search of the whole archive."""
     sentences = [SimpleNamespace(start=10 * n, end=10 * n + 9) for n in range(10)]
     document, index = SimpleNamespace(id=document_id), SimpleNamespace(sentences=sentences)
-    loaded = SimpleNamespace(document=document, index=index)
+    loaded = _LoadedDocument(document, index, retriever=None if in_archive else SimpleNamespace())
     return [
         (loaded, SimpleNamespace(context_first=a, context_last=b, context_start=10 * a, context_end=10 * b + 9))
         for a, b in windows
@@ -146,6 +147,11 @@ def test_reading_plan_reads_top_hits_first_then_unread_runs():
     assert _ranges(rest) == [("a", 70, 79), ("b", 30, 39)]
     # Other hits inside the top one: nothing more to read.
     assert _reading_plan(_fake_hits("a", [(3, 6), (4, 5)]))[1] == []
+    # One search of a whole archive: its top hit first, whatever its article, then the others.
+    hits = _fake_hits("b", [(0, 2)], in_archive=True) + _fake_hits("a", [(4, 6)], in_archive=True)
+    first, rest = _reading_plan(hits + _fake_hits("b", [(1, 3)], in_archive=True))
+    assert _ranges(first) == [("b", 0, 29)]
+    assert _ranges(rest) == [("b", 30, 39), ("a", 40, 69)]
 
 
 def test_spans_of_two_reads_combine_as_one():
