@@ -53,7 +53,7 @@ class IngestReport:
     sentences: int  # sentences embedded by this build
     seconds: float
     skipped: list[str] = field(default_factory=list)  # "path: why" for each file that couldn't be read
-    workers: int = 0  # 0: in this process
+    workers: int = 0  # Ray workers; 0: in this process
 
     @property
     def sentences_per_second(self) -> float:
@@ -93,8 +93,7 @@ def ingest(
     """Add the articles in ``paths`` (files or directories) to the archive in ``archive_dir``."""
     files = [str(f) for f in article_files(paths)]
     jobs = [{"files": files[i : i + SHARD_DOCUMENTS]} for i in range(0, len(files), SHARD_DOCUMENTS)]
-    use_ray = ray_address is not None or (workers or 0) > 0 or len(files) >= IN_PROCESS_BELOW
-    return _build(jobs, archive_dir, workers if use_ray else 0, ray_address, embedder, settings, progress)
+    return _build(jobs, archive_dir, _workers(len(files), workers, ray_address), embedder, settings, progress)
 
 
 def ingest_documents(
@@ -110,8 +109,20 @@ def ingest_documents(
     """Add ``documents`` (already in memory) to the archive in ``archive_dir``."""
     payload = [asdict(d) for d in documents]
     jobs = [{"documents": payload[i : i + SHARD_DOCUMENTS]} for i in range(0, len(payload), SHARD_DOCUMENTS)]
-    use_ray = ray_address is not None or (workers or 0) > 0 or len(documents) >= IN_PROCESS_BELOW
-    return _build(jobs, archive_dir, workers if use_ray else 0, ray_address, embedder, settings, progress)
+    return _build(jobs, archive_dir, _workers(len(documents), workers, ray_address), embedder, settings, progress)
+
+
+def _workers(articles: int, workers: int | None, ray_address: str | None) -> int:
+    """Ray workers for a build of ``articles`` (0: in this process). Ray runs when asked for
+    (``workers`` > 0, or a cluster's address) or for many articles; ``workers`` None is one per
+    CPU of the cluster, which starts here (a local Ray sized to the machine) unless it runs already."""
+    if workers == 0 or (workers is None and ray_address is None and articles < IN_PROCESS_BELOW):
+        return 0
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=ray_address, logging_level=logging.WARNING, log_to_driver=False)
+    return workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
 def _shard_id(job: dict, embedder_id: str, settings: ArchiveSettings) -> str:
@@ -202,8 +213,7 @@ def read_shard(directory: Path) -> Iterator[PreparedDocument]:
 def _build(
     jobs: list[dict],
     archive_dir: str | Path,
-    workers: int | None,
-    ray_address: str | None,
+    workers: int,
     embedder: Embedder | None,
     settings: ArchiveSettings,
     progress: bool,
@@ -224,7 +234,7 @@ def _build(
     sentences = 0
     with tqdm(total=total, desc="embedding", unit="article", disable=not progress, mininterval=2) as bar:
         if workers:
-            results = _run_on_ray(todo, shards_dir, workers, ray_address, settings)
+            results = _run_on_ray(todo, shards_dir, workers, settings)
         else:
             worker = ShardEmbedder(str(shards_dir), settings, threads=None, embedder=embedder)
             results = (worker({"shard": [s], "job": [json.dumps(j)]}) for s, j in todo.items())
@@ -248,7 +258,7 @@ def _build(
         sentences=sentences,
         seconds=time.perf_counter() - began,
         skipped=skipped,
-        workers=workers or 0,
+        workers=workers,
     )
 
 
@@ -259,15 +269,10 @@ def _archive_size(archive_dir: Path, embedder: Embedder, settings: ArchiveSettin
     return len(archive) if archive else 0
 
 
-def _run_on_ray(
-    todo: dict[str, dict], shards_dir: Path, workers: int | None, ray_address: str | None, settings: ArchiveSettings
-) -> Iterator[dict]:
-    """Each shard's result row as its worker finishes it."""
+def _run_on_ray(todo: dict[str, dict], shards_dir: Path, workers: int, settings: ArchiveSettings) -> Iterator[dict]:
+    """Each shard's result row as one of ``workers`` Ray workers finishes it."""
     import ray
 
-    if not ray.is_initialized():
-        ray.init(address=ray_address, logging_level=logging.WARNING, log_to_driver=False)
-    workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     if not todo:
         return
     rows = [{"shard": shard, "job": json.dumps(job)} for shard, job in todo.items()]

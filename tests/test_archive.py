@@ -228,3 +228,10 @@ def test_eval_across_articles_builds_a_corpus_then_reuses_it(tmp_path, news_dir)
     assert "corpus: 5 documents" in first.stdout  # one article (write_squad writes one) + 4 distractor paragraphs
     second = run()
     assert "reused the corpus already built there" in second.stdout and "F1 100.00" in second.stdout
+
+
+def test_small_builds_stay_in_this_process_unless_ray_is_asked_for():
+    from qa.archive_ingest import IN_PROCESS_BELOW, _workers
+
+    assert _workers(IN_PROCESS_BELOW - 1, None, None) == 0
+    assert _workers(10_000, 0, None) == 0  # --workers 0: in this process, however many

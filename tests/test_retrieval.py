@@ -97,3 +97,23 @@ def test_bf16_embeddings_rank_like_fp32(seed_text):
     best_full = (full_questions @ full_sentences.T).argmax(axis=1)
     best_half = (half_questions @ half_sentences.T).argmax(axis=1)
     assert (best_full == best_half).mean() >= 0.9  # the same best sentence for (nearly) every question
+
+
+def test_bm25_terms_with_bigrams_pair_neighbouring_terms():
+    from qa.retrieval import tokenize
+
+    assert tokenize(["The Prime Minister spoke."]) == [["prime", "minist", "spoke"]]
+    assert tokenize(["The Prime Minister spoke."], bigrams=True) == [
+        ["prime", "minist", "spoke", "prime_minist", "minist_spoke"]
+    ]
+
+
+def test_a_chunk_vector_is_the_normalised_mean_of_its_sentences():
+    import numpy as np
+
+    from qa.chunking import Chunk
+    from qa.embedding import chunk_vectors
+
+    sentences = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    chunks = [Chunk("d", 0, "", 0, 0, 0, 1), Chunk("d", 1, "", 0, 0, 1, 2), Chunk("d", 2, "", 0, 0, 2, 2)]
+    np.testing.assert_allclose(chunk_vectors(sentences, chunks), [[0.7071, 0.7071], [0, 1], [0, 1]], atol=1e-4)

@@ -6,6 +6,7 @@ sentence windows the chatbot reads, and scores with SQuAD 2.0 semantics.
 
 from __future__ import annotations
 
+import logging
 import random
 import statistics
 import tempfile
@@ -24,6 +25,8 @@ from qa.retrieval import Hit
 from qa.pipeline import MAX_QUESTION_CHARS
 from qa.reader import Reader
 from qa.training.squad import Article, Question, Scores, question_scores, score_predictions
+
+logger = logging.getLogger(__name__)
 
 # Windows of three sentences, one shared between neighbours: every answer inside one or two
 # adjacent sentences lies whole in some window, as with the chatbot's hit sentence plus neighbours.
@@ -450,11 +453,17 @@ def _rss_bytes() -> int:
 def build_corpus(documents: list[Document], index_dir: Path, embedder, workers: int | None = None, ray_address: str | None = None):
     """The archive of exactly ``documents`` in ``index_dir``: reused when one is there already,
     built (or completed, resuming unfinished shards) otherwise. Returns (archive, ingest report or None)."""
-    from qa.archive import documents_digest, open_archive, update_archive
+    from qa.archive import ArchiveError, documents_digest, open_archive, update_archive
+    from qa.index import CURRENT_FILE
     from qa.archive_ingest import ingest_documents
 
     wanted = documents_digest(d.id for d in documents)
-    archive = open_archive(index_dir, embedder)
+    try:
+        archive = open_archive(index_dir, embedder)
+    except ArchiveError as error:  # built by another version: this folder is the evaluation's own
+        logger.warning("%s; building it again", error)
+        (index_dir / CURRENT_FILE).unlink()
+        archive = None
     if archive is not None and archive.manifest["documents_digest"] == wanted:
         return archive, None
     report = ingest_documents(documents, index_dir, workers=workers, ray_address=ray_address, embedder=embedder)
