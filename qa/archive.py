@@ -7,11 +7,14 @@
 - ``faiss.index``: exact inner product (``IndexFlatIP``) up to ``ArchiveSettings.exact_up_to``
   chunks, compressed and approximate above (IVF with product quantisation), memory-mapped; which
   one is recorded in the manifest;
-- ``archive.sqlite``: the articles (title, source, text, sentence offsets) and the chunks, a row
-  per vector. SQLite rather than Arrow/Parquet because a question needs a few rows by key (its
+- ``archive.sqlite``: the articles (title, source, text, sentence offsets), the chunks (a row
+  per vector) and the BM25 terms (term → column). SQLite rather than Arrow/Parquet because a question needs a few rows by key (its
   hits' chunks and articles), not columns: an indexed lookup reads them without loading the
   archive's text (about 100 MB for 19k articles) into memory; and it is in the standard library;
-- ``bm25/``: BM25 over every chunk (bm25s, loaded memory-mapped);
+- ``bm25_data.npy``, ``bm25_indices.npy``, ``bm25_indptr.npy``: each term's BM25 score in each
+  chunk that has it, as a sparse matrix by term (as bm25s computes it), memory-mapped. The terms
+  are looked up in SQLite rather than held in a dictionary: with word pairs an archive of 19k
+  articles has 1 M terms, which in a Python dictionary took 235 MB more of the server's memory;
 - ``manifest.json``: format, embedder, chunking, index kind, counts, the set of documents, and
   every file's size and sha256.
 
@@ -57,11 +60,11 @@ from qa.retrieval import tokenize
 
 logger = logging.getLogger(__name__)
 
-ARCHIVE_FORMAT = 1
+ARCHIVE_FORMAT = 2  # 2: BM25 as memory-mapped arrays, its terms in SQLite
 VECTORS_FILE = "vectors.npy"
 FAISS_FILE = "faiss.index"
 STORE_FILE = "archive.sqlite"
-BM25_DIR = "bm25"
+BM25_FILES = {part: f"bm25_{part}.npy" for part in ("data", "indices", "indptr")}
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ class Archive:
         self._faiss = faiss.read_index(str(directory / FAISS_FILE), flags | faiss.IO_FLAG_READ_ONLY)
         if manifest["faiss"] == "ivfpq":
             faiss.extract_index_ivf(self._faiss).nprobe = settings.nprobe
-        self._bm25 = bm25s.BM25.load(str(directory / BM25_DIR), mmap=True, show_progress=False) if manifest["bm25"] else None
+        self._bm25 = {part: np.load(directory / name, mmap_mode="r") for part, name in BM25_FILES.items()}
         self._store = sqlite3.connect(f"file:{directory / STORE_FILE}?mode=ro", uri=True, check_same_thread=False)
         self._lock = threading.Lock()
         rows = self._query("SELECT id, first_chunk FROM documents ORDER BY first_chunk")
@@ -239,13 +242,22 @@ class Archive:
         return [(int(rows[i]), float(scores[i])) for i in order]
 
     def lexical(self, query: str, k: int) -> list[int]:
-        """Chunk rows that share a term with ``query``, best BM25 score first."""
-        tokens = tokenize([query], bigrams=self.settings.bm25_bigrams)
-        if not tokens[0] or self._bm25 is None:
+        """Chunk rows that share a term with ``query``, best BM25 score first: each query term adds
+        its column of scores (a term asked twice, twice, as bm25s scores)."""
+        terms = tokenize([query], bigrams=self.settings.bm25_bigrams)[0]
+        if not terms:
             return []
-        k = min(k, self.chunk_count)
-        rows, scores = self._bm25.retrieve(tokens, k=k, show_progress=False, n_threads=1)
-        return [int(r) for r, s in zip(rows[0], scores[0]) if s > 0]
+        marks = ",".join("?" * len(set(terms)))
+        columns = dict(self._query(f"SELECT term, id FROM terms WHERE term IN ({marks})", tuple(set(terms))))
+        data, indices, indptr = self._bm25["data"], self._bm25["indices"], self._bm25["indptr"]
+        scores = np.zeros(self.chunk_count, dtype=np.float32)
+        for term in terms:
+            if (column := columns.get(term)) is not None:
+                start, end = indptr[column], indptr[column + 1]
+                np.add.at(scores, indices[start:end], data[start:end])
+        matched = np.flatnonzero(scores > 0)
+        best = matched[np.lexsort((matched, -scores[matched]))][:k]
+        return [int(row) for row in best]
 
 
 def open_archive(root: str | Path, embedder: Embedder, settings: ArchiveSettings = ArchiveSettings()) -> Archive | None:
@@ -342,24 +354,16 @@ def _write_version(
         else np.zeros((0, embedder.dimension), np.float16)
     )
     np.save(directory / VECTORS_FILE, vectors)
+    say("indexing terms (BM25)")
+    terms = _write_bm25(directory, [c.text for p in documents for c in p.chunks], settings)
     say("writing the article store")
-    _write_store(directory / STORE_FILE, documents)
+    _write_store(directory / STORE_FILE, documents, terms)
     say("indexing vectors")
     kind = _write_faiss(directory / FAISS_FILE, np.asarray(vectors, dtype=np.float32), settings)
-    say("indexing terms (BM25)")
-    tokens = tokenize([c.text for p in documents for c in p.chunks], bigrams=settings.bm25_bigrams)
-    has_terms = any(tokens)
-    if has_terms:
-        bm25 = bm25s.BM25(method="lucene")
-        bm25.index(tokens, show_progress=False)
-        bm25.save(str(directory / BM25_DIR), show_progress=False)
-    files = [VECTORS_FILE, STORE_FILE, FAISS_FILE] + sorted(
-        str(path.relative_to(directory)) for path in (directory / BM25_DIR).glob("*")
-    )
+    files = [VECTORS_FILE, STORE_FILE, FAISS_FILE, *BM25_FILES.values()]
     manifest = {
         **_manifest_key(embedder, settings),
         "faiss": kind,
-        "bm25": has_terms,
         "documents": len(documents),
         "chunks": len(vectors),
         "documents_digest": documents_digest(p.document.id for p in documents),
@@ -372,7 +376,22 @@ def _write_version(
     return manifest
 
 
-def _write_store(path: Path, documents: list[PreparedDocument]) -> None:
+def _write_bm25(directory: Path, texts: list[str], settings: ArchiveSettings) -> dict[str, int]:
+    """BM25 (Lucene's variant, as for one article) of ``texts``, written as its sparse matrix by
+    term; returns the term → column map. No terms at all ("It is what it is."): an empty matrix."""
+    tokens = tokenize(texts, bigrams=settings.bm25_bigrams)
+    if any(tokens):
+        bm25 = bm25s.BM25(method="lucene")
+        bm25.index(tokens, show_progress=False)
+        matrix, terms = bm25.scores, bm25.vocab_dict
+    else:
+        matrix, terms = {"data": np.zeros(0, np.float32), "indices": np.zeros(0, np.int32), "indptr": np.zeros(1, np.int64)}, {}
+    for part, name in BM25_FILES.items():
+        np.save(directory / name, np.asarray(matrix[part]))
+    return terms
+
+
+def _write_store(path: Path, documents: list[PreparedDocument], terms: dict[str, int]) -> None:
     store = sqlite3.connect(path)
     try:
         store.executescript(
@@ -382,8 +401,10 @@ def _write_store(path: Path, documents: list[PreparedDocument]) -> None:
             CREATE INDEX documents_by_source ON documents(source);
             CREATE TABLE chunks (row INTEGER PRIMARY KEY, number INTEGER, start INTEGER, end INTEGER,
                                  first INTEGER, last INTEGER);
+            CREATE TABLE terms (term TEXT PRIMARY KEY, id INTEGER) WITHOUT ROWID;
             """
         )
+        store.executemany("INSERT INTO terms VALUES (?, ?)", terms.items())
         row = 0
         for p in documents:
             document = p.document

@@ -235,3 +235,26 @@ def test_small_builds_stay_in_this_process_unless_ray_is_asked_for():
 
     assert _workers(IN_PROCESS_BELOW - 1, None, None) == 0
     assert _workers(10_000, 0, None) == 0  # --workers 0: in this process, however many
+
+
+def test_archive_bm25_scores_as_bm25s_does(tmp_path, news_dir, embedder):
+    import bm25s
+    import numpy as np
+
+    from qa.retrieval import tokenize
+
+    archive = update_archive(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
+    texts = [c.text for document_id in archive.ids for c in archive.view(document_id).chunks]
+    reference = bm25s.BM25(method="lucene")
+    reference.index(tokenize(texts, bigrams=True), show_progress=False)
+    for question in ("Who designed the footbridge over the river?", "storm storm harbour", "telescopes library"):
+        scores = reference.get_scores(tokenize([question], bigrams=True)[0])
+        expected = [int(row) for row in np.argsort(-scores, kind="stable") if scores[row] > 0]
+        assert archive.lexical(question, k=50) == expected
+    assert archive.lexical("it is what it is", k=5) == []  # stop words only
+
+
+def test_an_archive_of_stop_words_only_is_searched_by_meaning(tmp_path, embedder):
+    plain = document_from_text("It is what it is. And so it was.", title="so")
+    archive = update_archive(tmp_path / "archive", embedder, prepare([plain], embedder))
+    assert archive.lexical("what is it", k=5) == [] and archive.dense(embedder.embed(["what is it"])[0], k=5)

@@ -492,7 +492,7 @@ def evaluate_across_articles(
     )
     assistant.use_archive(index_dir)
     retriever = assistant.archive_retriever
-    tally = _Tally(recall_ks, retriever.settings.top_k)
+    tally = _Tally(recall_ks, retriever.settings.archive_top_k)
     right = 0
     total = sum(len(qs) for a in articles for _, qs in a.paragraphs)
     with tqdm(total=total, desc="asking", unit="q", disable=not progress, mininterval=2) as bar:
