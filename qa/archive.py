@@ -254,7 +254,7 @@ class Archive:
         for term in terms:
             if (column := columns.get(term)) is not None:
                 start, end = indptr[column], indptr[column + 1]
-                np.add.at(scores, indices[start:end], data[start:end])
+                scores[indices[start:end]] += data[start:end]  # a column names each chunk once
         matched = np.flatnonzero(scores > 0)
         best = matched[np.lexsort((matched, -scores[matched]))][:k]
         return [int(row) for row in best]
