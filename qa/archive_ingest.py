@@ -152,16 +152,20 @@ class ShardEmbedder:
         self.embedder = embedder or Embedder()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        done = {"shard": [], "documents": [], "sentences": [], "skipped": []}
+        done = {"shard": [], "sentences": [], "skipped": []}
         for shard, job in zip(batch["shard"], batch["job"]):
             documents, skipped = _job_documents(json.loads(job))
             prepared = prepare(documents, self.embedder, self.settings)
             write_shard(self.shards_dir / shard, prepared)
             done["shard"].append(shard)
-            done["documents"].append(len(prepared))
             done["sentences"].append(sum(len(p.sentences) for p in prepared))
             done["skipped"].append(json.dumps(skipped))
         return done
+
+
+def _job_size(job: dict) -> int:
+    """How many articles a shard's job holds (files to read, or documents)."""
+    return len(job.get("files", job.get("documents", [])))
 
 
 def _job_documents(job: dict) -> tuple[list[Document], list[str]]:
@@ -229,7 +233,7 @@ def _build(
     todo = {shard: job for shard, job in named.items() if not (shards_dir / shard).is_dir()}
     if len(todo) < len(named):
         logger.info("resuming: %d of %d shards already done", len(named) - len(todo), len(named))
-    total = sum(len(job.get("files", job.get("documents", []))) for job in todo.values())
+    total = sum(map(_job_size, todo.values()))
     skipped: list[str] = []
     sentences = 0
     with tqdm(total=total, desc="embedding", unit="article", disable=not progress, mininterval=2) as bar:
@@ -239,13 +243,10 @@ def _build(
             worker = ShardEmbedder(str(shards_dir), settings, threads=None, embedder=embedder)
             results = (worker({"shard": [s], "job": [json.dumps(j)]}) for s, j in todo.items())
         for done in results:
-            for count, shard_sentences, shard_skipped, shard in zip(
-                done["documents"], done["sentences"], done["skipped"], done["shard"]
-            ):
+            for shard, shard_sentences, shard_skipped in zip(done["shard"], done["sentences"], done["skipped"]):
                 sentences += int(shard_sentences)
                 skipped += json.loads(shard_skipped)
-                job = todo[shard]
-                bar.update(len(job.get("files", job.get("documents", []))))
+                bar.update(_job_size(todo[shard]))
     prepared = [p for shard in named for p in read_shard(shards_dir / shard)]
     before = _archive_size(archive_dir, embedder, settings)
     archive = update_archive(archive_dir, embedder, prepared, settings=settings)
