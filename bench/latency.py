@@ -55,11 +55,11 @@ def warm_latency(asks: int, runs: int) -> dict:
 
     The baseline is the transformers question-answering pipeline reading the whole article with the
     same reader weights, once in fp32 (as transformers runs it) and once in bf16 like our reader
-    (where the CPU has native bf16), so neither side gets a precision edge.
+    (where the CPU has native bf16), so neither side gets a precision edge. It runs in a process of
+    its own with transformers 5.2, the last release that has it (``bench/pipeline_baseline.py``).
     Figures are the medians over rounds of each round's p50/p95, and of the per-round ratios.
     """
-    import torch
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, pipeline
+    from pipeline_baseline import baseline_python
 
     dev = load_questions(SHARED_DIR / "eval" / "indus_x_dev.json")
     article = seed_document().text
@@ -69,25 +69,28 @@ def warm_latency(asks: int, runs: int) -> dict:
         assistant.ask(dev[0].question)  # warm: models loaded, index built
         max_answer_len = assistant.reader.settings.max_answer_tokens
 
-        def baseline(dtype: torch.dtype):
-            hf_pipeline = pipeline(
-                "question-answering",
-                model=AutoModelForQuestionAnswering.from_pretrained(DEFAULT_READER_DIR, dtype=dtype),
-                tokenizer=AutoTokenizer.from_pretrained(DEFAULT_READER_DIR),
-                device="cpu",
+        dtypes = ["float32", "bfloat16"] if assistant.reader.bf16 else ["float32"]
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as article_file:
+            article_file.write(article)
+            article_file.flush()
+            worker = subprocess.Popen(
+                [str(baseline_python()), str(Path(__file__).with_name("pipeline_baseline.py")), str(DEFAULT_READER_DIR),
+                 article_file.name, str(max_answer_len), ",".join(dtypes)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
             )
+            json.loads(worker.stdout.readline())  # ready: models loaded
 
+        def baseline(dtype: str):
             def answer(question: str) -> str:
-                result = hf_pipeline(
-                    question=question, context=article, handle_impossible_answer=True, max_answer_len=max_answer_len
-                )
-                return result["answer"]
+                worker.stdin.write(json.dumps({"question": question, "dtype": dtype}) + "\n")
+                worker.stdin.flush()
+                return json.loads(worker.stdout.readline())["answer"]
             return answer
 
         systems = {"ours": lambda question: assistant.ask(question).text,
-                   "baseline_pipeline_fp32": baseline(torch.float32)}
+                   "baseline_pipeline_fp32": baseline("float32")}
         if assistant.reader.bf16:
-            systems["baseline_pipeline_bf16"] = baseline(torch.bfloat16)
+            systems["baseline_pipeline_bf16"] = baseline("bfloat16")
         for answer in systems.values():
             answer(dev[0].question)
         rounds = []
@@ -106,6 +109,8 @@ def warm_latency(asks: int, runs: int) -> dict:
                 name: {**latency_figures(seconds[name]), "f1_indus_x_dev": score_predictions(dev, predictions[name]).f1}
                 for name in systems
             })
+        worker.stdin.close()
+        worker.wait()
 
     def median_of(name: str, key: str) -> float:
         return statistics.median(r[name][key] for r in rounds)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["Answer", "Assistant", "Conversation", "Document", "QAError", "ask"]
+__all__ = ["Answer", "Assistant", "Conversation", "Document", "QAError", "Reader", "ask"]
 
 if TYPE_CHECKING:
     from qa.conversation import Conversation
     from qa.documents import Document
     from qa.errors import QAError
     from qa.pipeline import Answer, Assistant, ask
+    from qa.reader import Reader
 
 
 def __getattr__(name: str) -> Any:
@@ -28,6 +29,10 @@ def __getattr__(name: str) -> Any:
         from qa.conversation import Conversation
 
         return Conversation
+    if name == "Reader":
+        from qa.reader import Reader
+
+        return Reader
     if name == "Document":
         from qa.documents import Document
 
