@@ -340,6 +340,22 @@ def update_archive(
     return Archive(root / version, manifest, settings)
 
 
+def remove_from_archive(
+    root: str | Path, embedder: Embedder, articles: Iterable[str], settings: ArchiveSettings = ArchiveSettings()
+) -> Archive:
+    """The archive under ``root`` less ``articles``, each named by its id or by its source (the
+    path it was read from); DocumentError naming any the archive doesn't hold."""
+    archive = open_archive(root, embedder, settings)
+    if archive is None:
+        raise DocumentError(f"there is no archive in {root}")
+    sources = archive.sources()
+    wanted = list(articles)
+    unknown = [a for a in wanted if a not in archive and a not in sources]
+    if unknown:
+        raise DocumentError(f"the archive in {root} holds no article {', '.join(map(repr, unknown))}")
+    return update_archive(root, embedder, removed={a if a in archive else sources[a] for a in wanted}, settings=settings)
+
+
 def _write_version(
     directory: Path,
     documents: list[PreparedDocument],

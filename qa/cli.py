@@ -84,6 +84,18 @@ def _chat(args: argparse.Namespace) -> int:
 
 
 def _index(args: argparse.Namespace) -> int:
+    if not args.paths and not args.remove:
+        raise QAError("nothing to do: give article files or directories to index (or --remove with --archive)")
+    if args.remove:
+        if not args.archive:
+            raise QAError("--remove needs --archive DIR: the archive to remove the articles from")
+        from qa.archive import remove_from_archive
+        from qa.embedding import Embedder
+
+        archive = remove_from_archive(args.archive, Embedder(), args.remove)
+        print(f"{args.archive}: {len(archive):,} articles after removing {len(args.remove)}")
+    if not args.paths:
+        return 0
     if args.archive:
         from qa.archive_ingest import ingest
 
@@ -234,8 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
         return command
 
     index = with_ray(commands.add_parser("index", help="build (or check) the index of articles, or an archive"))
-    index.add_argument("paths", type=Path, nargs="+", help="article files, or directories of them")
+    index.add_argument("paths", type=Path, nargs="*", help="article files, or directories of them")
     index.add_argument("--archive", type=Path, help="build or extend one archive of all the articles there")
+    index.add_argument("--remove", nargs="+", default=[], metavar="ID_OR_PATH",
+                       help="remove these articles (ids, or the paths they were read from) from the --archive")
     index.add_argument("--index-dir", type=Path, default=default_index_dir(), help="default: $QA_INDEX_DIR or index/")
     index.add_argument("--rebuild", action="store_true", help="rebuild even when the index is current")
     index.set_defaults(handler=_index)

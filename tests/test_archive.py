@@ -204,6 +204,10 @@ def test_qa_ask_over_an_archive_says_which_article(tmp_path, news_dir):
     assert asked.returncode == 0 and "Priya Nair" in asked.stdout and "from: bridge" in asked.stdout
     missing = qa("ask", "Who?", "--archive", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no archive" in missing.stderr and "Traceback" not in missing.stderr
+    removed = qa("index", "--archive", str(tmp_path / "archive"), "--remove", str(news_dir / "bridge.txt"))
+    assert removed.returncode == 0 and "5 articles after removing 1" in removed.stdout, removed.stderr[-2000:]
+    unknown = qa("index", "--archive", str(tmp_path / "archive"), "--remove", "no-such-article")
+    assert unknown.returncode == 2 and "holds no article 'no-such-article'" in unknown.stderr
 
 
 @pytest.mark.slow
