@@ -31,7 +31,7 @@ from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, Document
 from qa.errors import QAError
 from qa.index import remove_incomplete
 from qa.ingest import DONE, IngestJob, Ingestor
-from qa.pipeline import MAX_QUESTION_CHARS, Answer, Assistant, default_assistant, seed_document
+from qa.pipeline import MAX_QUESTION_CHARS, WHOLE_ARCHIVE, Answer, Assistant, default_assistant, seed_document
 from qa.suggest import suggested_questions
 
 logger = logging.getLogger(__name__)
@@ -50,8 +50,6 @@ MODEL_QUEUE = {"concurrency_id": "models", "concurrency_limit": 1}
 # at once without holding up a question.
 INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}
 PROGRESS_EVERY_S = 0.5
-# The article choice (and /ask document id) that asks every article of the archive at once.
-WHOLE_ARCHIVE = "*"
 SORRY = "Sorry, something went wrong on our side; it has been logged. Please try again."
 
 CSS = """
@@ -340,7 +338,7 @@ class ChatPage:
         document_id = self.allowed(document_id, saved)
         whole = document_id == WHOLE_ARCHIVE
         try:
-            answer = self.assistant.ask(question or "", document_id=None if whole else document_id, history=turns)
+            answer = self.assistant.ask(question or "", document_id=document_id, history=turns)
             article = self.panel(document_id, answer)
         except Exception as error:
             reply, box, article = failure_note(error, f"answering {(question or '')[:200]!r}"), gr.update(), gr.update()
@@ -450,10 +448,7 @@ class ChatPage:
         except (TypeError, ValueError):
             return {"error": "history must be a list of [question, answer] pairs, oldest first"}
         try:
-            if document_id == WHOLE_ARCHIVE and self.assistant.archive is None:
-                return {"error": "this server has no archive: ask one article by its id"}
-            target = None if document_id == WHOLE_ARCHIVE else document_id or self.default_document.id
-            answer = self.assistant.ask(question, document_id=target, history=turns)
+            answer = self.assistant.ask(question, document_id=document_id or self.default_document.id, history=turns)
         except QAError as error:
             return {"error": str(error)}
         except Exception:  # a caller gets JSON whatever happens; the details go to the log

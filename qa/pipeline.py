@@ -54,6 +54,9 @@ EARLY_ANSWER_MARGIN = 6.0
 # asked are unloaded (and loaded again from disk when asked). An article in memory takes about
 # 50 bytes a character (vectors, chunks, BM25): 10 M characters is about 500 MB.
 LOADED_CHARS_BUDGET = 10_000_000
+# The document id that asks the archive alone (``Assistant.use_archive``), not the articles added
+# one by one (on the page, other visitors' uploads).
+WHOLE_ARCHIVE = "*"
 
 
 @dataclass(frozen=True)
@@ -281,10 +284,15 @@ class Assistant:
         return self._loaded(document_id).retriever
 
     def retrieve(self, question: str, document_id: str | None = None) -> list[tuple[_LoadedDocument, Hit]]:
-        """Hits for ``question`` in one document, or in every loaded document and the archive."""
+        """Hits for ``question`` in one document, in the archive alone (``WHOLE_ARCHIVE``), or (None)
+        in every loaded document and the archive."""
         question = check_question(question)
         if not self._documents and self.archive is None:
             raise DocumentError("no article is loaded: add one first")
+        if document_id == WHOLE_ARCHIVE:
+            if self.archive_retriever is None:
+                raise DocumentError("there is no archive to ask: open one with use_archive")
+            return self._archive_hits(question)
         if document_id:
             loaded = self._loaded(document_id)
             return [(loaded, hit) for hit in loaded.retriever.search(question)]
@@ -296,8 +304,11 @@ class Assistant:
             for hit in loaded.retriever.search(question)
         ]
         if self.archive_retriever is not None:
-            hits += [(_LoadedDocument(view.document, view, None), hit) for view, hit in self.archive_retriever.search(question)]
+            hits += self._archive_hits(question)
         return hits
+
+    def _archive_hits(self, question: str) -> list[tuple[_LoadedDocument, Hit]]:
+        return [(_LoadedDocument(view.document, view, None), hit) for view, hit in self.archive_retriever.search(question)]
 
     def read(self, question: str, document_id: str | None = None, *, history: Sequence[Turn] = ()) -> Reading:
         """Retrieve and read, without deciding yet: the ranked spans behind an answer.

@@ -614,8 +614,13 @@ def test_the_whole_archive_is_a_choice_and_its_answers_name_their_article(tmp_pa
     assistant = Assistant(tmp_path / "index", embedder=embedder, reader=reader)
     assistant.add(seed_document())
     assistant.use_archive(tmp_path / "archive")
+    # Another visitor's upload, in the same assistant: the whole archive never answers from it.
+    theirs = assistant.add_text("The lighthouse keeper is Anton Vale. He has kept it since 1990.", title="Lighthouse")
     page = ui.ChatPage(assistant, seed_document())
     try:
+        history, _, _, _ = page.respond("Who is the lighthouse keeper?", [], ui.WHOLE_ARCHIVE, None)
+        assert "Anton Vale" not in history[-1]["content"] and "Lighthouse" not in history[-1]["content"]
+        assert page.api_ask("Who is the lighthouse keeper?", ui.WHOLE_ARCHIVE)["document_id"] != theirs.id
         assert page.choices(None)[0] == ("The whole archive (6 articles)", ui.WHOLE_ARCHIVE)
         history, box, article, saved = page.respond("Who donated the telescopes?", [], ui.WHOLE_ARCHIVE, None)
         assert "Ada Quist" in history[-1]["content"] and 'class="qa-muted qa-source">from <a' in history[-1]["content"]
@@ -624,6 +629,11 @@ def test_the_whole_archive_is_a_choice_and_its_answers_name_their_article(tmp_pa
         history, _, _, _ = page.respond("What does INDUS-X aim at?", [], seed_document().id, None)
         assert "qa-source" not in history[-1]["content"]
         assert page.api_ask("How much does a sleeper cabin cost?", ui.WHOLE_ARCHIVE)["document_title"] == "rail"
+        plain = Assistant(tmp_path / "plain", embedder=embedder, reader=reader)
+        plain.add(seed_document())
+        without = ui.ChatPage(plain, seed_document())
+        assert without.api_ask("Who?", ui.WHOLE_ARCHIVE) == {"error": "there is no archive to ask: open one with use_archive"}
+        without.ingestor.close()
     finally:
         page.ingestor.close()
 
