@@ -18,7 +18,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from qa.archive_ingest import ingest_documents
+from qa.archive_ingest import ingest
 from qa.embedding import Embedder
 from qa.paths import SHARED_DIR
 from qa.training.evaluate import distractor_documents
@@ -47,7 +47,7 @@ def main() -> None:
     for run in range(args.runs):
         for name, workers in ways.items():
             with tempfile.TemporaryDirectory() as root:
-                report = ingest_documents(documents, root, workers=workers, embedder=embedder, progress=False)
+                report = ingest(documents, root, workers=workers, embedder=embedder, progress=False)
             rates[name].append(report.sentences_per_second)
             sentences = report.sentences
             print(f"run {run + 1} {name}: {report.sentences_per_second:.0f} sentences/s ({report.seconds:.1f} s)", flush=True)

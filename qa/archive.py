@@ -36,11 +36,8 @@ import hashlib
 import json
 import logging
 import math
-import os
-import shutil
 import sqlite3
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -55,7 +52,7 @@ from qa.chunking import Chunk, ChunkingConfig, Sentence, chunk_text
 from qa.documents import Document
 from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, Embedder, chunk_vectors
 from qa.errors import DocumentError
-from qa.index import CURRENT_FILE, MANIFEST_FILE, DocumentIndex, _fsync, _replace_atomically, _sha256
+from qa.index import CURRENT_FILE, MANIFEST_FILE, DocumentIndex, file_damage, is_version_name, publish_version
 from qa.retrieval import tokenize
 
 logger = logging.getLogger(__name__)
@@ -231,8 +228,10 @@ class Archive:
         if k <= 0:
             return []
         query = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
-        approximate = self.manifest["faiss"] != "flat"
-        _, ids = self._faiss.search(query, k * self.settings.rerank_factor if approximate else k)
+        if self.manifest["faiss"] == "flat":  # exact already
+            scores, ids = self._faiss.search(query, k)
+            return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        _, ids = self._faiss.search(query, k * self.settings.rerank_factor)
         rows = np.array(sorted({int(i) for i in ids[0] if i >= 0}), dtype=np.int64)
         if not len(rows):
             return []
@@ -270,6 +269,8 @@ def open_archive(root: str | Path, embedder: Embedder, settings: ArchiveSettings
         return None
     version = (root / CURRENT_FILE).read_text().strip()
     directory = root / version
+    if not is_version_name(version) or not directory.is_dir():
+        raise ArchiveError(f"the archive in {root} is damaged (CURRENT names no version folder: {version[:40]!r})")
     try:
         manifest = json.loads((directory / MANIFEST_FILE).read_text())
         expected = _manifest_key(embedder, settings)
@@ -279,9 +280,8 @@ def open_archive(root: str | Path, embedder: Embedder, settings: ArchiveSettings
                 f"the archive in {root} is stale ({', '.join(changed)} changed): remove the folder and build it again with qa index"
             )
         for name, recorded in manifest["files"].items():
-            path = directory / name
-            if path.stat().st_size != recorded["size"] or _sha256(path) != recorded["sha256"]:
-                raise ArchiveError(f"the archive in {root} is damaged ({name} does not match its checksum)")
+            if damage := file_damage(directory, name, recorded):
+                raise ArchiveError(f"the archive in {root} is damaged ({damage[1]})")
         return Archive(directory, manifest, settings)
     except ArchiveError:
         raise
@@ -319,25 +319,14 @@ def update_archive(
     documents = kept + list(fresh.values())
     if previous is not None and not fresh and len(kept) == len(previous):
         return previous  # nothing changes
-    version = f"v{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    temporary = root / f".tmp-{version}"
-    temporary.mkdir()
-    try:
-        manifest = _write_version(temporary, documents, embedder, settings, progress)
-        os.rename(temporary, root / version)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    _fsync(root)
-    _replace_atomically(root / CURRENT_FILE, version)  # the one step that switches versions
-    for entry in root.iterdir():
-        if entry.name not in (version, CURRENT_FILE) and (entry.name.startswith(("v", ".tmp-"))) and entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
+    directory, manifest = publish_version(
+        root, lambda folder: _write_version(folder, documents, embedder, settings, progress)
+    )
     logger.info(
         "archive %s: %d articles (%d added, %d removed), %d chunks, %s index",
         root, len(documents), len(fresh), len(previous or ()) - len(kept), manifest["chunks"], manifest["faiss"],
     )
-    return Archive(root / version, manifest, settings)
+    return Archive(directory, manifest, settings)
 
 
 def remove_from_archive(
@@ -362,7 +351,8 @@ def _write_version(
     embedder: Embedder,
     settings: ArchiveSettings,
     progress: Callable[[str], None] | None,
-) -> dict:
+) -> tuple[dict, list[str]]:
+    """Writes the version's data files into ``directory``; its manifest and their names."""
     say = progress or (lambda step: None)
     vectors = (
         np.concatenate([p.vectors for p in documents]).astype(np.float16)
@@ -384,12 +374,8 @@ def _write_version(
         "chunks": len(vectors),
         "documents_digest": documents_digest(p.document.id for p in documents),
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "files": {name: {"size": (directory / name).stat().st_size, "sha256": _sha256(directory / name)} for name in files},
     }
-    (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
-    for name in (*files, MANIFEST_FILE):
-        _fsync(directory / name)
-    return manifest
+    return manifest, files
 
 
 def _write_bm25(directory: Path, texts: list[str], settings: ArchiveSettings) -> dict[str, int]:

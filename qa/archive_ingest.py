@@ -81,7 +81,7 @@ def _read(path: str) -> Document:
 
 
 def ingest(
-    paths: Sequence[str | Path],
+    sources: Sequence[str | Path | Document],
     archive_dir: str | Path,
     *,
     workers: int | None = None,
@@ -90,26 +90,14 @@ def ingest(
     settings: ArchiveSettings = ArchiveSettings(),
     progress: bool = True,
 ) -> IngestReport:
-    """Add the articles in ``paths`` (files or directories) to the archive in ``archive_dir``."""
-    files = [str(f) for f in article_files(paths)]
+    """Add articles to the archive in ``archive_dir``: ``sources`` are files, directories of them,
+    or documents already in memory."""
+    documents = [asdict(source) for source in sources if isinstance(source, Document)]
+    files = [str(f) for f in article_files(source for source in sources if not isinstance(source, Document))]
     jobs = [{"files": files[i : i + SHARD_DOCUMENTS]} for i in range(0, len(files), SHARD_DOCUMENTS)]
-    return _build(jobs, archive_dir, _workers(len(files), workers, ray_address), embedder, settings, progress)
-
-
-def ingest_documents(
-    documents: Sequence[Document],
-    archive_dir: str | Path,
-    *,
-    workers: int | None = None,
-    ray_address: str | None = None,
-    embedder: Embedder | None = None,
-    settings: ArchiveSettings = ArchiveSettings(),
-    progress: bool = True,
-) -> IngestReport:
-    """Add ``documents`` (already in memory) to the archive in ``archive_dir``."""
-    payload = [asdict(d) for d in documents]
-    jobs = [{"documents": payload[i : i + SHARD_DOCUMENTS]} for i in range(0, len(payload), SHARD_DOCUMENTS)]
-    return _build(jobs, archive_dir, _workers(len(documents), workers, ray_address), embedder, settings, progress)
+    jobs += [{"documents": documents[i : i + SHARD_DOCUMENTS]} for i in range(0, len(documents), SHARD_DOCUMENTS)]
+    workers = _workers(len(files) + len(documents), workers, ray_address)
+    return _build(jobs, archive_dir, workers, embedder, settings, progress)
 
 
 def _workers(articles: int, workers: int | None, ray_address: str | None) -> int:

@@ -25,7 +25,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -161,6 +161,62 @@ def _replace_atomically(path: Path, text: str) -> None:
     _fsync(path.parent)
 
 
+def is_version_name(name: str) -> bool:
+    """True for a version folder's name as ``publish_version`` makes them: only those are followed
+    from CURRENT, so a damaged pointer can't lead elsewhere."""
+    return bool(_VERSION_NAME.fullmatch(name))
+
+
+def publish_version(home: Path, write: Callable[[Path], tuple[dict, Sequence[str]]]) -> tuple[Path, dict]:
+    """A new version of what ``home`` holds, switched to in one atomic step; its folder and manifest.
+
+    ``write(folder)`` writes the data files into a temporary folder and returns the manifest and
+    the names of those files. Their sizes and sha256 join the manifest (``file_damage`` checks them
+    on load); everything is flushed, the folder renamed into place, and ``CURRENT`` switched to it
+    with one ``os.replace``: a build killed at any point leaves the previous version live and whole.
+    Older versions and the debris of killed builds are removed after the switch; anything else in
+    ``home`` (an archive's shards being merged) is left alone.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    version = f"v{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    temporary = home / f".tmp-{version}"
+    temporary.mkdir()
+    try:
+        manifest, files = write(temporary)
+        manifest["files"] = {
+            name: {"size": (temporary / name).stat().st_size, "sha256": _sha256(temporary / name)} for name in files
+        }
+        (temporary / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+        for name in (*files, MANIFEST_FILE):
+            _fsync(temporary / name)
+        os.rename(temporary, home / version)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    _fsync(home)
+    _replace_atomically(home / CURRENT_FILE, version)  # the one step that switches versions
+    for entry in home.iterdir():
+        if entry.name == version:
+            continue
+        if entry.is_dir() and (is_version_name(entry.name) or entry.name.startswith(".tmp-")):
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry.is_file() and entry.name.startswith(f".{CURRENT_FILE}-"):  # a switch killed midway
+            entry.unlink(missing_ok=True)
+    return home / version, manifest
+
+
+def file_damage(directory: Path, name: str, recorded: object) -> tuple[str, str] | None:
+    """How a version's file ``name`` fails its manifest entry ``recorded`` — ("corrupted" or
+    "truncated", the detail) — or None when its size and checksum match."""
+    if not isinstance(recorded, dict):
+        return "corrupted", f"manifest.json lists no {name}"
+    if (size := (directory / name).stat().st_size) != recorded.get("size"):
+        return "truncated", f"{name} has {size} bytes, not {recorded.get('size')}"
+    if _sha256(directory / name) != recorded.get("sha256"):
+        return "corrupted", f"{name} checksum mismatch"
+    return None
+
+
 class IndexStore:
     """Builds, persists and loads the indexes of documents under ``root``."""
 
@@ -188,7 +244,7 @@ class IndexStore:
         home = self.root / document_id
         try:
             version = (home / CURRENT_FILE).read_text().strip()
-            stored = json.loads((home / version / DOCUMENT_FILE).read_text()) if _VERSION_NAME.fullmatch(version) else None
+            stored = json.loads((home / version / DOCUMENT_FILE).read_text()) if is_version_name(version) else None
             document = Document(**stored)
         except (OSError, ValueError, TypeError) as error:
             logger.info("no usable stored index for %s: %s", document_id, error)
@@ -327,7 +383,7 @@ class IndexStore:
             raise _Unusable(f"is unreadable ({error.__class__.__name__}: {error})") from None
 
     def _load_version(self, document: Document, home: Path, version: str) -> DocumentIndex:
-        if not _VERSION_NAME.fullmatch(version) or not (home / version).is_dir():
+        if not is_version_name(version) or not (home / version).is_dir():
             raise _Unusable(f"is missing (CURRENT names no version directory: {version[:40]!r})")
         directory = home / version
         try:
@@ -341,13 +397,8 @@ class IndexStore:
         if changed:
             raise _Unusable(f"is stale ({', '.join(changed)} changed)")
         for name in DATA_FILES:
-            path, recorded = directory / name, manifest["files"].get(name)
-            if not isinstance(recorded, dict):
-                raise _Unusable(f"is corrupted (manifest.json lists no {name})")
-            if (size := path.stat().st_size) != recorded.get("size"):
-                raise _Unusable(f"is truncated ({name} has {size} bytes, not {recorded.get('size')})")
-            if _sha256(path) != recorded.get("sha256"):
-                raise _Unusable(f"is corrupted ({name} checksum mismatch)")
+            if damage := file_damage(directory, name, manifest["files"].get(name)):
+                raise _Unusable(f"is {damage[0]} ({damage[1]})")
         faiss_index = faiss.read_index(str(directory / "faiss.index"))
         stored = json.loads((directory / "chunks.json").read_text())
         sentences = [Sentence(**s) for s in stored["sentences"]]
@@ -366,36 +417,14 @@ class IndexStore:
         faiss_index: faiss.Index,
         manifest: dict,
     ) -> None:
-        home = self.root / document.id
-        home.mkdir(parents=True, exist_ok=True)
-        version = f"v{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-        temporary = home / f".tmp-{version}"
-        temporary.mkdir()
-        try:
-            faiss.write_index(faiss_index, str(temporary / "faiss.index"))
+        def write(folder: Path) -> tuple[dict, Sequence[str]]:
+            faiss.write_index(faiss_index, str(folder / "faiss.index"))
             stored = {"sentences": [asdict(s) for s in sentences], "chunks": [asdict(c) for c in chunks]}
-            (temporary / "chunks.json").write_text(json.dumps(stored))
-            (temporary / DOCUMENT_FILE).write_text(json.dumps(asdict(document), ensure_ascii=False))
-            manifest["files"] = {
-                name: {"size": (temporary / name).stat().st_size, "sha256": _sha256(temporary / name)}
-                for name in DATA_FILES
-            }
-            (temporary / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
-            for name in (*DATA_FILES, MANIFEST_FILE):
-                _fsync(temporary / name)
-            os.rename(temporary, home / version)
-        except BaseException:
-            shutil.rmtree(temporary, ignore_errors=True)
-            raise
-        _fsync(home)
-        _replace_atomically(home / CURRENT_FILE, version)  # the one step that switches versions
-        # Old versions, and debris of builds killed before their switch. (One build at a time per
-        # document: the Assistant serialises them, and a CLI rebuild is a deliberate act.)
-        for entry in home.iterdir():
-            if entry.name in (version, CURRENT_FILE):
-                continue
-            if entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
-        logger.info("indexed %r: %d chunks in %s", document.title, len(chunks), home / version)
+            (folder / "chunks.json").write_text(json.dumps(stored))
+            (folder / DOCUMENT_FILE).write_text(json.dumps(asdict(document), ensure_ascii=False))
+            return manifest, DATA_FILES
+
+        # One build at a time per document: the Assistant serialises them, and a CLI rebuild is a
+        # deliberate act.
+        directory, _ = publish_version(self.root / document.id, write)
+        logger.info("indexed %r: %d chunks in %s", document.title, len(chunks), directory)

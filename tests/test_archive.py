@@ -12,7 +12,7 @@ import pytest
 
 from conftest import NEWS, REPO_ROOT, write_squad
 from qa.archive import ArchiveError, ArchiveSettings, open_archive, prepare, update_archive
-from qa.archive_ingest import SHARDS_DIR, article_files, ingest, ingest_documents
+from qa.archive_ingest import SHARDS_DIR, article_files, ingest
 from qa.documents import document_from_text, load_document
 from qa.embedding import SENTENCE_MEAN
 from qa.index import IndexSettings

@@ -455,7 +455,7 @@ def build_corpus(documents: list[Document], index_dir: Path, embedder, workers: 
     built (or completed, resuming unfinished shards) otherwise. Returns (archive, ingest report or None)."""
     from qa.archive import ArchiveError, documents_digest, open_archive, update_archive
     from qa.index import CURRENT_FILE
-    from qa.archive_ingest import ingest_documents
+    from qa.archive_ingest import ingest
 
     wanted = documents_digest(d.id for d in documents)
     try:
@@ -466,7 +466,7 @@ def build_corpus(documents: list[Document], index_dir: Path, embedder, workers: 
         archive = None
     if archive is not None and archive.manifest["documents_digest"] == wanted:
         return archive, None
-    report = ingest_documents(documents, index_dir, workers=workers, ray_address=ray_address, embedder=embedder)
+    report = ingest(documents, index_dir, workers=workers, ray_address=ray_address, embedder=embedder)
     archive = open_archive(index_dir, embedder)
     extra = set(archive.ids) - {d.id for d in documents}
     if extra:  # the folder held an archive of other articles too
