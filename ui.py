@@ -43,9 +43,10 @@ EXAMPLE_QUESTIONS = [
     "What is the budget of INDUS-X?",
 ]
 SHOWN_QUESTION_CHARS = 300
-# Questions share one worker: the reader's tokenizer is not safe to call from two threads at once,
-# and two CPU cores gain nothing from running two questions together.
-MODEL_QUEUE = {"concurrency_id": "models", "concurrency_limit": 1}
+# Up to this many questions are in flight at once: their retrieval runs side by side and their model
+# calls meet in the reader's and the embedder's micro-batches (qa.batching), which read together
+# what arrives while a batch runs. One at a time, each waited behind the others' whole pipeline.
+MODEL_QUEUE = {"concurrency_id": "models", "concurrency_limit": 8}
 # Uploads and pastes only wait here for the ingestion worker (one job at a time): many can wait
 # at once without holding up a question.
 INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}

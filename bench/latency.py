@@ -7,8 +7,10 @@ Measures:
   medians over several rounds) of ``Assistant.ask`` and of the baseline: the transformers
   question-answering pipeline reading the whole article with the same reader weights, in fp32 and
   in bf16 (as our reader runs where the CPU has bf16); the ratios; and F1 of each on indus_x_dev;
-- cold start: a new process up to its first answer, index already on disk and index built fresh
-  (median of 3);
+- cold start: a new process up to its first answer (``qa ask`` and ``qa.ask()``, the seed index on
+  disk) and ``import qa``, with peak RSS, on each shipped backend (medians of 5);
+- serving: ``qa serve`` until its port answers and until its first answer on ``/ask``, and its RSS
+  then, on each shipped backend (medians of 5);
 - indexing throughput in sentences per second (median of 5 builds), on the seed article and on 20
   New York Times articles;
 - follow-ups: a question, then a follow-up that refers to it, in a ``Conversation``; p50/p95 of the
@@ -29,12 +31,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from qa.backends import BACKEND_VARIABLE, ONNX_INT8, TORCH, cpu_has_native_bf16, default_backend
 from qa.embedding import Embedder
 from qa.training.evaluate import article_document, percentile
 from qa.index import IndexStore
 from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant, seed_document
-from qa.reader import DEFAULT_READER_DIR
+from qa.reader import DEFAULT_READER_DIR, Reader
 from qa.training.squad import load_articles, load_questions, score_predictions
 
 COLD_START = "from qa import ask; print(ask('What does INDUS-X aim at?').text)"
@@ -64,12 +67,18 @@ def warm_latency(asks: int, runs: int) -> dict:
     dev = load_questions(SHARED_DIR / "eval" / "indus_x_dev.json")
     article = seed_document().text
     with tempfile.TemporaryDirectory() as index_dir:
-        assistant = Assistant(index_dir)
-        assistant.add(seed_document())
-        assistant.ask(dev[0].question)  # warm: models loaded, index built
+        # Ours on each shipped backend, the default first; each with its own index (the embedder's
+        # backend is part of an index's identity).
+        assistants = {}
+        for backend in dict.fromkeys((default_backend(), ONNX_INT8, TORCH)):
+            assistant = Assistant(Path(index_dir) / backend, reader=Reader(backend=backend), embedder=Embedder(backend=backend))
+            assistant.add(seed_document())
+            assistant.ask(dev[0].question)  # warm: models loaded, index built
+            assistants[f"ours_{backend}"] = assistant
+        ours = next(iter(assistants))
         max_answer_len = assistant.reader.settings.max_answer_tokens
 
-        dtypes = ["float32", "bfloat16"] if assistant.reader.bf16 else ["float32"]
+        dtypes = ["float32", "bfloat16"] if cpu_has_native_bf16() else ["float32"]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as article_file:
             article_file.write(article)
             article_file.flush()
@@ -87,9 +96,9 @@ def warm_latency(asks: int, runs: int) -> dict:
                 return json.loads(worker.stdout.readline())["answer"]
             return answer
 
-        systems = {"ours": lambda question: assistant.ask(question).text,
-                   "baseline_pipeline_fp32": baseline("float32")}
-        if assistant.reader.bf16:
+        systems = {name: (lambda a: lambda question: a.ask(question).text)(a) for name, a in assistants.items()}
+        systems["baseline_pipeline_fp32"] = baseline("float32")
+        if "bfloat16" in dtypes:
             systems["baseline_pipeline_bf16"] = baseline("bfloat16")
         for answer in systems.values():
             answer(dev[0].question)
@@ -121,29 +130,101 @@ def warm_latency(asks: int, runs: int) -> dict:
         for name in systems
     }
     for name in systems:
-        if name != "ours":
+        if name != ours:
             for q in ("p50", "p95"):
-                figures[name][f"ours_faster_{q}"] = statistics.median(
-                    r[name][f"{q}_ms"] / r["ours"][f"{q}_ms"] for r in rounds
+                figures[name][f"{ours}_faster_{q}"] = statistics.median(
+                    r[name][f"{q}_ms"] / r[ours][f"{q}_ms"] for r in rounds
                 )
-    return {"rounds": runs, "reader_bf16": assistant.reader.bf16, **figures}
+    return {"rounds": runs, "bf16_native": cpu_has_native_bf16(), **figures}
 
 
-def cold_start(runs: int = 3) -> dict:
+def run_measured(command: list[str], env: dict) -> tuple[float, int]:
+    """Seconds ``command`` took and its peak RSS in MB (``wait4`` reports the child's own)."""
+    began = time.perf_counter()
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - began
+    if status != 0:
+        raise RuntimeError(f"{command} failed: {child.stderr.read().decode()[-2000:]}")
+    child.stderr.close()
+    return elapsed, usage.ru_maxrss // 1024
+
+
+COLD_QUESTION = "What does INDUS-X aim at?"
+
+
+def cold_start(runs: int = 5) -> dict:
+    """A new process up to its first answer, on each shipped backend: ``qa ask`` and ``qa.ask()``,
+    with the seed index on disk (built by a first, untimed run), and ``import qa``."""
     figures = {}
-    with tempfile.TemporaryDirectory() as kept:
-        for label, fresh in (("index_on_disk", False), ("index_built", True)):
-            seconds = []
+    qa_command = str(Path(sys.executable).with_name("qa"))
+    commands = {
+        "qa_ask": [qa_command, "ask", COLD_QUESTION],
+        "python_ask": [sys.executable, "-c", f"from qa import ask; print(ask({COLD_QUESTION!r}).text)"],
+        "import_qa": [sys.executable, "-c", "import qa"],
+    }
+    for backend in dict.fromkeys((default_backend(), ONNX_INT8, TORCH)):
+        with tempfile.TemporaryDirectory() as index_dir:
+            env = {**os.environ, "QA_INDEX_DIR": index_dir, "HF_HUB_OFFLINE": "1", BACKEND_VARIABLE: backend}
+            run_measured(commands["qa_ask"], env)  # builds the seed index
+            for label, command in commands.items():
+                measured = [run_measured(command, env) for _ in range(runs)]
+                figures[f"{label}_{backend}"] = {
+                    "median_s": round(statistics.median(m[0] for m in measured), 3),
+                    "median_peak_rss_mb": statistics.median(m[1] for m in measured),
+                    "runs_s": [round(m[0], 3) for m in measured],
+                }
+    return figures
+
+
+def serve_start(runs: int = 5) -> dict:
+    """``qa serve`` on each shipped backend: seconds until its port answers, seconds until its
+    first answer on ``/ask`` (from the start), and its RSS after that answer (medians of ``runs``)."""
+    import socket
+
+    from gradio_client import Client
+
+    qa_command = str(Path(sys.executable).with_name("qa"))
+    figures = {}
+    for backend in dict.fromkeys((default_backend(), ONNX_INT8, TORCH)):
+        with tempfile.TemporaryDirectory() as index_dir:
+            env = {**os.environ, "QA_INDEX_DIR": index_dir, "HF_HUB_OFFLINE": "1", BACKEND_VARIABLE: backend,
+                   "GRADIO_ANALYTICS_ENABLED": "False"}
+            run_measured([qa_command, "ask", COLD_QUESTION], env)  # builds the seed index
+            measured = []
             for _ in range(runs):
-                index_dir = tempfile.mkdtemp() if fresh else kept
-                env = {**os.environ, "QA_INDEX_DIR": index_dir, "HF_HUB_OFFLINE": "1"}
-                elapsed, result = timed(
-                    subprocess.run, [sys.executable, "-c", COLD_START], env=env, capture_output=True, text=True
-                )
-                if result.returncode != 0:
-                    raise RuntimeError(result.stderr)
-                seconds.append(elapsed)
-            figures[label] = {"median_s": statistics.median(seconds), "runs": seconds}
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", 0))
+                    port = probe.getsockname()[1]
+                began = time.perf_counter()
+                server = subprocess.Popen([qa_command, "serve", "--port", str(port)], env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    while True:
+                        if server.poll() is not None:
+                            raise RuntimeError(f"qa serve exited with {server.returncode}")
+                        try:
+                            socket.create_connection(("127.0.0.1", port), timeout=0.05).close()
+                            break
+                        except OSError:
+                            time.sleep(0.02)
+                    ready = time.perf_counter() - began
+                    answer = Client(f"http://127.0.0.1:{port}", verbose=False).predict(COLD_QUESTION, "", api_name="/ask")
+                    first_answer = time.perf_counter() - began
+                    if "error" in answer:
+                        raise RuntimeError(answer["error"])
+                    rss = next(int(line.split()[1]) for line in Path(f"/proc/{server.pid}/status").read_text().splitlines()
+                               if line.startswith("VmRSS:")) // 1024
+                    measured.append((ready, first_answer, rss))
+                finally:
+                    server.terminate()
+                    server.wait(timeout=30)
+            figures[backend] = {
+                "ready_median_s": round(statistics.median(m[0] for m in measured), 2),
+                "first_answer_median_s": round(statistics.median(m[1] for m in measured), 2),
+                "rss_after_first_answer_median_mb": statistics.median(m[2] for m in measured),
+                "runs": [[round(m[0], 2), round(m[1], 2), m[2]] for m in measured],
+            }
     return figures
 
 
@@ -214,6 +295,7 @@ def main() -> None:
     sections = {
         "warm": lambda args: warm_latency(args.asks, args.runs),
         "cold_start": lambda args: cold_start(),
+        "serve": lambda args: serve_start(),
         "indexing": lambda args: indexing_throughput(),
         "follow_up": lambda args: follow_up_latency(args.asks, args.runs),
     }

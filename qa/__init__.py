@@ -3,7 +3,8 @@
 >>> from qa import ask                        # doctest: +SKIP
 >>> ask("What does INDUS-X aim at?").text      # doctest: +SKIP
 
-``import qa`` stays cheap: the pipeline (and torch) load on first use of these names.
+``import qa`` stays cheap: the pipeline loads on first use of these names (and torch only on the
+torch backend, ``QA_BACKEND=torch``).
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ import numpy as np
 
 from qa.chunking import Chunk, ChunkingConfig, Sentence, chunk_text
 from qa.documents import Document
-from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, Embedder, chunk_vectors
+from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, TextEmbedder, chunk_vectors
 from qa.errors import DocumentError
 from qa.index import CURRENT_FILE, MANIFEST_FILE, DocumentIndex, file_damage, is_version_name, publish_version
 from qa.retrieval import tokenize
@@ -105,7 +105,7 @@ class PreparedDocument:
 
 def prepare(
     documents: Sequence[Document],
-    embedder: Embedder,
+    embedder: TextEmbedder,
     settings: ArchiveSettings = ArchiveSettings(),
     progress: bool = False,
 ) -> list[PreparedDocument]:
@@ -127,7 +127,7 @@ class ArchiveError(DocumentError):
     """An archive that can't be used as it is (stale, damaged); the message says which and why."""
 
 
-def _manifest_key(embedder: Embedder, settings: ArchiveSettings) -> dict:
+def _manifest_key(embedder: TextEmbedder, settings: ArchiveSettings) -> dict:
     return {
         "format_version": ARCHIVE_FORMAT,
         "embedder": embedder.id,
@@ -259,7 +259,7 @@ class Archive:
         return [int(row) for row in best]
 
 
-def open_archive(root: str | Path, embedder: Embedder, settings: ArchiveSettings = ArchiveSettings()) -> Archive | None:
+def open_archive(root: str | Path, embedder: TextEmbedder, settings: ArchiveSettings = ArchiveSettings()) -> Archive | None:
     """The live version under ``root``, verified; None when nothing was ever built there.
 
     Raises ArchiveError when the archive is stale (another embedder or chunking) or damaged.
@@ -291,7 +291,7 @@ def open_archive(root: str | Path, embedder: Embedder, settings: ArchiveSettings
 
 def update_archive(
     root: str | Path,
-    embedder: Embedder,
+    embedder: TextEmbedder,
     added: Iterable[PreparedDocument] = (),
     removed: Iterable[str] = (),
     settings: ArchiveSettings = ArchiveSettings(),
@@ -330,7 +330,7 @@ def update_archive(
 
 
 def remove_from_archive(
-    root: str | Path, embedder: Embedder, articles: Iterable[str], settings: ArchiveSettings = ArchiveSettings()
+    root: str | Path, embedder: TextEmbedder, articles: Iterable[str], settings: ArchiveSettings = ArchiveSettings()
 ) -> Archive:
     """The archive under ``root`` less ``articles``, each named by its id or by its source (the
     path it was read from); DocumentError naming any the archive doesn't hold."""
@@ -348,7 +348,7 @@ def remove_from_archive(
 def _write_version(
     directory: Path,
     documents: list[PreparedDocument],
-    embedder: Embedder,
+    embedder: TextEmbedder,
     settings: ArchiveSettings,
     progress: Callable[[str], None] | None,
 ) -> tuple[dict, list[str]]:

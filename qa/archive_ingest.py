@@ -31,6 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from qa.archive import Archive, ArchiveSettings, PreparedDocument, prepare, update_archive
+from qa.backends import limit_threads
 from qa.chunking import Chunk, Sentence
 from qa.documents import SUPPORTED_SUFFIXES, Document
 from qa.embedding import Embedder
@@ -131,10 +132,8 @@ class ShardEmbedder:
     def __init__(
         self, shards_dir: str, settings: ArchiveSettings, threads: int | None = 1, embedder: Embedder | None = None
     ) -> None:
-        if threads:  # a Ray worker gets one CPU: as many torch threads as that
-            import torch
-
-            torch.set_num_threads(threads)
+        if threads:  # a Ray worker gets one CPU: as many model threads as that
+            limit_threads(threads)
         self.shards_dir = Path(shards_dir)
         self.settings = settings
         self.embedder = embedder or Embedder()

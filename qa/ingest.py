@@ -1,7 +1,7 @@
 """Ingestion off the question path: uploads and pastes are read, converted and indexed in a worker
 process, so a question about an article already loaded never waits behind someone's upload.
 
-The worker is a separate process with one torch thread at the lowest CPU priority: it shares
+The worker is a separate process with one model thread at the lowest CPU priority: it shares
 neither the GIL nor the models with the questions, and yields the CPU to them. Jobs run one at a time, in order; each reports its
 progress and can be cancelled, which stops the worker, removes the half-built index and starts a
 fresh worker for the next job. A job also stops at its time limit, and a worker that dies (out of
@@ -39,7 +39,7 @@ _POLL_SECONDS = 0.2
 
 @dataclass(frozen=True)
 class IngestSettings:
-    threads: int = 1  # torch threads of the worker: the other core stays with the questions
+    threads: int = 1  # model threads of the worker: the other core stays with the questions
     # A 2,000,000-character article (the limit) indexes in about 10 minutes here, at ~60 sentences/s.
     time_limit_s: float = 1200.0
     idle_shutdown_s: float = 300.0  # the worker's memory (~400 MB) is given back after this long idle
@@ -248,8 +248,7 @@ def _rebuilt(parts: tuple, bm25: Any) -> Ingested:
 
 def _worker_main(requests, events, index_dir: str, index_settings: IndexSettings, threads: int) -> None:
     """The worker process: convert, chunk, embed and index each job it is sent, reporting as it goes."""
-    import torch
-
+    from qa.backends import limit_threads
     from qa.documents import document_from_bytes, document_from_text
     from qa.embedding import Embedder
     from qa.errors import QAError
@@ -259,7 +258,7 @@ def _worker_main(requests, events, index_dir: str, index_settings: IndexSettings
     # The lowest CPU priority: a question arriving meanwhile gets the cores it needs at once
     # (bench/ingest_contention.py: question p50 2.3x its quiet value at the default priority).
     os.nice(19)
-    torch.set_num_threads(threads)
+    limit_threads(threads)
     store = IndexStore(Path(index_dir), Embedder(), index_settings)
     while (request := requests.get()) is not None:
         job_id, kind, payload = request

@@ -1,4 +1,4 @@
-"""Loading the packaged models: quietly, and in bf16 where the CPU has it.
+"""Loading the packaged models quietly.
 
 transformers 5 prints a per-tensor progress bar and a "LOAD REPORT" warning for every model it
 loads. For our two fixed, known models both are noise: the embedder's only report line is the
@@ -27,13 +27,3 @@ def quiet_model_loading() -> Iterator[None]:
         if bars_were_enabled:
             transformers_logging.enable_progress_bar()
 
-
-def bf16_matmul_supported() -> bool:
-    """True when this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX), where bf16 is faster
-    than fp32; elsewhere it is emulated and slower."""
-    import torch
-
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # a torch build without oneDNN
-        return False

@@ -18,15 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from qa.backends import TORCH, ReaderModel, TorchReaderModel, cpu_has_native_bf16, default_reader_backend, is_torch, pad_batch, reader_model
+from qa.batching import MicroBatcher
 from qa.decoding import clean_boundaries, decode_spans
-from qa.loading import bf16_matmul_supported, quiet_model_loading
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_READER_DIR = Path(__file__).parent / "models" / "minilm-l6-squad-reader"
 READER_SETTINGS_FILE = "qa_reader.json"
+# Questions read together at most, when several threads ask at once (qa.batching).
+MAX_BATCHED_QUESTIONS = 8
 
 
 @dataclass(frozen=True)
@@ -91,32 +93,36 @@ class Span:
 class Reader:
     """Reads questions against contexts with a fine-tuned extractive QA model.
 
-    ``bf16`` runs the model in bfloat16; None, the default, turns it on where the CPU supports bf16
-    natively. The weights are converted once at load: under autocast alone, every read would cast
-    all of them again (about a quarter of the reader's time on the seed article).
+    ``backend`` is how the model runs (``qa.backends.BACKENDS``): ``"onnx-int8"``, ``"torch"`` (bf16
+    where the CPU has it natively), ``"torch-fp32"`` or ``"onnx-fp32"``; None, the default, is
+    ``qa.backends.default_backend()`` (torch for a model directory without that ONNX graph). ``batch_size`` (windows per model call) defaults to the
+    backend's ``rows_per_run``. Tokenising, batching and span decoding are the same for all of them.
     """
 
     def __init__(
         self,
         model_dir: str | Path = DEFAULT_READER_DIR,
         *,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         settings: ReaderSettings | None = None,
-        bf16: bool | None = None,
+        backend: str | None = None,
     ) -> None:
         self.model_dir = Path(model_dir)
         self.batch_size = batch_size
-        self.bf16 = bf16_matmul_supported() if bf16 is None else bf16
+        self.backend = backend or default_reader_backend(self.model_dir)
         self._settings = settings
-        self._model = None
+        self._model: ReaderModel | None = None
+        self._pair_tokenizer = None
         self._tokenizer = None
         self._lock = threading.Lock()
+        self._batcher = MicroBatcher(self._read_batch, MAX_BATCHED_QUESTIONS, name="reader")
 
     @classmethod
-    def from_model(cls, model, tokenizer, settings: ReaderSettings, batch_size: int = 32) -> Reader:
-        """Wrap an already loaded model (used while training, to evaluate checkpoints)."""
-        reader = cls(batch_size=batch_size, settings=settings)
-        reader._model, reader._tokenizer = model, tokenizer
+    def from_model(cls, model, tokenizer, settings: ReaderSettings, batch_size: int | None = None) -> Reader:
+        """Wrap a torch model and its Hugging Face tokenizer already in memory (training evaluates
+        its checkpoints this way), run under bf16 autocast where the CPU has bf16 natively."""
+        reader = cls(batch_size=batch_size, settings=settings, backend=TORCH)
+        reader._use(TorchReaderModel.wrapping(model, bf16=cpu_has_native_bf16()), tokenizer.backend_tokenizer)
         return reader
 
     @property
@@ -125,18 +131,38 @@ class Reader:
             self._settings = ReaderSettings.load(self.model_dir)
         return self._settings
 
+    @property
+    def precision(self) -> str:
+        """"bf16", "fp32" or "int8": how the model's arithmetic runs (margins move with it)."""
+        if is_torch(self.backend):
+            if self._model is None:
+                self.load()
+            return "bf16" if self._model.bf16 else "fp32"
+        return self.backend.removeprefix("onnx-")
+
     def load(self) -> None:
         """Load the model now (it otherwise loads on the first read); idempotent."""
         with self._lock:
             if self._model is not None:
                 return
-            from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+            from tokenizers import Tokenizer
 
-            logger.info("loading reader from %s", self.model_dir)
-            with quiet_model_loading():
-                self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
-                model = AutoModelForQuestionAnswering.from_pretrained(self.model_dir, dtype=torch.float32)
-            self._model = model.to(torch.bfloat16 if self.bf16 else torch.float32).eval()
+            logger.info("loading reader (%s) from %s", self.backend, self.model_dir)
+            self._use(reader_model(self.backend, self.model_dir), Tokenizer.from_file(str(self.model_dir / "tokenizer.json")))
+
+    def _use(self, model: ReaderModel, tokenizer) -> None:
+        """Keep ``model`` and two copies of the ``tokenizers.Tokenizer``: one cutting (question,
+        context) pairs into overlapping windows, one plain for questions alone."""
+        from tokenizers import Tokenizer
+
+        settings = self.settings
+        pairs = Tokenizer.from_str(tokenizer.to_str())
+        pairs.enable_truncation(settings.max_seq_len, stride=settings.doc_stride, strategy="only_second")
+        pairs.no_padding()
+        plain = Tokenizer.from_str(tokenizer.to_str())
+        plain.no_truncation()
+        plain.no_padding()
+        self._pair_tokenizer, self._tokenizer, self._model = pairs, plain, model
 
     def fit_question(self, question: str) -> str:
         """``question`` itself, or its longest prefix of whole tokens that the reader can take
@@ -147,7 +173,7 @@ class Reader:
             return question
         if self._model is None:
             self.load()
-        offsets = self._tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        offsets = self._tokenizer.encode(question, add_special_tokens=False).offsets
         if len(offsets) <= limit:
             return question
         return question[: offsets[limit - 1][1]].rstrip()
@@ -160,9 +186,13 @@ class Reader:
         """The ``top_k`` best distinct spans over all ``contexts``, best first.
 
         Contexts longer than the model's window are read in overlapping strides. Returns [] when
-        there is nothing to read.
+        there is nothing to read. Calls from several threads at once are read together.
         """
-        return self.read_many([(question, list(contexts))], top_k=top_k)[0]
+        return self._batcher((question, list(contexts), top_k))
+
+    def _read_batch(self, requests: list[tuple[str, list[str], int]]) -> list[list[Span]]:
+        spans = self.read_many([(question, contexts) for question, contexts, _ in requests], max(k for *_, k in requests))
+        return [found[:top_k] for found, (_, _, top_k) in zip(spans, requests)]
 
     def read_many(self, requests: list[tuple[str, list[str]]], top_k: int = 5) -> list[list[Span]]:
         """``read`` for several (question, contexts) requests at once, in shared batches.
@@ -182,26 +212,21 @@ class Reader:
         if self._model is None:
             self.load()
         settings = self.settings
-        encoding = self._tokenizer(
-            [question for _, question, _, _ in pairs],
-            [context for _, _, _, context in pairs],
-            truncation="only_second",
-            max_length=settings.max_seq_len,
-            stride=settings.doc_stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            padding=False,
-        )
-        start_logits, end_logits = self._logits(encoding)
+        # Each pair's windows in order, as transformers' fast tokenizers return them.
+        features = [
+            (pair, window)
+            for pair, encoding in enumerate(self._pair_tokenizer.encode_batch([(q, c) for _, q, _, c in pairs]))
+            for window in (encoding, *encoding.overflowing)
+        ]
+        start_logits, end_logits = self._logits([window for _, window in features])
 
         best: list[dict[tuple[int, int, int], float]] = [{} for _ in requests]
         no_answer: list[float] = [float("inf")] * len(requests)
-        for feature, pair in enumerate(encoding["overflow_to_sample_mapping"]):
+        for feature, (pair, window) in enumerate(features):
             request, _, context_index, context = pairs[pair]
-            sequence_ids = encoding.sequence_ids(feature)
             word_spans = [
-                encoding.word_to_chars(feature, word, sequence_index=1) if sequence == 1 else None
-                for word, sequence in zip(encoding.word_ids(feature), sequence_ids)
+                window.word_to_chars(word, 1) if sequence == 1 else None
+                for word, sequence in zip(window.word_ids, window.sequence_ids)
             ]
             spans, no_answer_score = decode_spans(
                 start_logits[feature],
@@ -236,35 +261,19 @@ class Reader:
             )
         return results
 
-    def _logits(self, encoding) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Start/end logits per feature, run in padded batches of similar lengths."""
-        input_ids = encoding["input_ids"]
-        token_type_ids = encoding.get("token_type_ids")
-        pad_id = self._tokenizer.pad_token_id or 0
-        starts: list[np.ndarray] = [np.empty(0)] * len(input_ids)
-        ends: list[np.ndarray] = [np.empty(0)] * len(input_ids)
-        order = sorted(range(len(input_ids)), key=lambda i: len(input_ids[i]))
-        # A model handed over by training keeps fp32 weights: run it under autocast instead.
-        autocast = self.bf16 and self._model.dtype == torch.float32
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            for first in range(0, len(order), self.batch_size):
-                batch = order[first : first + self.batch_size]
-                width = max(len(input_ids[i]) for i in batch)
-                ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                types = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, feature in enumerate(batch):
-                    length = len(input_ids[feature])
-                    ids[row, :length] = torch.tensor(input_ids[feature])
-                    mask[row, :length] = 1
-                    if token_type_ids is not None:
-                        types[row, :length] = torch.tensor(token_type_ids[feature])
-                inputs = {"input_ids": ids, "attention_mask": mask}
-                if token_type_ids is not None:
-                    inputs["token_type_ids"] = types
-                output = self._model(**inputs)
-                for row, feature in enumerate(batch):
-                    length = len(input_ids[feature])
-                    starts[feature] = output.start_logits[row, :length].float().numpy()
-                    ends[feature] = output.end_logits[row, :length].float().numpy()
+    def _logits(self, windows: list) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Start/end logits per window, run in padded batches of similar lengths."""
+        pad_id = self._tokenizer.token_to_id("[PAD]") or 0
+        starts: list[np.ndarray] = [np.empty(0)] * len(windows)
+        ends: list[np.ndarray] = [np.empty(0)] * len(windows)
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i].ids))
+        batch_size = self.batch_size or self._model.rows_per_run
+        for first in range(0, len(order), batch_size):
+            batch = order[first : first + batch_size]
+            inputs = pad_batch([windows[i].ids for i in batch], [windows[i].type_ids for i in batch], pad_id)
+            start, end = self._model.logits(inputs)
+            for row, feature in enumerate(batch):
+                length = len(windows[feature].ids)
+                starts[feature] = start[row, :length]
+                ends[feature] = end[row, :length]
         return starts, ends

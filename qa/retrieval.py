@@ -18,7 +18,7 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
 from qa.chunking import Chunk
-from qa.embedding import Embedder
+from qa.embedding import TextEmbedder
 from qa.index import DocumentIndex
 
 if TYPE_CHECKING:  # the archive tokenizes with this module
@@ -108,7 +108,7 @@ class Retriever:
     def __init__(
         self,
         index: DocumentIndex,
-        embedder: Embedder,
+        embedder: TextEmbedder,
         settings: RetrievalSettings = RetrievalSettings(),
         *,
         bm25: bm25s.BM25 | None | Literal["build"] = "build",
@@ -119,7 +119,7 @@ class Retriever:
         self._bm25 = build_bm25(index) if bm25 == "build" else bm25
 
     def dense_ranking(self, question: str) -> list[int]:
-        vector = self.embedder.embed([question])[0]
+        vector = self.embedder.embed_query(question)
         return [i for i, _ in self.index.search(vector, self.settings.candidates)]
 
     def bm25_ranking(self, question: str) -> list[int]:
@@ -169,7 +169,7 @@ class ArchiveRetriever:
     """Hybrid search over a whole archive: the question is embedded once, and chunks are ranked
     across articles, dense and BM25 fused by reciprocal rank as within one article."""
 
-    def __init__(self, archive: Archive, embedder: Embedder, settings: RetrievalSettings = RetrievalSettings()) -> None:
+    def __init__(self, archive: Archive, embedder: TextEmbedder, settings: RetrievalSettings = RetrievalSettings()) -> None:
         self.archive = archive
         self.embedder = embedder
         self.settings = settings
@@ -177,7 +177,7 @@ class ArchiveRetriever:
     def search(self, question: str, top_k: int | None = None) -> list[tuple[DocumentIndex, Hit]]:
         """The ``top_k`` best chunks of any article, best first, each with its article."""
         top_k = top_k or self.settings.archive_top_k
-        vector = self.embedder.embed([question])[0]
+        vector = self.embedder.embed_query(question)
         dense = [row for row, _ in self.archive.dense(vector, self.settings.candidates)]
         lexical = self.archive.lexical(question, self.settings.candidates)
         fused = reciprocal_rank_fusion([dense, lexical], self.settings.rrf_k)

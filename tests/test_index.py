@@ -44,6 +44,9 @@ class HashingEmbedder:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms == 0, 1, norms)
 
+    def embed_query(self, text):
+        return self.embed([text])[0]
+
 
 @pytest.fixture
 def document(seed_text):

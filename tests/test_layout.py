@@ -22,3 +22,14 @@ def test_the_runtime_imports_nothing_of_training():
 def test_import_qa_loads_no_model_library():
     loaded = modules_after("import qa")
     assert not {"torch", "transformers", "faiss", "sentence_transformers"} & loaded
+
+
+def test_answering_on_the_default_backend_imports_no_torch(tmp_path):
+    # The serving path (ONNX Runtime) answers without torch, transformers or sentence-transformers:
+    # they cost a second of start-up and hundreds of MB.
+    loaded = modules_after(
+        f"import os; os.environ['QA_INDEX_DIR'] = {str(tmp_path)!r}; import ui; from qa import ask; "
+        "assert ask('What does INDUS-X aim at?').answerable"
+    )
+    assert "onnxruntime" in loaded and "gradio" in loaded
+    assert not {"torch", "transformers", "sentence_transformers"} & loaded

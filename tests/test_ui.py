@@ -157,6 +157,20 @@ def test_api_ask_returns_the_answer_as_json(api):
     assert all({"answer", "score", "sentence", "start", "end"} <= set(a) for a in answer["alternatives"])
 
 
+def test_many_visitors_asking_at_once_get_the_answers_each_gets_alone(api):
+    questions = [
+        "What does INDUS-X aim at?",
+        "When did the US Defence Secretary arrive in New Delhi?",
+        "Where was Austin accorded the guard of honour?",
+        "What is the capital of France?",
+    ] * 4
+    alone = {question: api.predict(question, "", api_name="/ask")["answer"] for question in set(questions)}
+    # 16 questions in flight at once: up to 8 run side by side and their model calls are batched.
+    jobs = [api.submit(question, "", api_name="/ask") for question in questions]
+    together = [job.result(timeout=120) for job in jobs]
+    assert [reply["answer"] for reply in together] == [alone[question] for question in questions]
+
+
 def test_api_ask_defaults_to_the_seed_and_accepts_its_id(api):
     by_default = api.predict("What is the capital of France?", api_name="/ask")
     assert by_default["answerable"] is False and by_default["answer"] == "" and by_default["start"] is None

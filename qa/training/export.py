@@ -30,6 +30,7 @@ from qa.training.evaluate import (
 from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant
 from qa.reader import Reader, ReaderSettings
+from qa.training.onnx_export import export_reader_onnx
 from qa.training.squad import Scores, load_articles, load_questions, score_predictions
 from qa.training.train import BASE_MODEL_NAME, TrainConfig
 
@@ -51,7 +52,7 @@ OTHER_SHARES = (0.2, 0.5)
 class Calibration:
     threshold: float
     unanswerable_share: float
-    reader_precision: str  # "bf16" or "fp32": margins move by a fraction of a logit between them
+    reader_precision: str  # "bf16", "fp32" or "int8": margins move by a fraction of a logit between them
     tuned_on: Scores
     held_out: Scores
     held_out_never_abstaining: Scores
@@ -111,7 +112,7 @@ def calibrate(
         held_out_margins=margins,
         held_aside_categories=tuple(categories),
         unanswerable_share=unanswerable_share,
-        reader_precision="bf16" if reader.bf16 else "fp32",
+        reader_precision=reader.precision,
         tuned_on=score_predictions(halves[1], predictions_at(guesses, threshold)),
         held_out=score_predictions(halves[0], predictions_at(guesses, threshold)),
         held_out_never_abstaining=score_predictions(halves[0], predictions_at(guesses, float("-inf"))),
@@ -143,7 +144,8 @@ def export_reader(
         staging.mkdir(parents=True)
         model.half().save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        # Calibrated exactly as it ships: the fp16 weights on disk, loaded as the chatbot loads them.
+        export_reader_onnx(staging)
+        # Calibrated exactly as it ships: the files on disk, loaded as the chatbot loads them.
         calibration = calibrate(Reader(staging, settings=settings), calibration_data, held_aside=held_aside)
         logger.info(
             "no-answer threshold %.3f; held-out %s", calibration.threshold, calibration.held_out.summary()
@@ -347,6 +349,10 @@ reader = Reader("qa/models/minilm-l6-squad-reader")
 span = reader.read("What is INDUS-X focused on?", ["INDUS-X is focused on advancing high-tech cooperation."])[0]
 span.text, reader.is_answer(span)
 ```
+
+`onnx/model.int8.onnx` beside them is the same model as an ONNX graph with int8 weights (ONNX
+Runtime's dynamic quantisation of the `torch.onnx` export; `qa export-onnx`, run by `qa export-reader`
+too): article-qa's default backend reads with it, without torch.
 
 ## Training data
 - SQuAD v1.1 train (87,599 questions), rebuilt from the public explorer pages.

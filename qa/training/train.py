@@ -30,7 +30,8 @@ from tqdm import tqdm
 
 from qa.chunking import Sentence, split_sentences, window
 from qa.training.evaluate import best_threshold, guess_gold_paragraph, predictions_at
-from qa.loading import bf16_matmul_supported, quiet_model_loading
+from qa.backends import cpu_has_native_bf16
+from qa.loading import quiet_model_loading
 from qa.paths import SHARED_DIR
 from qa.reader import Reader, ReaderSettings
 from qa.training.squad import SQUAD1_TRAIN, Question, load_articles, load_questions, score_predictions
@@ -344,7 +345,7 @@ def train(config: TrainConfig) -> Path:
 
     began = time.monotonic()
     torch.set_num_threads(config.threads)
-    bf16 = bf16_matmul_supported() if config.bf16 is None else config.bf16
+    bf16 = cpu_has_native_bf16() if config.bf16 is None else config.bf16
     random.seed(config.seed)
     np.random.seed(config.seed)
     torch.manual_seed(config.seed)
