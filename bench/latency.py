@@ -139,15 +139,15 @@ def warm_latency(asks: int, runs: int) -> dict:
 
 
 def run_measured(command: list[str], env: dict) -> tuple[float, int]:
-    """Seconds ``command`` took and its peak RSS in MB (``wait4`` reports the child's own)."""
+    """Seconds ``command`` took and its peak RSS in MB. GNU time reports the RSS: a child forked
+    from this process (models loaded by an earlier section) would count this one's pages too."""
     began = time.perf_counter()
-    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
+    result = subprocess.run(["/usr/bin/time", "-f", "%M", *command], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - began
-    if status != 0:
-        raise RuntimeError(f"{command} failed: {child.stderr.read().decode()[-2000:]}")
-    child.stderr.close()
-    return elapsed, usage.ru_maxrss // 1024
+    if result.returncode != 0:
+        raise RuntimeError(f"{command} failed: {result.stderr[-2000:]}")
+    return elapsed, int(result.stderr.split()[-1]) // 1024
 
 
 COLD_QUESTION = "What does INDUS-X aim at?"

@@ -216,7 +216,9 @@ class TorchSentenceEncoder:
         self.model = model.to(torch.bfloat16) if bf16 else model
 
     def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
-        vectors = self.model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=progress)
+        vectors = self.model.encode(
+            texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=progress
+        )
         return np.asarray(vectors, dtype=np.float32)
 
 
@@ -246,7 +248,8 @@ class OnnxSentenceEncoder:
 
             firsts = tqdm(firsts, desc="Embedding")
         for first in firsts:
-            for row, encoding in enumerate(self.tokenizer.encode_batch(texts[first : first + batch_size]), start=first):
+            encodings = self.tokenizer.encode_batch(texts[first : first + batch_size])
+            for row, encoding in enumerate(encodings, start=first):
                 inputs = pad_batch([encoding.ids], [encoding.type_ids], pad_id=0)
                 vectors[row] = self.session.run(None, inputs)[0][0]
         return vectors
@@ -259,7 +262,7 @@ def sentence_encoder(backend: str) -> SentenceEncoder:
     exported_from = json.loads((EMBEDDER_ONNX_DIR / "source.json").read_text())["package"]
     installed = f"{EMBEDDER_PACKAGE}=={importlib.metadata.version(EMBEDDER_PACKAGE)}"
     if exported_from != installed:
-        logger.warning("the ONNX embedder was exported from %s, but %s is installed", exported_from, installed)
+        logger.warning("the ONNX embedder was exported from %s; %s is installed", exported_from, installed)
     return OnnxSentenceEncoder(path)
 
 

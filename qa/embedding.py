@@ -24,7 +24,16 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.backends import EMBEDDER_DIMENSION, EMBEDDER_PACKAGE, TORCH, SentenceEncoder, cpu_has_native_bf16, default_backend, is_torch, sentence_encoder
+from qa.backends import (
+    EMBEDDER_DIMENSION,
+    EMBEDDER_PACKAGE,
+    TORCH,
+    SentenceEncoder,
+    cpu_has_native_bf16,
+    default_backend,
+    is_torch,
+    sentence_encoder,
+)
 from qa.batching import MicroBatcher
 from qa.chunking import Chunk
 

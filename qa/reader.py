@@ -19,7 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.backends import TORCH, ReaderModel, TorchReaderModel, cpu_has_native_bf16, default_reader_backend, is_torch, pad_batch, reader_model
+from qa.backends import (
+    TORCH,
+    ReaderModel,
+    TorchReaderModel,
+    cpu_has_native_bf16,
+    default_reader_backend,
+    is_torch,
+    pad_batch,
+    reader_model,
+)
 from qa.batching import MicroBatcher
 from qa.decoding import clean_boundaries, decode_spans
 
@@ -95,8 +104,9 @@ class Reader:
 
     ``backend`` is how the model runs (``qa.backends.BACKENDS``): ``"onnx-int8"``, ``"torch"`` (bf16
     where the CPU has it natively), ``"torch-fp32"`` or ``"onnx-fp32"``; None, the default, is
-    ``qa.backends.default_backend()`` (torch for a model directory without that ONNX graph). ``batch_size`` (windows per model call) defaults to the
-    backend's ``rows_per_run``. Tokenising, batching and span decoding are the same for all of them.
+    ``qa.backends.default_backend()`` (torch for a model directory without that ONNX graph).
+    ``batch_size`` (windows per model call) defaults to the backend's ``rows_per_run``. Tokenising,
+    batching and span decoding are the same on every backend.
     """
 
     def __init__(
@@ -148,7 +158,8 @@ class Reader:
             from tokenizers import Tokenizer
 
             logger.info("loading reader (%s) from %s", self.backend, self.model_dir)
-            self._use(reader_model(self.backend, self.model_dir), Tokenizer.from_file(str(self.model_dir / "tokenizer.json")))
+            tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+            self._use(reader_model(self.backend, self.model_dir), tokenizer)
 
     def _use(self, model: ReaderModel, tokenizer) -> None:
         """Keep ``model`` and two copies of the ``tokenizers.Tokenizer``: one cutting (question,
@@ -191,7 +202,8 @@ class Reader:
         return self._batcher((question, list(contexts), top_k))
 
     def _read_batch(self, requests: list[tuple[str, list[str], int]]) -> list[list[Span]]:
-        spans = self.read_many([(question, contexts) for question, contexts, _ in requests], max(k for *_, k in requests))
+        most = max(top_k for *_, top_k in requests)
+        spans = self.read_many([(question, contexts) for question, contexts, _ in requests], top_k=most)
         return [found[:top_k] for found, (_, _, top_k) in zip(spans, requests)]
 
     def read_many(self, requests: list[tuple[str, list[str]]], top_k: int = 5) -> list[list[Span]]:
@@ -213,10 +225,9 @@ class Reader:
             self.load()
         settings = self.settings
         # Each pair's windows in order, as transformers' fast tokenizers return them.
+        encodings = self._pair_tokenizer.encode_batch([(question, context) for _, question, _, context in pairs])
         features = [
-            (pair, window)
-            for pair, encoding in enumerate(self._pair_tokenizer.encode_batch([(q, c) for _, q, _, c in pairs]))
-            for window in (encoding, *encoding.overflowing)
+            (pair, window) for pair, encoding in enumerate(encodings) for window in (encoding, *encoding.overflowing)
         ]
         start_logits, end_logits = self._logits([window for _, window in features])
 

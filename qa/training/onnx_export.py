@@ -64,7 +64,8 @@ class _MeanPooledEncoder(torch.nn.Module):
         self.model = model
 
     def forward(self, input_ids, attention_mask, token_type_ids):
-        states = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)[0]
+        output = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+        states = output[0]
         mask = attention_mask.unsqueeze(-1).to(states.dtype)
         return (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
@@ -110,7 +111,8 @@ def _export(
             "extra_options": {"MatMulConstBOnly": True},
         }
         quantize_dynamic(
-            fp32, destination / ONNX_FILES[ONNX_INT8], weight_type=QuantType.QInt8, per_channel=True, **partial
+            fp32, destination / ONNX_FILES[ONNX_INT8], weight_type=QuantType.QInt8, per_channel=True,
+            **partial,
         )
         if keep_fp32:
             for path in Path(work).iterdir():  # the graph and its external weights file
@@ -137,6 +139,7 @@ def export_embedder_onnx(destination: Path = EMBEDDER_ONNX_DIR, keep_fp32: bool 
     with quiet_model_loading():
         model = AutoModel.from_pretrained(embedder_model_dir(), dtype=torch.float32)
     _export(_MeanPooledEncoder(model), ["sentence_embedding"], Path(destination), keep_fp32, whole=True)
-    source = {"package": f"{EMBEDDER_PACKAGE}=={importlib.metadata.version(EMBEDDER_PACKAGE)}", "pooling": "mean"}
+    package = f"{EMBEDDER_PACKAGE}=={importlib.metadata.version(EMBEDDER_PACKAGE)}"
+    source = {"package": package, "pooling": "mean"}
     (Path(destination) / "source.json").write_text(json.dumps(source, indent=2) + "\n")
     return Path(destination)
