@@ -143,7 +143,7 @@ def test_every_shipped_backend_reads_like_fp32(fp32_reader, seed_text, backend, 
         assert reader.is_answer(other) == fp32_reader.is_answer(full)
 
 
-def test_the_torch_backend_converts_its_weights_once(reader):
+def test_the_torch_backend_converts_its_weights_once():
     import torch
 
     from qa.backends import TorchReaderModel
