@@ -1,7 +1,12 @@
-"""Load on a running chat server: concurrent gradio_client clients asking its /ask endpoint.
+"""Load on a running chat server: concurrent clients asking its /ask endpoint.
 
     qa serve &                                   # or: python ui.py &
-    .venv/bin/python bench/load_test.py [--url http://127.0.0.1:7860] [--clients 20] [--questions 10]
+    .venv/bin/python bench/load_test.py [--url http://127.0.0.1:7860] [--clients 20] [--questions 10] [--http]
+
+Clients are gradio_client's, as a Python user would call the server; with ``--http`` they are plain
+HTTP calls to Gradio's REST API (POST /gradio_api/call/ask, then read its event stream), which
+cost the machine a fraction of the CPU: on two shared cores, gradio_client's 50 clients used more
+CPU than the server they measured.
 
 Loopback only, and bounded: clients x questions calls at most, each waiting no longer than what
 is left of --deadline seconds for the whole run. Prints the error count and the per-question
@@ -12,8 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
+import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
@@ -44,13 +52,37 @@ class ClientRun:
     errors: list[str] = field(default_factory=list)
 
 
-def run_client(url: str, client_number: int, questions: int, deadline: float) -> ClientRun:
-    """Ask ``questions`` questions one after another, starting at a different one per client."""
+Ask = Callable[[str, float], dict]  # (question, seconds left) -> the /ask reply
+
+
+def gradio_client_asker(url: str) -> Ask:
     from gradio_client import Client
 
+    client = Client(url, verbose=False, analytics_enabled=False)
+    return lambda question, timeout: client.submit(question, "", api_name="/ask").result(timeout=timeout)
+
+
+def http_asker(url: str) -> Ask:
+    def ask(question: str, timeout: float) -> dict:
+        body = json.dumps({"data": [question, "", []]}).encode()
+        request = urllib.request.Request(f"{url}/gradio_api/call/ask", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            event_id = json.load(response)["event_id"]
+        with urllib.request.urlopen(f"{url}/gradio_api/call/ask/{event_id}", timeout=timeout) as response:
+            stream = response.read().decode()
+        event = re.search(r"^event: (\w+)\ndata: (.*)$", stream, re.MULTILINE)
+        if event is None or event.group(1) != "complete":
+            raise RuntimeError(f"no answer in the event stream: {stream[:200]!r}")
+        return json.loads(event.group(2))[0]
+
+    return ask
+
+
+def run_client(url: str, client_number: int, questions: int, deadline: float, connect: Callable[[str], Ask]) -> ClientRun:
+    """Ask ``questions`` questions one after another, starting at a different one per client."""
     run = ClientRun()
     try:
-        client = Client(url, verbose=False, analytics_enabled=False)
+        ask = connect(url)
     except Exception as error:  # a client that can't connect fails all its questions
         run.errors.extend([f"client {client_number}: cannot connect: {error!r}"] * questions)
         return run
@@ -62,7 +94,7 @@ def run_client(url: str, client_number: int, questions: int, deadline: float) ->
         question = QUESTIONS[(client_number + turn) % len(QUESTIONS)]
         began = time.perf_counter()
         try:
-            answer = client.submit(question, "", api_name="/ask").result(timeout=remaining)
+            answer = ask(question, remaining)
         except Exception as error:  # timeouts, connection and server errors all count as failures
             run.errors.append(f"client {client_number}: {question!r}: {error!r}")
             continue
@@ -81,6 +113,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--questions", type=int, default=10, help="per client")
     parser.add_argument("--deadline", type=float, default=900, help="seconds for the whole run")
+    parser.add_argument("--http", action="store_true", help="plain HTTP clients instead of gradio_client")
     args = parser.parse_args()
     if urlparse(args.url).hostname not in LOOPBACK_HOSTS:
         parser.error("load is only ever sent to this machine's loopback address")
@@ -91,7 +124,8 @@ def main() -> int:
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.clients) as pool:
         futures = [
-            pool.submit(run_client, args.url, number, args.questions, deadline)
+            pool.submit(run_client, args.url, number, args.questions, deadline,
+                        http_asker if args.http else gradio_client_asker)
             for number in range(args.clients)
         ]
         runs = [future.result() for future in futures]
@@ -100,6 +134,7 @@ def main() -> int:
     latencies = [seconds for run in runs for seconds in run.latencies]
     errors = [error for run in runs for error in run.errors]
     report = {
+        "client": "http" if args.http else "gradio_client",
         "clients": args.clients,
         "questions_per_client": args.questions,
         "answered": len(latencies),
