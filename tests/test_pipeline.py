@@ -155,14 +155,15 @@ def test_reading_plan_reads_top_hits_first_then_unread_runs():
 
 
 def test_spans_of_two_reads_combine_as_one():
-    first = [Span("x", 0, 1, context_index=0, score=5.0, no_answer_score=1.0)]
+    first = [Span("x", 0, 1, context_index=0, score=8.0, no_answer_score=5.0)]  # margin 3
     more = [
-        Span("y", 0, 1, context_index=0, score=7.0, no_answer_score=-2.0),
-        Span("z", 2, 3, context_index=1, score=4.0, no_answer_score=-2.0),
+        Span("y", 0, 1, context_index=0, score=7.0, no_answer_score=-2.0),  # margin 9
+        Span("z", 2, 3, context_index=1, score=4.0, no_answer_score=-2.0),  # margin 6
     ]
     combined = _spans_read_together(first, more, offset=1)
-    assert [(s.text, s.context_index) for s in combined] == [("y", 1), ("x", 0), ("z", 2)]
-    assert {s.no_answer_score for s in combined} == {-2.0}  # the lowest over every window read
+    # Ranked by margin, each against its own context's "no answer": x has the highest score, but
+    # its context is the likeliest not to hold the answer.
+    assert [(s.text, s.context_index, s.margin) for s in combined] == [("y", 1, 9.0), ("z", 2, 6.0), ("x", 0, 3.0)]
     assert _spans_read_together([], more, offset=1)[0].context_index == 1
 
 
