@@ -4,9 +4,10 @@
 
 - ``vectors.npy``: every chunk's unit vector (float16, one row per chunk), memory-mapped: dense
   hits are re-scored exactly from it, and an article's own vectors are read from it;
-- ``faiss.index``: exact inner product (``IndexFlatIP``) up to ``ArchiveSettings.exact_up_to``
-  chunks, compressed and approximate above (IVF with product quantisation), memory-mapped; which
-  one is recorded in the manifest;
+- ``faiss.index``: exact inner product over the float16 vectors (a float16 scalar quantiser, as
+  ``vectors.npy`` stores them) up to ``ArchiveSettings.exact_up_to`` chunks, compressed and
+  approximate above (IVF with product quantisation), memory-mapped; which one is recorded in the
+  manifest;
 - ``archive.sqlite``: the articles (title, source, text, sentence offsets), the chunks (a row
   per vector) and the BM25 terms (term → column). SQLite rather than Arrow/Parquet because a question needs a few rows by key (its
   hits' chunks and articles), not columns: an indexed lookup reads them without loading the
@@ -62,6 +63,8 @@ VECTORS_FILE = "vectors.npy"
 FAISS_FILE = "faiss.index"
 STORE_FILE = "archive.sqlite"
 BM25_FILES = {part: f"bm25_{part}.npy" for part in ("data", "indices", "indptr")}
+# Dense index kinds searched exactly; "flat" (IndexFlatIP) is what archives built before 2026-12-03 hold.
+EXACT_KINDS = ("fp16", "flat")
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,7 @@ class Archive:
         self.manifest = manifest
         self.settings = settings
         self._vectors = np.load(directory / VECTORS_FILE, mmap_mode="r")
-        flags = faiss.IO_FLAG_MMAP_IFC if manifest["faiss"] == "flat" else faiss.IO_FLAG_MMAP
+        flags = faiss.IO_FLAG_MMAP_IFC if manifest["faiss"] in EXACT_KINDS else faiss.IO_FLAG_MMAP
         self._faiss = faiss.read_index(str(directory / FAISS_FILE), flags | faiss.IO_FLAG_READ_ONLY)
         if manifest["faiss"] == "ivfpq":
             faiss.extract_index_ivf(self._faiss).nprobe = settings.nprobe
@@ -228,7 +231,7 @@ class Archive:
         if k <= 0:
             return []
         query = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
-        if self.manifest["faiss"] == "flat":  # exact already
+        if self.manifest["faiss"] in EXACT_KINDS:  # exact already
             scores, ids = self._faiss.search(query, k)
             return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
         _, ids = self._faiss.search(query, k * self.settings.rerank_factor)
@@ -426,11 +429,14 @@ def _write_store(path: Path, documents: list[PreparedDocument], terms: dict[str,
 
 
 def _write_faiss(path: Path, vectors: np.ndarray, settings: ArchiveSettings) -> str:
-    """The dense index for ``vectors``; returns its kind, "flat" (exact) or "ivfpq"."""
+    """The dense index for ``vectors``; returns its kind, "fp16" (exact) or "ivfpq"."""
     count, dimension = vectors.shape
     if count <= settings.exact_up_to:
-        index = faiss.IndexFlatIP(dimension)
-        kind = "flat"
+        # Float16 codes are the stored vectors exactly: the same hits and scores as IndexFlatIP over
+        # them in float32 (nyt_news_dev's 57.5k chunks, 200 queries: identical), half the bytes to
+        # scan, 6.5 against 12.8 ms a question.
+        index = faiss.IndexScalarQuantizer(dimension, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        kind = "fp16"
     else:
         lists = int(min(max(4 * math.sqrt(count), 16), count // 39))  # faiss wants 39 points a list to train
         index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dimension), dimension, lists, settings.pq_bytes, 8, faiss.METRIC_INNER_PRODUCT)

@@ -27,7 +27,7 @@ def test_an_archive_is_built_added_to_replaced_in_and_removed_from(tmp_path, new
     documents = news_documents(news_dir)
     root = tmp_path / "archive"
     archive = update_archive(root, embedder, prepare(documents[:4], embedder))
-    assert len(archive) == 4 and archive.manifest["faiss"] == "flat"
+    assert len(archive) == 4 and archive.manifest["faiss"] == "fp16"
     first_version = archive.directory
 
     archive = update_archive(root, embedder, prepare(documents[3:], embedder), removed=[documents[0].id])
