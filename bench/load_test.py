@@ -2,6 +2,11 @@
 
     qa serve &                                   # or: python ui.py &
     .venv/bin/python bench/load_test.py [--url http://127.0.0.1:7860] [--clients 20] [--questions 10] [--http]
+        [--document-id ID] [--questions-from DATA]
+
+By default the questions are about the seed article; ``--questions-from`` asks those of a SQuAD-format
+file instead (in turn, each client starting at its own), and ``--document-id`` names the article to
+ask ("*": the whole archive of ``qa serve --archive DIR``).
 
 Clients are gradio_client's, as a Python user would call the server; with ``--http`` they are plain
 HTTP calls to Gradio's REST API (POST /gradio_api/call/ask, then read its event stream), which
@@ -16,6 +21,7 @@ latency (p50/p95) as the clients see it, queueing included; exits 1 when any que
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -24,9 +30,11 @@ import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
 from qa.training.evaluate import percentile
+from qa.training.squad import load_questions
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # Questions about the seed article (INDUS-X), one of which it doesn't answer.
@@ -55,16 +63,16 @@ class ClientRun:
 Ask = Callable[[str, float], dict]  # (question, seconds left) -> the /ask reply
 
 
-def gradio_client_asker(url: str) -> Ask:
+def gradio_client_asker(url: str, document_id: str) -> Ask:
     from gradio_client import Client
 
     client = Client(url, verbose=False, analytics_enabled=False)
-    return lambda question, timeout: client.submit(question, "", api_name="/ask").result(timeout=timeout)
+    return lambda question, timeout: client.submit(question, document_id, api_name="/ask").result(timeout=timeout)
 
 
-def http_asker(url: str) -> Ask:
+def http_asker(url: str, document_id: str) -> Ask:
     def ask(question: str, timeout: float) -> dict:
-        body = json.dumps({"data": [question, "", []]}).encode()
+        body = json.dumps({"data": [question, document_id, []]}).encode()
         request = urllib.request.Request(f"{url}/gradio_api/call/ask", body, {"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=timeout) as response:
             event_id = json.load(response)["event_id"]
@@ -78,11 +86,13 @@ def http_asker(url: str) -> Ask:
     return ask
 
 
-def run_client(url: str, client_number: int, questions: int, deadline: float, connect: Callable[[str], Ask]) -> ClientRun:
-    """Ask ``questions`` questions one after another, starting at a different one per client."""
+def run_client(
+    url: str, client_number: int, questions: int, deadline: float, connect: Callable[[], Ask], asked: list[str], start: int
+) -> ClientRun:
+    """Ask ``questions`` of ``asked`` one after another, from the ``start``-th on."""
     run = ClientRun()
     try:
-        ask = connect(url)
+        ask = connect()
     except Exception as error:  # a client that can't connect fails all its questions
         run.errors.extend([f"client {client_number}: cannot connect: {error!r}"] * questions)
         return run
@@ -91,7 +101,7 @@ def run_client(url: str, client_number: int, questions: int, deadline: float, co
         if remaining <= 0:
             run.errors.append(f"client {client_number}: deadline passed before question {turn}")
             continue
-        question = QUESTIONS[(client_number + turn) % len(QUESTIONS)]
+        question = asked[(start + turn) % len(asked)]
         began = time.perf_counter()
         try:
             answer = ask(question, remaining)
@@ -114,18 +124,23 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=10, help="per client")
     parser.add_argument("--deadline", type=float, default=900, help="seconds for the whole run")
     parser.add_argument("--http", action="store_true", help="plain HTTP clients instead of gradio_client")
+    parser.add_argument("--document-id", default="", help='the article asked; "*": the whole archive')
+    parser.add_argument("--questions-from", type=Path, help="ask the questions of this SQuAD-format file")
     args = parser.parse_args()
     if urlparse(args.url).hostname not in LOOPBACK_HOSTS:
         parser.error("load is only ever sent to this machine's loopback address")
     if not (1 <= args.clients <= 100 and 1 <= args.questions <= 100):
         parser.error("--clients and --questions must each be between 1 and 100")
 
+    asked = [q.question for q in load_questions(args.questions_from)] if args.questions_from else QUESTIONS
+    asker = http_asker if args.http else gradio_client_asker
     deadline = time.monotonic() + args.deadline
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.clients) as pool:
         futures = [
             pool.submit(run_client, args.url, number, args.questions, deadline,
-                        http_asker if args.http else gradio_client_asker)
+                        functools.partial(asker, args.url, args.document_id), asked,
+                        start=number * max(1, len(asked) // args.clients))
             for number in range(args.clients)
         ]
         runs = [future.result() for future in futures]
