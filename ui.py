@@ -33,9 +33,15 @@ with skipping_stub_writing():  # 3 s less of start-up (qa/gradio_startup.py)
 from qa.conversation import Turn
 from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, Document
 from qa.errors import QAError
-from qa.index import remove_incomplete
 from qa.ingest import DONE, IngestJob, Ingestor
-from qa.pipeline import MAX_QUESTION_CHARS, WHOLE_ARCHIVE, Answer, Assistant, default_assistant, seed_document
+from qa.pipeline import (
+    MAX_QUESTION_CHARS,
+    WHOLE_ARCHIVE,
+    Answer,
+    Assistant,
+    ready_default_assistant,
+    seed_document,
+)
 from qa.suggest import suggested_questions
 
 logger = logging.getLogger(__name__)
@@ -462,19 +468,9 @@ class ChatPage:
         return api_payload(answer)
 
 
-def ready_assistant() -> Assistant:
-    """The seed article's assistant with its index built (or loaded) and both models in memory, so
-    that no request waits on start-up work. Debris of builds killed with an earlier server goes."""
-    assistant = default_assistant()
-    remove_incomplete(assistant.store.root)
-    assistant.embedder.load()
-    assistant.reader.load()
-    return assistant
-
-
 def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = None) -> gr.Blocks:
     """The page over ``assistant``'s articles (default: the seed article, models loaded now)."""
-    assistant = assistant or ready_assistant()
+    assistant = assistant or ready_default_assistant()
     if not assistant.documents:
         assistant.add(seed_document())
     page = ChatPage(assistant, assistant.documents[0], ingestor)
@@ -587,7 +583,7 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860) -> str:
 def serve(host: str = "127.0.0.1", port: int = 7860, archive: str | Path | None = None) -> None:
     """Load the models and the seed index once (and the ``archive``, if any: qa index --archive),
     then serve the page until interrupted."""
-    assistant = ready_assistant()
+    assistant = ready_default_assistant()
     if archive:
         assistant.use_archive(archive)
     app = build_app(assistant)

@@ -16,6 +16,7 @@ import argparse
 import json
 import logging
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -217,10 +218,23 @@ def _export_onnx(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # The models and the seed index load while gradio is imported: importing is Python holding the
+    # GIL, ONNX Runtime's model loading mostly is not (ready 0.5-1.0 s sooner on 2 cores). Should
+    # loading fail there, serve() loads again and reports it.
+    threading.Thread(target=_ready_quietly, name="warm-up", daemon=True).start()
     from ui import serve
 
     serve(host=args.host, port=args.port, archive=args.archive)
     return 0
+
+
+def _ready_quietly() -> None:
+    from qa.pipeline import ready_default_assistant
+
+    try:
+        ready_default_assistant()
+    except Exception:  # serve() loads again in the main thread and reports it there
+        logging.getLogger("qa").debug("warm-up failed", exc_info=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

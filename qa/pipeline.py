@@ -30,7 +30,7 @@ from qa.conversation import Resolution, Turn, resolve
 from qa.documents import Document, document_from_text, load_document
 from qa.embedding import Embedder
 from qa.errors import DocumentError, QuestionError
-from qa.index import DocumentIndex, IndexSettings, IndexStore
+from qa.index import DocumentIndex, IndexSettings, IndexStore, remove_incomplete
 from qa.paths import REPO_ROOT
 from qa.paths import default_index_dir
 from qa.reader import Reader, Span
@@ -507,6 +507,16 @@ def default_assistant() -> Assistant:
             assistant.add(seed_document())
             _default_assistant = assistant
     return _default_assistant
+
+
+def ready_default_assistant() -> Assistant:
+    """``default_assistant()`` with its seed index built (or loaded) and both models in memory, so
+    that no request waits on start-up work. Debris of builds killed with an earlier server goes."""
+    assistant = default_assistant()
+    remove_incomplete(assistant.store.root)
+    assistant.embedder.load()
+    assistant.reader.load()
+    return assistant
 
 
 def ask(question: str) -> Answer:
