@@ -14,6 +14,7 @@ from qa.backends import (
     default_backend,
     default_reader_backend,
     pad_batch,
+    run_side_by_side,
 )
 from qa.reader import DEFAULT_READER_DIR
 
@@ -38,6 +39,22 @@ def test_batches_are_padded_on_the_right_with_a_mask():
     assert inputs["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
     assert inputs["token_type_ids"].tolist() == [[0, 1, 1], [0, 0, 0]]
     assert all(array.dtype == np.int64 for array in inputs.values())
+
+
+def test_side_by_side_runs_keep_the_order_and_every_result():
+    assert run_side_by_side(lambda n: n * n, range(50)) == [n * n for n in range(50)]
+    assert run_side_by_side(str, []) == []
+
+
+def test_the_onnx_embedder_gives_a_text_the_same_vector_alone_or_among_many(seed_text):
+    # Sentences run one per call, side by side on the cores: each vector is computed exactly as alone.
+    from qa.backends import EMBEDDER_ONNX_DIR, ONNX_FILES
+
+    encoder = OnnxSentenceEncoder(EMBEDDER_ONNX_DIR / ONNX_FILES[ONNX_INT8])
+    texts = [line for line in seed_text.splitlines() if line.strip()][:24]
+    together = encoder.encode(texts, batch_size=16, progress=False)
+    alone = np.stack([encoder.encode([text], batch_size=16, progress=False)[0] for text in texts])
+    assert np.array_equal(together, alone)
 
 
 @pytest.mark.slow
