@@ -9,7 +9,7 @@ the activations, per run, at run time). The embedder's graph includes its mean p
 batch of vectors is one ``session.run``.
 
 The reader keeps its feed-forward output projections (the MatMul after each GELU, 6 of its 37
-weight matrices) in fp32, and its embedding tables too. Quantised whole, it lost 0.64 F1 on
+weight matrices) in fp32, and its embedding tables in fp16. Quantised whole, it lost 0.64 F1 on
 nyt_news_dev (75.02 against 75.66 for bf16 torch) and 3.7 on indus_x_dev (92.74 against 96.44);
 with those in fp32, 75.66 and 96.44. Those projections carried the largest share of the logits'
 quantisation error. The embedder is quantised whole: end to end it scores the same as in bf16
@@ -79,6 +79,41 @@ def _after_gelu(graph_path: Path) -> list[str]:
     return [node.name for node in graph.node if node.op_type == "MatMul" and node.input[0] in gelu_outputs]
 
 
+def _tables_in_fp16(graph_path: Path) -> None:
+    """Store the embedding tables (weights read only by Gather nodes) in fp16, each Gather's rows
+    cast back to fp32: the reader's graph goes from 70 to 47 MB (its 30,522-word table alone was
+    47 MB in fp32), and the rows a window looks up lose nothing that matters (fp16 keeps 11 bits;
+    nyt_news_dev and indus_x_dev F1 unchanged)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(graph_path))
+    graph = model.graph
+    readers: dict[str, set[str]] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, set()).add(node.op_type)
+    tables = {
+        weight.name: weight
+        for weight in graph.initializer
+        if weight.data_type == TensorProto.FLOAT and readers.get(weight.name) == {"Gather"}
+    }
+    nodes = []
+    for node in graph.node:
+        nodes.append(node)
+        if node.op_type == "Gather" and node.input[0] in tables:
+            rows = node.output[0]
+            node.output[0] = f"{rows}_fp16"
+            nodes.append(helper.make_node("Cast", [node.output[0]], [rows], name=f"{node.name}_fp32", to=TensorProto.FLOAT))
+    for weight in tables.values():
+        weight.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(weight).astype(np.float16), weight.name))
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(graph_path))
+
+
 def _export(
     module: torch.nn.Module, output_names: list[str], destination: Path, keep_fp32: bool, whole: bool
 ) -> None:
@@ -114,6 +149,8 @@ def _export(
             fp32, destination / ONNX_FILES[ONNX_INT8], weight_type=QuantType.QInt8, per_channel=True,
             **partial,
         )
+        if not whole:  # quantised whole, the tables are int8 already
+            _tables_in_fp16(destination / ONNX_FILES[ONNX_INT8])
         if keep_fp32:
             for path in Path(work).iterdir():  # the graph and its external weights file
                 shutil.copy2(path, destination / path.name)
