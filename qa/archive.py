@@ -54,7 +54,7 @@ from qa.documents import Document
 from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, TextEmbedder, chunk_vectors
 from qa.errors import DocumentError
 from qa.index import CURRENT_FILE, MANIFEST_FILE, DocumentIndex, file_damage, is_version_name, publish_version
-from qa.retrieval import tokenize
+from qa.retrieval import best_rows, tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -239,27 +239,33 @@ class Archive:
         if not len(rows):
             return []
         # Exact cosines from the stored vectors: the compressed codes only choose the candidates.
-        scores = np.asarray(self._vectors[rows], dtype=np.float32) @ query[0]
+        scores = self.cosines(query[0], rows)
         order = np.argsort(-scores, kind="stable")[:k]
         return [(int(rows[i]), float(scores[i])) for i in order]
 
-    def lexical(self, query: str, k: int) -> list[int]:
-        """Chunk rows that share a term with ``query``, best BM25 score first: each query term adds
+    def cosines(self, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The exact cosine of ``query_vector`` (a unit vector) with each chunk of ``rows``."""
+        return np.asarray(self._vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32) @ np.asarray(query_vector, dtype=np.float32)
+
+    def bm25_scores(self, query: str) -> np.ndarray:
+        """Every chunk's BM25 score for ``query`` (0 where it shares no term): each query term adds
         its column of scores (a term asked twice, twice, as bm25s scores)."""
+        scores = np.zeros(self.chunk_count, dtype=np.float32)
         terms = tokenize([query], bigrams=self.settings.bm25_bigrams)[0]
         if not terms:
-            return []
+            return scores
         marks = ",".join("?" * len(set(terms)))
         columns = dict(self._query(f"SELECT term, id FROM terms WHERE term IN ({marks})", tuple(set(terms))))
         data, indices, indptr = self._bm25["data"], self._bm25["indices"], self._bm25["indptr"]
-        scores = np.zeros(self.chunk_count, dtype=np.float32)
         for term in terms:
             if (column := columns.get(term)) is not None:
                 start, end = indptr[column], indptr[column + 1]
                 scores[indices[start:end]] += data[start:end]  # a column names each chunk once
-        matched = np.flatnonzero(scores > 0)
-        best = matched[np.lexsort((matched, -scores[matched]))][:k]
-        return [int(row) for row in best]
+        return scores
+
+    def lexical(self, query: str, k: int) -> list[int]:
+        """Chunk rows that share a term with ``query``, best BM25 score first."""
+        return [int(row) for row in best_rows(self.bm25_scores(query), k)]
 
 
 def open_archive(root: str | Path, embedder: TextEmbedder, settings: ArchiveSettings = ArchiveSettings()) -> Archive | None:

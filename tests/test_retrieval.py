@@ -13,7 +13,7 @@ from qa.embedding import Embedder
 from qa.index import IndexStore
 from qa.paths import SHARED_DIR
 from qa.backends import ONNX_INT8, TORCH, TORCH_FP32, cpu_has_native_bf16
-from qa.retrieval import RetrievalSettings, Retriever, reciprocal_rank_fusion
+from qa.retrieval import RetrievalSettings, Retriever, best_rows, reciprocal_rank_fusion, weighted_fusion
 from qa.training.squad import load_questions
 
 
@@ -39,6 +39,23 @@ def test_reciprocal_rank_fusion_rewards_agreement():
     fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1]], rrf_k=60)
     assert sorted(fused, key=fused.get, reverse=True) == [1, 3, 2]
     assert reciprocal_rank_fusion([[], []], rrf_k=60) == {}
+
+
+def test_weighted_fusion_weighs_cosine_against_bm25_as_a_share_of_the_best():
+    cosines, bm25 = np.array([0.9, 0.5, 0.3]), np.array([0.0, 4.0, 8.0])
+    # BM25 counts as a share of the question's best score: scaling it changes nothing.
+    for scale in (1.0, 10.0):
+        fused = weighted_fusion(cosines, bm25 * scale, best_bm25=8.0 * scale, dense_weight=0.5)
+        assert fused.tolist() == pytest.approx([0.45, 0.5, 0.65])
+    assert np.argsort(-weighted_fusion(cosines, bm25, 8.0, dense_weight=1.0)).tolist() == [0, 1, 2]  # cosine alone
+    assert np.argsort(-weighted_fusion(cosines, bm25, 8.0, dense_weight=0.0)).tolist() == [2, 1, 0]  # BM25 alone
+    # No BM25 match at all: ranked by cosine.
+    assert np.argsort(-weighted_fusion(cosines, np.zeros(3), 0.0, dense_weight=0.5)).tolist() == [0, 1, 2]
+
+
+def test_best_rows_keeps_positive_scores_best_first_ties_by_row():
+    assert best_rows(np.array([0.0, 3.0, 1.0, 3.0, 0.0]), k=2).tolist() == [1, 3]
+    assert best_rows(np.zeros(4), k=3).tolist() == []
 
 
 @pytest.fixture
