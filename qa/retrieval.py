@@ -34,6 +34,9 @@ _STOPWORDS = sorted(set(STOPWORDS_EN) | {"what", "who", "whom", "whose", "when",
 _STEMMER = Stemmer.Stemmer("english")
 
 
+ARCHIVE_FUSIONS = ("weighted", "rrf")
+
+
 @dataclass(frozen=True)
 class RetrievalSettings:
     top_k: int = 3  # hits handed to the reader
@@ -47,12 +50,18 @@ class RetrievalSettings:
     candidates: int = 20  # taken from each ranking before fusion
     rrf_k: int = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
     # Across articles, dense and BM25 are fused by score (``weighted_fusion``), cosine and BM25
-    # weighing the same. Reciprocal ranks there tie often (a chunk only dense found at rank r
-    # against one only BM25 found at rank r) and lose what the scores say: nyt_news_dev's questions
-    # among 18,896 SQuAD paragraphs put their right article first 67.1% of the time by RRF (ties
-    # broken by cosine), 78.9% by weighted scores (the same on the even and odd half of the articles
-    # at dense weights 0.4-0.7; dense alone 53.3%, BM25 alone 73.6%).
+    # weighing the same ("weighted"); "rrf" fuses them by reciprocal rank as within one article,
+    # ties broken by cosine. Reciprocal ranks across articles tie often (a chunk only dense found at
+    # rank r against one only BM25 found at rank r) and lose what the scores say: nyt_news_dev's
+    # questions among 18,896 SQuAD paragraphs put their right article first 67.1% of the time by
+    # RRF, 78.9% by weighted scores (the same on the even and odd half of the articles at dense
+    # weights 0.4-0.7; dense alone 53.3%, BM25 alone 73.6%).
+    archive_fusion: Literal["weighted", "rrf"] = "weighted"
     archive_dense_weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.archive_fusion not in ARCHIVE_FUSIONS:
+            raise ValueError(f"archive_fusion must be one of {ARCHIVE_FUSIONS}, not {self.archive_fusion!r}")
     # Sentences added on each side of a hit for the reader. The default chunks (3 sentences) are
     # already centred on their middle sentence; widening them reads more text for little recall.
     neighbour_sentences: int = 0
@@ -201,7 +210,8 @@ def hit_in(
 
 class ArchiveRetriever:
     """Hybrid search over a whole archive: the question is embedded once, and chunks are ranked
-    across articles by the weighted scores of dense and BM25 retrieval (``weighted_fusion``)."""
+    across articles by the weighted scores of dense and BM25 retrieval (``weighted_fusion``), or by
+    reciprocal rank (``RetrievalSettings.archive_fusion``)."""
 
     def __init__(self, archive: Archive, embedder: TextEmbedder, settings: RetrievalSettings = RetrievalSettings()) -> None:
         self.archive = archive
@@ -216,13 +226,16 @@ class ArchiveRetriever:
         bm25 = self.archive.bm25_scores(question)
         lexical = best_rows(bm25, self.settings.candidates).tolist()
         candidates = np.union1d(np.array(dense, dtype=np.int64), np.array(lexical, dtype=np.int64))
-        fused = weighted_fusion(
-            self.archive.cosines(vector, candidates), bm25[candidates], float(bm25.max(initial=0.0)), self.settings.archive_dense_weight
-        )
+        cosines = self.archive.cosines(vector, candidates)
+        if self.settings.archive_fusion == "rrf":
+            by_rank = reciprocal_rank_fusion([dense, lexical], self.settings.rrf_k)
+            fused = np.array([by_rank[row] for row in candidates.tolist()])
+        else:
+            fused = weighted_fusion(cosines, bm25[candidates], float(bm25.max(initial=0.0)), self.settings.archive_dense_weight)
         dense_rank = {c: r for r, c in enumerate(dense, start=1)}
         bm25_rank = {c: r for r, c in enumerate(lexical, start=1)}
         hits = []
-        for position in np.lexsort((candidates, -fused))[:top_k]:
+        for position in np.lexsort((candidates, -cosines, -fused))[:top_k]:  # ties by cosine, then row
             row = int(candidates[position])
             document_id, number = self.archive.locate(row)
             view = self.archive.view(document_id)

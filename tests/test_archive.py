@@ -17,6 +17,7 @@ from qa.documents import document_from_text, load_document
 from qa.embedding import SENTENCE_MEAN
 from qa.index import IndexSettings
 from qa.pipeline import Assistant
+from qa.retrieval import ARCHIVE_FUSIONS, ArchiveRetriever, RetrievalSettings, reciprocal_rank_fusion, weighted_fusion
 
 
 def news_documents(folder: Path):
@@ -72,6 +73,30 @@ def test_a_question_finds_its_article_in_the_whole_archive(tmp_path, news_dir, e
     found = assistant.ask(question)
     assert found.answerable and answer in found.text and found.document_title == title
     assert found.sentence in assistant.document(found.document_id).text
+
+
+def test_both_fusions_rank_the_whole_archive_by_their_own_scores(tmp_path, news_dir, embedder):
+    archive = update_archive(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
+    question = "Who designed the footbridge?"
+    vector = embedder.embed_query(question)
+    for fusion in ARCHIVE_FUSIONS:
+        settings = RetrievalSettings(archive_fusion=fusion)
+        hits = ArchiveRetriever(archive, embedder, settings).search(question)
+        assert "bridge" in hits[0][0].document.title
+        scores = [hit.score for _, hit in hits]
+        assert scores == sorted(scores, reverse=True)
+        dense = [row for row, _ in archive.dense(vector, settings.candidates)]
+        lexical = archive.lexical(question, settings.candidates)
+        top = hits[0][1]
+        row = archive._first_chunks[archive.ids.index(hits[0][0].document.id)] + top.chunk.index
+        if fusion == "rrf":
+            assert top.score == pytest.approx(reciprocal_rank_fusion([dense, lexical], settings.rrf_k)[row])
+        else:
+            bm25 = archive.bm25_scores(question)
+            expected = weighted_fusion(archive.cosines(vector, [row]), bm25[[row]], bm25.max(), settings.archive_dense_weight)[0]
+            assert top.score == pytest.approx(float(expected))
+    with pytest.raises(ValueError, match="archive_fusion"):
+        RetrievalSettings(archive_fusion="max")
 
 
 def test_a_large_archive_is_compressed_and_still_finds_the_right_article(tmp_path, embedder, reader):
