@@ -41,11 +41,11 @@ ARCHIVE_FUSIONS = ("weighted", "rrf")
 class RetrievalSettings:
     top_k: int = 3  # hits handed to the reader
     # Over a whole archive the reader chooses among 10 hits. nyt_news_dev's questions asked of its
-    # 100 articles among 18,896 SQuAD paragraphs, each of the top hits read alone and the best
-    # margin answering (qa.reader.Span): top 5, F1 66.1 and the right article 81.5%; top 10, 68.9
-    # and 84.0%. End to end, 10 hits against 5 hits with spans chosen by score as before: F1 67.4
-    # against 64.2, right article 83.7 against 79.9%; p50 69 against 65 ms, p95 276 against 168 ms
-    # (the 42% of questions not answered confidently from the top hit read 9 more).
+    # 100 articles among 18,896 SQuAD paragraphs, hits by weighted fusion, each read alone, the top
+    # one first and the others when it isn't confident: reading up to 5, F1 68.2 and the right
+    # article 83.4%; up to 10, 69.4 and 84.8% (end to end 68.2, 84.3%; p50 85, p95 380 ms on a slow
+    # afternoon, when a 160-token window took 40 ms: the 34% of questions not answered confidently
+    # from the top hit read up to 9 more).
     archive_top_k: int = 10
     candidates: int = 20  # taken from each ranking before fusion
     rrf_k: int = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
@@ -58,13 +58,13 @@ class RetrievalSettings:
     # weights 0.4-0.7; dense alone 53.3%, BM25 alone 73.6%).
     archive_fusion: Literal["weighted", "rrf"] = "weighted"
     archive_dense_weight: float = 0.5
+    # Sentences added on each side of a hit for the reader. The default chunks (3 sentences) are
+    # already centred on their middle sentence; widening them reads more text for little recall.
+    neighbour_sentences: int = 0
 
     def __post_init__(self) -> None:
         if self.archive_fusion not in ARCHIVE_FUSIONS:
             raise ValueError(f"archive_fusion must be one of {ARCHIVE_FUSIONS}, not {self.archive_fusion!r}")
-    # Sentences added on each side of a hit for the reader. The default chunks (3 sentences) are
-    # already centred on their middle sentence; widening them reads more text for little recall.
-    neighbour_sentences: int = 0
 
 
 @dataclass(frozen=True)
