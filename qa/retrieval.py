@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 import bm25s
 import numpy as np
@@ -34,7 +34,8 @@ _STOPWORDS = sorted(set(STOPWORDS_EN) | {"what", "who", "whom", "whose", "when",
 _STEMMER = Stemmer.Stemmer("english")
 
 
-ARCHIVE_FUSIONS = ("weighted", "rrf")
+ArchiveFusion = Literal["weighted", "rrf"]
+ARCHIVE_FUSIONS: tuple[str, ...] = get_args(ArchiveFusion)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class RetrievalSettings:
     # questions among 18,896 SQuAD paragraphs put their right article first 67.1% of the time by
     # RRF, 78.9% by weighted scores (the same on the even and odd half of the articles at dense
     # weights 0.4-0.7; dense alone 53.3%, BM25 alone 73.6%).
-    archive_fusion: Literal["weighted", "rrf"] = "weighted"
+    archive_fusion: ArchiveFusion = "weighted"
     archive_dense_weight: float = 0.5
     # Sentences added on each side of a hit for the reader. The default chunks (3 sentences) are
     # already centred on their middle sentence; widening them reads more text for little recall.

@@ -88,7 +88,7 @@ def test_both_fusions_rank_the_whole_archive_by_their_own_scores(tmp_path, news_
         dense = [row for row, _ in archive.dense(vector, settings.candidates)]
         lexical = archive.lexical(question, settings.candidates)
         top = hits[0][1]
-        row = archive._first_chunks[archive.ids.index(hits[0][0].document.id)] + top.chunk.index
+        row = next(r for r in range(archive.chunk_count) if archive.locate(r) == (hits[0][0].document.id, top.chunk.index))
         if fusion == "rrf":
             assert top.score == pytest.approx(reciprocal_rank_fusion([dense, lexical], settings.rrf_k)[row])
         else:
