@@ -92,13 +92,16 @@ def ingest(
     progress: bool = True,
 ) -> IngestReport:
     """Add articles to the archive in ``archive_dir``: ``sources`` are files, directories of them,
-    or documents already in memory."""
-    documents = [asdict(source) for source in sources if isinstance(source, Document)]
+    or documents already in memory. An article the archive holds already (the same title and text:
+    the same id) is not embedded again, so extending an archive costs what is new in it."""
+    embedder = embedder or Embedder()
+    known = _archive_ids(Path(archive_dir), embedder, settings)
+    documents = [asdict(source) for source in sources if isinstance(source, Document) and source.id not in known]
     files = [str(f) for f in article_files(source for source in sources if not isinstance(source, Document))]
     jobs = [{"files": files[i : i + SHARD_DOCUMENTS]} for i in range(0, len(files), SHARD_DOCUMENTS)]
     jobs += [{"documents": documents[i : i + SHARD_DOCUMENTS]} for i in range(0, len(documents), SHARD_DOCUMENTS)]
     workers = _workers(len(files) + len(documents), workers, ray_address)
-    return _build(jobs, archive_dir, workers, embedder, settings, progress)
+    return _build(jobs, archive_dir, workers, embedder, settings, progress, known)
 
 
 def _workers(articles: int, workers: int | None, ray_address: str | None) -> int:
@@ -130,19 +133,25 @@ class ShardEmbedder:
     Ray actor, so the embedder loads once per worker."""
 
     def __init__(
-        self, shards_dir: str, settings: ArchiveSettings, threads: int | None = 1, embedder: Embedder | None = None
+        self,
+        shards_dir: str,
+        settings: ArchiveSettings,
+        threads: int | None = 1,
+        embedder: Embedder | None = None,
+        known: frozenset[str] = frozenset(),
     ) -> None:
         if threads:  # a Ray worker gets one CPU: as many model threads as that
             limit_threads(threads)
         self.shards_dir = Path(shards_dir)
         self.settings = settings
         self.embedder = embedder or Embedder()
+        self.known = known  # ids of the articles in the archive already: read, not embedded again
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
         done = {"shard": [], "sentences": [], "skipped": []}
         for shard, job in zip(batch["shard"], batch["job"]):
             documents, skipped = _job_documents(json.loads(job))
-            prepared = prepare(documents, self.embedder, self.settings)
+            prepared = prepare([d for d in documents if d.id not in self.known], self.embedder, self.settings)
             write_shard(self.shards_dir / shard, prepared)
             done["shard"].append(shard)
             done["sentences"].append(sum(len(p.sentences) for p in prepared))
@@ -208,12 +217,12 @@ def _build(
     embedder: Embedder | None,
     settings: ArchiveSettings,
     progress: bool,
+    known: frozenset[str],
 ) -> IngestReport:
     began = time.perf_counter()
     archive_dir = Path(archive_dir)
     shards_dir = archive_dir / SHARDS_DIR
     shards_dir.mkdir(parents=True, exist_ok=True)
-    embedder = embedder or Embedder()
     named = {_shard_id(job, embedder.id, settings): job for job in jobs}
     for entry in shards_dir.glob(".tmp-*"):  # half-written by a build that was killed
         shutil.rmtree(entry, ignore_errors=True)
@@ -225,9 +234,9 @@ def _build(
     sentences = 0
     with tqdm(total=total, desc="embedding", unit="article", disable=not progress, mininterval=2) as bar:
         if workers:
-            results = _run_on_ray(todo, shards_dir, workers, settings)
+            results = _run_on_ray(todo, shards_dir, workers, settings, known)
         else:
-            worker = ShardEmbedder(str(shards_dir), settings, threads=None, embedder=embedder)
+            worker = ShardEmbedder(str(shards_dir), settings, threads=None, embedder=embedder, known=known)
             results = (worker({"shard": [s], "job": [json.dumps(j)]}) for s, j in todo.items())
         for done in results:
             for shard, shard_sentences, shard_skipped in zip(done["shard"], done["sentences"], done["skipped"]):
@@ -235,14 +244,13 @@ def _build(
                 skipped += json.loads(shard_skipped)
                 bar.update(_job_size(todo[shard]))
     prepared = [p for shard in named for p in read_shard(shards_dir / shard)]
-    before = _archive_size(archive_dir, embedder, settings)
     archive = update_archive(archive_dir, embedder, prepared, settings=settings)
     shutil.rmtree(shards_dir, ignore_errors=True)
     for reason in skipped:
         logger.warning("skipped %s", reason)
     return IngestReport(
         documents=len(archive),
-        added=len(archive) - before,
+        added=len(archive) - len(known),
         sentences=sentences,
         seconds=time.perf_counter() - began,
         skipped=skipped,
@@ -250,14 +258,18 @@ def _build(
     )
 
 
-def _archive_size(archive_dir: Path, embedder: Embedder, settings: ArchiveSettings) -> int:
+def _archive_ids(archive_dir: Path, embedder: Embedder, settings: ArchiveSettings) -> frozenset[str]:
+    """The ids of the articles in the archive there now (none when there is none yet); a damaged
+    or stale archive is refused (``ArchiveError``) before anything is embedded."""
     from qa.archive import open_archive
 
     archive: Archive | None = open_archive(archive_dir, embedder, settings)
-    return len(archive) if archive else 0
+    return frozenset(archive.ids) if archive else frozenset()
 
 
-def _run_on_ray(todo: dict[str, dict], shards_dir: Path, workers: int, settings: ArchiveSettings) -> Iterator[dict]:
+def _run_on_ray(
+    todo: dict[str, dict], shards_dir: Path, workers: int, settings: ArchiveSettings, known: frozenset[str]
+) -> Iterator[dict]:
     """Each shard's result row as one of ``workers`` Ray workers finishes it."""
     import ray
 
@@ -268,7 +280,7 @@ def _run_on_ray(todo: dict[str, dict], shards_dir: Path, workers: int, settings:
     ctx.enable_progress_bars = False  # ours counts articles
     dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
         ShardEmbedder,
-        fn_constructor_kwargs={"shards_dir": str(shards_dir.resolve()), "settings": settings},
+        fn_constructor_kwargs={"shards_dir": str(shards_dir.resolve()), "settings": settings, "known": known},
         batch_size=1,
         num_cpus=1,
         compute=ray.data.ActorPoolStrategy(size=min(workers, len(rows))),

@@ -146,10 +146,17 @@ def _eval(args: argparse.Namespace) -> int:
         distractors = distractor_documents([a for path in args.distractors for a in load_articles(path)])
         with tempfile.TemporaryDirectory(prefix="qa-eval-corpus-") as scratch:
             index_dir = args.index_dir or Path(scratch)
-            report = evaluate_across_articles(
-                articles, distractors, Assistant(index_dir / "articles", reader=reader), index_dir,
-                workers=args.workers, ray_address=args.ray_address,
-            )
+            assistant = Assistant(index_dir / "articles", reader=reader)
+
+            def across(conversation: bool):
+                return evaluate_across_articles(
+                    articles, distractors, assistant, index_dir,
+                    workers=args.workers, ray_address=args.ray_address, conversation=conversation,
+                )
+
+            if args.conversation:
+                print(f"each question asked alone:\n{across(False).summary()}\n\nin conversation, with the gold history:")
+            report = across(args.conversation)
         print(report.summary())
         report = report.end_to_end
     else:

@@ -171,6 +171,33 @@ def test_a_build_that_crashed_resumes_with_only_the_unfinished_shards(tmp_path, 
     assert not (root / SHARDS_DIR).exists()
 
 
+def test_extending_an_archive_embeds_only_the_articles_it_lacks(tmp_path, news_dir, embedder, monkeypatch):
+    import qa.archive_ingest
+
+    embedded: list[str] = []
+    real_prepare = qa.archive_ingest.prepare
+
+    def counting_prepare(documents, *args, **kwargs):
+        embedded.extend(d.title for d in documents)
+        return real_prepare(documents, *args, **kwargs)
+
+    monkeypatch.setattr(qa.archive_ingest, "prepare", counting_prepare)
+    root = tmp_path / "archive"
+    ingest([news_dir], root, embedder=embedder, progress=False)
+    assert len(embedded) == 6
+    embedded.clear()
+    (news_dir / "zoo.txt").write_text("Zoo welcomes twin pandas\n\nTwin pandas were born at the Kelby zoo on Friday, keepers said.")
+    report = ingest([news_dir], root, embedder=embedder, progress=False)
+    zoo = open_archive(root, embedder).prepared(load_document(news_dir / "zoo.txt").id)
+    assert embedded == ["zoo"] and (report.documents, report.added) == (7, 1)
+    assert report.sentences == len(zoo.sentences)
+    # Documents in memory (how `qa eval --across-articles` builds its corpus) are skipped the same way.
+    embedded.clear()
+    version = open_archive(root, embedder).directory
+    report = ingest(news_documents(news_dir), root, embedder=embedder, progress=False)
+    assert embedded == [] and report.sentences == 0 and open_archive(root, embedder).directory == version
+
+
 def test_unreadable_files_are_skipped_with_a_reason(tmp_path, news_dir, embedder):
     (news_dir / "broken.txt").write_bytes(b"\x00\x01binary\x00")
     report = ingest([news_dir], tmp_path / "archive", embedder=embedder, progress=False)
@@ -191,8 +218,9 @@ def test_ray_ingestion_builds_the_same_archive_as_in_process(tmp_path, news_dir,
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "zoo.txt").write_text("Zoo welcomes twin pandas\n\nTwin pandas were born at the Kelby zoo on Friday, keepers said.")
-    more = ingest([extra], tmp_path / "ray", workers=2, embedder=embedder, progress=False)
-    assert more.documents == 7 and more.added == 1
+    more = ingest([news_dir, extra], tmp_path / "ray", workers=2, embedder=embedder, progress=False)
+    zoo = open_archive(tmp_path / "ray", embedder).prepared(load_document(extra / "zoo.txt").id)
+    assert more.documents == 7 and more.added == 1 and more.sentences == len(zoo.sentences)
     assistant = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
     assistant.use_archive(tmp_path / "ray")
     assert assistant.ask("Where were the twin pandas born?").document_title == "zoo"
@@ -244,10 +272,10 @@ def test_eval_across_articles_builds_a_corpus_then_reuses_it(tmp_path, news_dir)
     write_squad(data, stories[1:3], version="v1.1")
     write_squad(distractors, [stories[0], stories[3], stories[4], stories[5]], version="v1.1")
 
-    def run():
+    def run(*extra: str):
         return subprocess.run(
             [sys.executable, "-m", "qa.cli", "eval", str(data), "--across-articles", "--distractors", str(distractors),
-             "--index-dir", str(tmp_path / "corpus")],
+             "--index-dir", str(tmp_path / "corpus"), *extra],
             capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
         )
 
@@ -255,8 +283,11 @@ def test_eval_across_articles_builds_a_corpus_then_reuses_it(tmp_path, news_dir)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "answered from the right article: 100.0%" in first.stdout and "ingest" in first.stdout
     assert "corpus: 5 documents" in first.stdout  # one article (write_squad writes one) + 4 distractor paragraphs
-    second = run()
-    assert "reused the corpus already built there" in second.stdout and "F1 100.00" in second.stdout
+    # Asked again as a conversation (each question with the earlier ones and their gold answers), after alone.
+    second = run("--conversation")
+    alone, in_turn = second.stdout.split("in conversation, with the gold history:")
+    assert "each question asked alone" in alone and "reused the corpus already built there" in in_turn
+    assert "F1 100.00" in alone and "answered from the right article: 100.0%" in in_turn
 
 
 def test_small_builds_stay_in_this_process_unless_ray_is_asked_for():

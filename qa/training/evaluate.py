@@ -381,11 +381,8 @@ def evaluate_end_to_end(
             document, offsets = article_document(article)
             assistant.add(document)
             retriever = assistant.retriever(document.id)
-            asked = [(offset, q) for offset, (_, qs) in zip(offsets, article.paragraphs) for q in qs]
-            if conversation:
-                asked.sort(key=lambda pair: pair[1].turn if pair[1].turn is not None else 0)
             history: list[Turn] = []
-            for offset, question in asked:
+            for offset, question in _asked(article, offsets, conversation):
                 began = time.perf_counter()
                 reading = assistant.read(question.question, document_id=document.id, history=history)
                 answer = assistant.answer(reading)
@@ -398,6 +395,15 @@ def evaluate_end_to_end(
                 bar.update(1)
         bar.close()
     return tally.report(len(articles))
+
+
+def _asked(article: Article, offsets: list[int], conversation: bool) -> list[tuple[int, Question]]:
+    """An article's questions, each with its paragraph's offset in the article's document: in
+    file order, or in turn order (``Question.turn``) for a conversation."""
+    asked = [(offset, q) for offset, (_, qs) in zip(offsets, article.paragraphs) for q in qs]
+    if conversation:
+        asked.sort(key=lambda pair: pair[1].turn if pair[1].turn is not None else 0)
+    return asked
 
 
 def distractor_documents(articles: list[Article]) -> list[Document]:
@@ -483,9 +489,12 @@ def evaluate_across_articles(
     workers: int | None = None,
     ray_address: str | None = None,
     progress: bool = True,
+    conversation: bool = False,
 ) -> AcrossArticlesReport:
     """Ask every question of ``articles`` of one corpus holding all of them and ``distractors``,
-    without naming the article, as ``assistant.ask(question)`` over an archive does."""
+    without naming the article, as ``assistant.ask(question)`` over an archive does; with
+    ``conversation``, each article's questions in turn with the gold history, as
+    ``evaluate_end_to_end`` asks them (the earlier turns name their article, as a chat's do)."""
     placed = [article_document(article) for article in articles]
     archive, built = build_corpus(
         [document for document, _ in placed] + distractors, index_dir, assistant.embedder, workers, ray_address
@@ -497,16 +506,19 @@ def evaluate_across_articles(
     total = sum(len(qs) for a in articles for _, qs in a.paragraphs)
     with tqdm(total=total, desc="asking", unit="q", disable=not progress, mininterval=2) as bar:
         for article, (document, offsets) in zip(articles, placed):
-            for offset, (_, paragraph_questions) in zip(offsets, article.paragraphs):
-                for question in paragraph_questions:
-                    began = time.perf_counter()
-                    reading = assistant.read(question.question)
-                    answer = assistant.answer(reading)
-                    seconds = time.perf_counter() - began
-                    right += answer.document_id == document.id
-                    hits = retriever.search(question.question, top_k=max(recall_ks)) if question.answerable else []
-                    tally.add(question, reading, answer, seconds, offset, [(v.document.id == document.id, h) for v, h in hits])
-                    bar.update(1)
+            history: list[Turn] = []
+            for offset, question in _asked(article, offsets, conversation):
+                began = time.perf_counter()
+                reading = assistant.read(question.question, history=history)
+                answer = assistant.answer(reading)
+                seconds = time.perf_counter() - began
+                right += answer.document_id == document.id
+                query = resolve(question.question, history).query[:MAX_QUESTION_CHARS]
+                hits = retriever.search(query, top_k=max(recall_ks)) if question.answerable else []
+                tally.add(question, reading, answer, seconds, offset, [(v.document.id == document.id, h) for v, h in hits])
+                if conversation:
+                    history.append(_gold_turn(question, offset, document.id))
+                bar.update(1)
     count = len(tally.questions)
     return AcrossArticlesReport(
         end_to_end=tally.report(len(articles)),
