@@ -62,12 +62,17 @@ class Turn:
 class Resolution:
     """How a question is read in its conversation: ``question`` for the reader, with references
     resolved; ``query`` for retrieval; ``near`` the previous answer's place in the document, whose
-    sentences a short, elliptical follow-up ("And India?") is read in too."""
+    sentences a short, elliptical follow-up ("And India?") is read in too; ``article`` the article
+    the conversation is about (the newest answer's), which a question asked of every article is
+    read in first; ``wider_query`` what every article is then searched with, when that article has
+    no confident answer (None: ``query``)."""
 
     question: str
     query: str
     near: int | None = None
     near_document_id: str | None = None
+    article: str | None = None
+    wider_query: str | None = None
 
 
 def resolve(question: str, turns: Sequence[Turn]) -> Resolution:
@@ -83,9 +88,16 @@ def resolve(question: str, turns: Sequence[Turn]) -> Resolution:
         resolved = _POSSESSIVE.sub(f"{name}'s", resolved)
         resolved = _SUBJECT.sub(name, resolved)
     query = " ".join(part for part in (resolved, previous.question, previous.answer) if part)
-    elliptical = len(question.split()) <= ELLIPTICAL_WORDS or resolved != question
-    near = previous.start if elliptical and previous.answer else None
-    return Resolution(resolved, query, near, previous.document_id if near is not None else None)
+    short = len(question.split()) <= ELLIPTICAL_WORDS
+    near = previous.start if (short or resolved != question) and previous.answer else None
+    article = next((turn.document_id for turn in reversed(turns) if turn.answer and turn.document_id), None)
+    # Beyond the conversation's article, the earlier turn would pull the search back to it: a
+    # question that turns to another article is searched as if asked first. On nyt_news_dev's
+    # questions, each after a turn about another article, over 19k articles: F1 71.0, as asked
+    # alone, against 56.4 searched with the earlier turn. A short one ("with who?") says nothing
+    # alone and keeps it: CoQA's CNN stories over the same archive, right article 75.8% against 72.2%.
+    wider_query = query if short else resolved
+    return Resolution(resolved, query, near, previous.document_id if near is not None else None, article, wider_query)
 
 
 def antecedent(turns: Sequence[Turn]) -> str | None:

@@ -316,7 +316,10 @@ class Assistant:
         With ``history`` (the earlier turns of a conversation, oldest first), the question is
         resolved against them (``qa.conversation.resolve``): retrieval searches with what it refers
         to, the reader reads it with its references resolved, and an elliptical follow-up is read
-        in the previous answer's sentences too. Without, it is read exactly as asked.
+        in the previous answer's sentences too. Without, it is read exactly as asked. A follow-up
+        asked of every article (an archive, or several loaded ones) is read first in the article the
+        conversation is about, as if it were named, and in all of them (searched with
+        ``Resolution.wider_query``) only when that article has no confident answer.
 
         Each document's top hit is read first. The sentences of the other hits not read yet follow,
         as runs of consecutive sentences, only when no span found so far is confidently an answer
@@ -326,8 +329,34 @@ class Assistant:
         """
         question = check_question(question)
         resolution = resolve(question, history)
-        hits = self.retrieve(resolution.query[:MAX_QUESTION_CHARS], document_id)
+        query = resolution.query[:MAX_QUESTION_CHARS]
         read_as = self.reader.fit_question(resolution.question)
+        article = self._conversation_article(resolution, document_id)
+        if article is None:
+            return self._read_hits(question, read_as, resolution, self.retrieve(query, document_id))
+        own = self._read_hits(question, read_as, resolution, [(article, hit) for hit in article.retriever.search(query)])
+        if own.spans and self.reader.is_answer(own.best):
+            return own
+        # The previous answer's sentences, if read at all, were read with the article's own hits.
+        wider_query = (resolution.wider_query or query)[:MAX_QUESTION_CHARS]
+        wider = self._read_hits(question, read_as, replace(resolution, near=None), self.retrieve(wider_query, document_id))
+        spans = _spans_read_together(own.spans, wider.spans, len(own.contexts))
+        return Reading(question, own.hits + wider.hits, own.contexts + wider.contexts, spans, read_as=read_as)
+
+    def _conversation_article(self, resolution: Resolution, document_id: str | None) -> _LoadedDocument | None:
+        """The article a conversation is about, when a question asks every article (the archive,
+        ``WHOLE_ARCHIVE``, or with None the archive and the loaded articles): a follow-up is read
+        in it first, as if it were named."""
+        article = resolution.article
+        if article is None or document_id not in (None, WHOLE_ARCHIVE):
+            return None
+        in_archive = self.archive is not None and article in self.archive
+        if document_id == WHOLE_ARCHIVE:
+            return self._loaded(article) if in_archive else None
+        others = self.archive is not None or len(self._documents) > 1
+        return self._loaded(article) if (in_archive or article in self._documents) and others else None
+
+    def _read_hits(self, question: str, read_as: str, resolution: Resolution, hits: list[tuple[_LoadedDocument, Hit]]) -> Reading:
         first, rest = _reading_plan(hits)
         first += self._near_contexts(resolution, first)
         spans = self._spans(read_as, first)

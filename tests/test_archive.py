@@ -16,7 +16,8 @@ from qa.archive_ingest import SHARDS_DIR, article_files, ingest
 from qa.documents import document_from_text, load_document
 from qa.embedding import SENTENCE_MEAN
 from qa.index import IndexSettings
-from qa.pipeline import Assistant
+from qa.conversation import Conversation
+from qa.pipeline import WHOLE_ARCHIVE, Assistant
 from qa.retrieval import ARCHIVE_FUSIONS, ArchiveRetriever, RetrievalSettings, reciprocal_rank_fusion, weighted_fusion
 
 
@@ -73,6 +74,31 @@ def test_a_question_finds_its_article_in_the_whole_archive(tmp_path, news_dir, e
     found = assistant.ask(question)
     assert found.answerable and answer in found.text and found.document_title == title
     assert found.sentence in assistant.document(found.document_id).text
+
+
+@pytest.mark.parametrize("document_id", [None, WHOLE_ARCHIVE])
+def test_a_follow_up_is_read_in_the_conversations_article_first_and_a_new_topic_in_the_archive(
+    tmp_path, news_dir, embedder, reader, document_id
+):
+    update_archive(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
+    assistant = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
+    assistant.use_archive(tmp_path / "archive")
+    chat = Conversation(assistant, document_id)
+    assert chat.ask("Who designed the footbridge?").document_title == "bridge"
+    bridge = chat.turns[-1].document_id
+    # On topic: answered from the bridge article alone, read as if it had been named.
+    follow_up = assistant.read("When does construction start?", document_id, history=chat.turns)
+    assert {loaded.search for loaded, _ in follow_up.hits} == {bridge}  # its own search, not the archive's
+    assert {loaded.document.id for loaded, _, _ in follow_up.contexts} == {bridge}
+    assert chat.ask("When does construction start?").text == "March"
+    # A new topic: the bridge article has no confident answer, and the archive is searched with the
+    # question alone, not pulled back to the bridge by the earlier turns.
+    switch = assistant.read("How many ships waited offshore?", document_id, history=chat.turns)
+    searches = [loaded.search for loaded, _ in switch.hits]
+    assert searches[0] == bridge and "archive" in searches
+    assert switch.contexts[0][0].document.id == bridge
+    answer = chat.ask("How many ships waited offshore?")
+    assert (answer.text, answer.document_title) == ("32", "harbour")
 
 
 def test_both_fusions_rank_the_whole_archive_by_their_own_scores(tmp_path, news_dir, embedder):

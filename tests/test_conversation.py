@@ -39,6 +39,20 @@ def test_the_query_carries_the_previous_turn_and_short_follow_ups_read_near_its_
     assert standalone.near is None
 
 
+def test_the_conversation_is_about_the_article_of_its_newest_answer():
+    assert resolve("What did the Communist Party decide?", SCANDAL).article == "doc"
+    turns = [Turn("Who won the chess final?", "Tomas Berg", 40, "chess"), Turn("Who built the bridge?", "", None, "bridge")]
+    assert resolve("How old is he?", turns).article == "chess"  # an abstention names no article
+    assert resolve("How old is he?", [Turn("Who won?", "Tomas Berg", 40, None)]).article is None
+
+
+def test_beyond_the_conversations_article_a_question_is_searched_as_resolved_and_a_short_one_with_the_turn():
+    assert resolve("How many ships waited offshore?", SCANDAL).wider_query == "How many ships waited offshore?"
+    assert resolve("what is his title?", SCANDAL).wider_query == "what is Bo Xilai's title?"
+    with_who = resolve("with who?", SCANDAL)
+    assert with_who.wider_query == with_who.query == "with who? who was involved in a scandal? Bo Xilai"
+
+
 def test_the_antecedent_skips_answers_that_are_not_names():
     turns = [
         Turn("Did Zhang Dejiang replace Bo Xilai?", "yes he did"),
