@@ -446,8 +446,10 @@ class ChatPage:
 
     def api_ask(self, question: str, document_id: str = "", history: list | None = None) -> dict:
         """Answer ``question`` about the article ``document_id`` (empty: the default article; "*":
-        every article of the archive the server was started with), after the earlier turns ``history``: [[question, answer], ...], oldest first, so that a
-        follow-up ("When did he arrive?") is understood.
+        every article of the archive the server was started with), after the earlier turns
+        ``history``: [[question, answer], ...], oldest first, so that a follow-up ("When did he
+        arrive?") is understood. A turn may name the article its answer came from as a third item
+        (the ``document_id`` /ask returned): over the archive, a follow-up is read there first.
 
         Returns the answer's fields (answer, score, answerable, sentence, start, end,
         sentence_start, sentence_end, document_id, document_title, alternatives, understood_as),
@@ -455,9 +457,9 @@ class ChatPage:
         uploaded it: it can be asked here by whoever holds that id.
         """
         try:
-            turns = [Turn(str(question_asked), str(answer_given)) for question_asked, answer_given in history or []]
-        except (TypeError, ValueError):
-            return {"error": "history must be a list of [question, answer] pairs, oldest first"}
+            turns = [_api_turn(*turn) for turn in history or []]
+        except TypeError:
+            return {"error": "history must be a list of [question, answer] or [question, answer, document_id] turns, oldest first"}
         try:
             answer = self.assistant.ask(question, document_id=document_id or self.default_document.id, history=turns)
         except QAError as error:
@@ -466,6 +468,11 @@ class ChatPage:
             logger.exception("/ask failed")
             return {"error": "internal error: the question could not be answered"}
         return api_payload(answer)
+
+
+def _api_turn(question: object, answer: object, document_id: object = None) -> Turn:
+    """An earlier turn as /ask's ``history`` gives it (TypeError for the wrong number of items)."""
+    return Turn(str(question), str(answer), None, str(document_id) if document_id else None)
 
 
 def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = None) -> gr.Blocks:

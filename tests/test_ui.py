@@ -190,9 +190,10 @@ def test_api_follow_up_with_history(api):
         "Who did he hold talks with?", "", [["Who is the US Secretary of Defence?", "Llyod Austin III"]], api_name="/ask"
     )
     assert follow_up["understood_as"] == "Who did the US Secretary of Defence hold talks with?"
-    assert api.predict("Who?", "", [["only a question"]], api_name="/ask") == {
-        "error": "history must be a list of [question, answer] pairs, oldest first"
-    }
+    for malformed in ([["only a question"]], [["q", "a", "doc", "one too many"]], ["not a turn"]):
+        assert api.predict("Who?", "", malformed, api_name="/ask") == {
+            "error": "history must be a list of [question, answer] or [question, answer, document_id] turns, oldest first"
+        }
 
 
 def test_the_page_keeps_one_conversation_and_starts_afresh_on_clear_or_switch(tmp_path, reader, embedder):
@@ -643,6 +644,11 @@ def test_the_whole_archive_is_a_choice_and_its_answers_name_their_article(tmp_pa
         history, _, _, _ = page.respond("What does INDUS-X aim at?", [], seed_document().id, None)
         assert "qa-source" not in history[-1]["content"]
         assert page.api_ask("How much does a sleeper cabin cost?", ui.WHOLE_ARCHIVE)["document_title"] == "rail"
+        # A follow-up through the API, its earlier turn naming the article it was answered from.
+        opener = page.api_ask("Who designed the footbridge?", ui.WHOLE_ARCHIVE)
+        turn = ["Who designed the footbridge?", opener["answer"], opener["document_id"]]
+        follow_up = page.api_ask("When does construction start?", ui.WHOLE_ARCHIVE, [turn])
+        assert (follow_up["answer"], follow_up["document_title"]) == ("March", "bridge")
         plain = Assistant(tmp_path / "plain", embedder=embedder, reader=reader)
         plain.add(seed_document())
         without = ui.ChatPage(plain, seed_document())
