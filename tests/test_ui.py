@@ -649,6 +649,21 @@ def test_the_whole_archive_is_a_choice_and_its_answers_name_their_article(tmp_pa
         turn = ["Who designed the footbridge?", opener["answer"], opener["document_id"]]
         follow_up = page.api_ask("When does construction start?", ui.WHOLE_ARCHIVE, [turn])
         assert (follow_up["answer"], follow_up["document_title"]) == ("March", "bridge")
+        # Whatever a caller sends as history (another visitor's article id among it): an answer
+        # from the archive, or the sentence that says what history must be.
+        from hypothesis import HealthCheck, given, settings
+        from hypothesis import strategies as st
+
+        items = st.one_of(st.none(), st.integers(), st.text(max_size=40), st.just(theirs.id), st.just(opener["document_id"]))
+        turns = st.one_of(items, st.lists(st.one_of(items, st.lists(items, max_size=2)), max_size=4))
+
+        @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+        @given(st.lists(turns, max_size=3))
+        def check(history):
+            reply = page.api_ask("Who is the lighthouse keeper?", ui.WHOLE_ARCHIVE, history)
+            assert set(reply) == {"error"} and reply["error"].startswith("history must be") or reply["document_id"] != theirs.id
+
+        check()
         plain = Assistant(tmp_path / "plain", embedder=embedder, reader=reader)
         plain.add(seed_document())
         without = ui.ChatPage(plain, seed_document())
