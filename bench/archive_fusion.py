@@ -12,8 +12,6 @@ weighted fusion's latencies as ratios to RRF's.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import tempfile
 import time
 from dataclasses import replace
@@ -21,29 +19,23 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant
 from qa.retrieval import ARCHIVE_FUSIONS, ArchiveRetriever
 from qa.training.evaluate import article_document
 from qa.training.squad import load_articles
 
-DEFAULT_DATA = SHARED_DIR / "eval" / "nyt_news_dev.json.gz"
+from archive_questions import archive_arguments, every_kth  # bench/, beside this script
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--archive", type=Path, required=True)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--questions", type=int, default=330)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    args = archive_arguments(__doc__, questions=330)
     asked = [
         (question.question, article_document(article)[0].id)
         for article in load_articles(args.data)
         for _, questions in article.paragraphs
         for question in questions
     ]
-    asked = asked[:: max(1, len(asked) // args.questions)][: args.questions]
+    asked = every_kth(asked, args.questions)
     with tempfile.TemporaryDirectory() as scratch:
         assistant = Assistant(Path(scratch))
         archive = assistant.use_archive(args.archive)

@@ -12,29 +12,21 @@ answered from the earlier turn's article instead.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import tempfile
 from pathlib import Path
 
 from tqdm import tqdm
 
 from qa.conversation import Turn
-from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant
 from qa.training.evaluate import article_document
 from qa.training.squad import load_articles, score_predictions
 
-DEFAULT_DATA = SHARED_DIR / "eval" / "nyt_news_dev.json.gz"
+from archive_questions import archive_arguments, every_kth  # bench/, beside this script
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--archive", type=Path, required=True)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--questions", type=int, default=400)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    args = archive_arguments(__doc__, questions=400)
     articles = load_articles(args.data)
     placed = [article_document(article) for article in articles]
     openers = []  # each article's first answerable question, as a turn with its gold answer
@@ -49,7 +41,7 @@ def main() -> None:
         for _, questions in article.paragraphs
         for question in questions
     ]
-    asked = asked[:: max(1, len(asked) // args.questions)][: args.questions]
+    asked = every_kth(asked, args.questions)
     predictions: dict[str, dict[str, str]] = {"alone": {}, "after another article": {}}
     right = dict.fromkeys(predictions, 0)
     taken = 0
