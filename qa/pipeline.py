@@ -337,9 +337,14 @@ class Assistant:
         own = self._read_hits(question, read_as, resolution, [(article, hit) for hit in article.retriever.search(query)])
         if own.spans and self.reader.is_answer(own.best):
             return own
-        # The previous answer's sentences, if read at all, were read with the article's own hits.
+        # What the article's own reading read (its hits, the previous answer's sentences) is not read again.
         wider_query = (resolution.wider_query or query)[:MAX_QUESTION_CHARS]
-        wider = self._read_hits(question, read_as, replace(resolution, near=None), self.retrieve(wider_query, document_id))
+        unread = [
+            (loaded, hit)
+            for loaded, hit in self.retrieve(wider_query, document_id)
+            if not _read_already(loaded.document.id, hit.context_start, hit.context_end, own.contexts)
+        ]
+        wider = self._read_hits(question, read_as, replace(resolution, near=None), unread)
         spans = _spans_read_together(own.spans, wider.spans, len(own.contexts))
         return Reading(question, own.hits + wider.hits, own.contexts + wider.contexts, spans, read_as=read_as)
 
@@ -386,7 +391,7 @@ class Assistant:
         following = bisect.bisect_right(loaded.index.sentences, end, key=lambda s: s.start)
         if following < len(loaded.index.sentences):
             end = loaded.index.sentences[following].end
-        if any(other.document.id == near_id and other_start <= start and end <= other_end for other, other_start, other_end in read):
+        if _read_already(near_id, start, end, read):
             return []
         return [(loaded, start, end)]
 
@@ -493,6 +498,11 @@ def _reading_plan(hits: list[tuple[_LoadedDocument, Hit]]) -> tuple[list, list]:
             run_numbers = [number for _, number in run]
             rest.append((loaded, sentences[run_numbers[0]].start, sentences[run_numbers[-1]].end))
     return first, rest
+
+
+def _read_already(document_id: str, start: int, end: int, contexts: list[tuple[_LoadedDocument, int, int]]) -> bool:
+    """True when one of ``contexts`` holds the text [start, end) of the document ``document_id``."""
+    return any(other.document.id == document_id and other_start <= start and end <= other_end for other, other_start, other_end in contexts)
 
 
 def _spans_read_together(first: list[Span], more: list[Span], offset: int) -> list[Span]:
