@@ -183,12 +183,28 @@ def _options(args: argparse.Namespace, fields) -> dict:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from qa.training.train import TrainConfig, train
+    from qa.training.train import TrainConfig, read_status, train
 
     options = _options(args, TrainConfig.__dataclass_fields__)
-    if str(options.get("eval_data", "-")) in ("", "."):
-        options["eval_data"] = None
-    print(f"best checkpoint: {train(TrainConfig(**options))}")
+    config = TrainConfig(**options)
+    if getattr(args, "status", False):
+        status = read_status(config.output_dir)
+        if status is None:
+            print(f"no training run in {config.output_dir}")
+            return 1
+        print(json.dumps(status, indent=2))
+        return 0
+    print(f"best checkpoint: {train(config)}")
+    return 0
+
+
+def _generate_conversations(args: argparse.Namespace) -> int:
+    import inspect
+
+    from qa.training.conversations import generate_file
+
+    path = generate_file(**_options(args, inspect.signature(generate_file).parameters))
+    print(f"follow-up questions written to {path}")
     return 0
 
 
@@ -307,11 +323,16 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="fine-tune the extractive reader", argument_default=argparse.SUPPRESS
     )
-    train.add_argument("--output-dir", type=Path, required=True)
+    train.add_argument("--output-dir", type=Path,
+                       help="the run's folder (default: reader/ under $QA_RUNS_DIR or the user's cache)")
+    train.add_argument("--status", action="store_true", help="print the run's step, ETA and last dev scores")
     train.add_argument("--data", type=Path, nargs="+",
                        help="SQuAD-format training files (default: SQuAD 1.1 train, the first 10 articles of 2.0 train)")
-    train.add_argument("--eval-data", type=Path, help="dev file for checkpoint scores ('' for none)")
-    train.add_argument("--eval-questions", type=int, help="questions of the dev file scored at each checkpoint")
+    train.add_argument("--eval-data", type=Path, nargs="+",
+                       help="dev files scored at each checkpoint (default: squad2_dev_a, nyt_news_dev, coqa_cnn_dev)")
+    train.add_argument("--eval-questions", type=int, help="questions of each dev file scored at each checkpoint")
+    train.add_argument("--no-evaluate", dest="evaluate", action="store_false",
+                       help="no dev scores at checkpoints")
     train.add_argument("--epochs", type=float)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--learning-rate", type=float)
@@ -321,6 +342,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-every", type=int, help="steps")
     train.add_argument("--seed", type=int)
     train.add_argument("--threads", type=int, help="torch CPU threads")
+    train.add_argument("--nice", type=int, help="process priority (default 19: tests and the chat keep the CPU)")
+    train.add_argument("--history-rate", type=float,
+                       help="share of questions read after the earlier questions of their paragraph")
+    train.add_argument("--unrelated-history-rate", type=float,
+                       help="share of questions read after a turn of another article")
+    train.add_argument("--skip-categories", nargs="*",
+                       help="generated kinds not trained on (default: antonym removed)")
     train.add_argument("--no-bf16", dest="bf16", action="store_false",
                        help="train in fp32 even where the CPU has native bf16")
     train.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint")
@@ -342,6 +370,18 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--processes", type=int, help="spaCy parsing processes")
     generate.add_argument("--seed", type=int)
     generate.set_defaults(handler=_generate_unanswerable)
+
+    conversations = commands.add_parser(
+        "generate-conversations", help="follow-up questions made from SQuAD 1.1's paragraphs",
+        argument_default=argparse.SUPPRESS,
+    )
+    conversations.add_argument("--data", type=Path, nargs="+", help="SQuAD 1.1 files (default: SQuAD 1.1 train)")
+    conversations.add_argument("--unanswerable", type=Path,
+                               help="qa generate-unanswerable's train.json.gz: its questions become follow-ups too")
+    conversations.add_argument("--output-dir", type=Path, required=True)
+    conversations.add_argument("--processes", type=int, help="spaCy parsing processes")
+    conversations.add_argument("--seed", type=int)
+    conversations.set_defaults(handler=_generate_conversations)
 
     export = commands.add_parser(
         "export-reader", help="ship a checkpoint: fp16, calibrated, with card", argument_default=argparse.SUPPRESS
@@ -376,7 +416,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command in ("train", "export-reader", "export-onnx", "eval", "index", "generate-unanswerable"):
+    if args.command in ("train", "export-reader", "export-onnx", "eval", "index", "generate-unanswerable",
+                        "generate-conversations"):
         logging.getLogger("qa").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         return args.handler(args)

@@ -45,6 +45,18 @@ _DESCRIPTION = re.compile(r"^\s*(?:who|what)\s+(?:is|was|are|were)\s+(the\s+[^?]
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|to|from|near|into|across|on|since|until)\s+$", re.IGNORECASE)
 # At most this many words: a longer question stands on its own.
 ELLIPTICAL_WORDS = 3
+# Answered turns the reader reads a follow-up with, newest first: the previous turn names what it
+# refers to, the one before is the context a chat would show too (CoQA readers take two).
+HISTORY_TURNS = 2
+# Between the question and each earlier turn in the reader's input: plain text the tokenizer keeps,
+# which no question uses.
+HISTORY_SEPARATOR = " || "
+# Words that lean on an earlier turn: a question holding one needs its history to be read.
+_REFERRING = re.compile(
+    r"\b(he|she|they|him|her|them|his|hers|their|theirs|it|its|there|then|this|these|those|else|also|too)\b",
+    re.IGNORECASE,
+)
+_ELLIPTICAL_OPENING = re.compile(r"^\s*(and|but|so|or|what about|how about)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -80,17 +92,27 @@ def resolve(question: str, turns: Sequence[Turn]) -> Resolution:
     question is its own query and is read as it is."""
     if not turns:
         return Resolution(question, question)
-    previous = turns[-1]
+    article = next((turn.document_id for turn in reversed(turns) if turn.answer and turn.document_id), None)
+    if not needs_history(question):
+        # It stands on its own: read and searched exactly as if asked first (in an archive, in the
+        # conversation's article first, as if it were named).
+        return Resolution(question, question, article=article, wider_query=question)
+    answered = [turn for turn in turns if turn.answer]
+    if not answered:  # only declined turns: nothing to lean on
+        return Resolution(question, question, wider_query=question)
+    previous = answered[-1]
     name = antecedent(turns)
     resolved = question
     if name:
         resolved = _HER.sub(lambda m: f"{name}'s" if m.group(1) else name, resolved)
         resolved = _POSSESSIVE.sub(f"{name}'s", resolved)
         resolved = _SUBJECT.sub(name, resolved)
-    query = " ".join(part for part in (resolved, previous.question, previous.answer) if part)
+    # A question whose pronoun was resolved names its subject: searched alone, it finds its own
+    # sentence, which the earlier turn's words would outrank ("When did the US Secretary of
+    # Defence arrive?"). Anything else leans on the earlier turn's words to be found.
+    query = resolved if resolved != question else " ".join(part for part in (resolved, previous.question, previous.answer) if part)
     short = len(question.split()) <= ELLIPTICAL_WORDS
-    near = previous.start if (short or resolved != question) and previous.answer else None
-    article = next((turn.document_id for turn in reversed(turns) if turn.answer and turn.document_id), None)
+    near = previous.start if short or resolved != question else None
     # Beyond the conversation's article, the earlier turn would pull the search back to it: a
     # question that turns to another article is searched as if asked first. 400 of nyt_news_dev's
     # questions, each after a turn about another article, over 19k articles: F1 70.5 (71.0 asked
@@ -101,13 +123,51 @@ def resolve(question: str, turns: Sequence[Turn]) -> Resolution:
     return Resolution(resolved, query, near, previous.document_id if near is not None else None, article, wider_query)
 
 
+def needs_history(question: str) -> bool:
+    """Whether ``question`` leans on the conversation: it refers back ("he", "it", "there"), opens
+    as a continuation ("And India?", "What about ...") or is too short to stand alone. Any other
+    question is read exactly as if asked first.
+
+    >>> needs_history("When did he arrive?"), needs_history("And India?"), needs_history("Why?")
+    (True, True, True)
+    >>> needs_history("Which company will build the jet engines?")
+    False
+    """
+    return (
+        _REFERRING.search(question) is not None
+        or _ELLIPTICAL_OPENING.match(question) is not None
+        or len(question.split()) <= ELLIPTICAL_WORDS
+    )
+
+
+def reader_question(question: str, turns: Sequence[Turn], history_turns: int = HISTORY_TURNS) -> str:
+    """What the reader reads for ``question`` in its conversation: the question, then the newest
+    ``history_turns`` answered turns (question and answer, newest first). A declined turn lends
+    nothing; a question that doesn't need its history (``needs_history``) is read alone. Training
+    reads its conversations through this same function (``qa.training.train``); a reader trained
+    without history (``ReaderSettings.history_turns`` 0) reads the question alone.
+
+    >>> turns = [Turn("Who is the US Secretary of Defence?", "Lloyd J Austin III"), Turn("Who builds the engines?", "")]
+    >>> reader_question("When did he arrive?", turns)
+    'When did he arrive? || Who is the US Secretary of Defence? Lloyd J Austin III'
+    >>> reader_question("When did Lloyd Austin arrive?", turns)
+    'When did Lloyd Austin arrive?'
+    """
+    if not history_turns or not needs_history(question):
+        return question
+    answered = [turn for turn in turns if turn.answer][-history_turns:]
+    return HISTORY_SEPARATOR.join([question] + [f"{turn.question} {turn.answer}" for turn in reversed(answered)])
+
+
 def antecedent(turns: Sequence[Turn]) -> str | None:
     """What a pronoun most likely stands for, newest turn first: an answer that is a name, said
     the way its question described it when it was a "Who is the ...?" question (the article more
     likely calls him "the US Defence Secretary" where the question did); else the first name in a
     question that isn't a place ("in New Delhi"); None when no turn names anyone."""
     for turn in reversed(turns):
-        if turn.answer and _is_name(turn.answer):
+        if not turn.answer:  # a declined turn lends no names
+            continue
+        if _is_name(turn.answer):
             described = _DESCRIPTION.match(turn.question)
             return described.group(1) if described else turn.answer.strip()
         names = [

@@ -13,3 +13,13 @@ SHARED_DIR = Path(os.environ.get("QA_SHARED_DIR", REPO_ROOT.parent / "shared"))
 def default_index_dir() -> Path:
     """Where article indexes persist: ``$QA_INDEX_DIR``, else ``index/`` at the repo root."""
     return Path(os.environ.get("QA_INDEX_DIR", REPO_ROOT / "index"))
+
+
+def default_runs_dir() -> Path:
+    """Where training runs live, outside any work tree so that a run outlives a checkout:
+    ``$QA_RUNS_DIR``, else ``runs/`` in the user's cache folder."""
+    if "QA_RUNS_DIR" in os.environ:
+        return Path(os.environ["QA_RUNS_DIR"])
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("article-qa")) / "runs"

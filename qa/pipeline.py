@@ -26,7 +26,7 @@ from functools import cached_property
 from pathlib import Path
 
 from qa.archive import Archive, ArchiveSettings, open_archive
-from qa.conversation import Resolution, Turn, resolve
+from qa.conversation import Resolution, Turn, reader_question, resolve
 from qa.documents import Document, document_from_text, load_document
 from qa.embedding import Embedder
 from qa.errors import DocumentError, QuestionError
@@ -331,10 +331,14 @@ class Assistant:
         resolution = resolve(question, history)
         query = resolution.query[:MAX_QUESTION_CHARS]
         read_as = self.reader.fit_question(resolution.question)
+        # A reader trained on conversations reads a follow-up with its history, as it was trained;
+        # one trained without reads it with its references resolved.
+        history_turns = self.reader.settings.history_turns
+        reader_input = self.reader.fit_question(reader_question(question, history, history_turns)) if history_turns else read_as
         article = self._conversation_article(resolution, document_id)
         if article is None:
-            return self._read_hits(question, read_as, resolution, self.retrieve(query, document_id))
-        own = self._read_hits(question, read_as, resolution, [(article, hit) for hit in article.retriever.search(query)])
+            return self._read_hits(question, read_as, reader_input, resolution, self.retrieve(query, document_id))
+        own = self._read_hits(question, read_as, reader_input, resolution, [(article, hit) for hit in article.retriever.search(query)])
         if own.spans and self.reader.is_answer(own.best):
             return own
         # What the article's own reading read (its hits, the previous answer's sentences) is not read again.
@@ -344,7 +348,7 @@ class Assistant:
             for loaded, hit in self.retrieve(wider_query, document_id)
             if not _read_already(loaded.document.id, hit.context_start, hit.context_end, own.contexts)
         ]
-        wider = self._read_hits(question, read_as, replace(resolution, near=None), unread)
+        wider = self._read_hits(question, read_as, reader_input, replace(resolution, near=None), unread)
         spans = _spans_read_together(own.spans, wider.spans, len(own.contexts))
         return Reading(question, own.hits + wider.hits, own.contexts + wider.contexts, spans, read_as=read_as)
 
@@ -361,17 +365,19 @@ class Assistant:
         others = self.archive is not None or len(self._documents) > 1
         return self._loaded(article) if (in_archive or article in self._documents) and others else None
 
-    def _read_hits(self, question: str, read_as: str, resolution: Resolution, hits: list[tuple[_LoadedDocument, Hit]]) -> Reading:
+    def _read_hits(
+        self, question: str, read_as: str, reader_input: str, resolution: Resolution, hits: list[tuple[_LoadedDocument, Hit]]
+    ) -> Reading:
         first, rest = _reading_plan(hits)
         first += self._near_contexts(resolution, first)
-        spans = self._spans(read_as, first)
+        spans = self._spans(reader_input, first)
         # Returned as it is only if nothing is left to read, or if confident enough to stop early.
         reading = Reading(question, hits, first, spans, stopped_early=bool(rest), read_as=read_as)
         if not rest or self.early_answer_margin is not None and (
             reading.margin > self.reader.settings.no_answer_threshold + self.early_answer_margin
         ):
             return reading
-        spans = _spans_read_together(spans, self._spans(read_as, rest), len(first))
+        spans = _spans_read_together(spans, self._spans(reader_input, rest), len(first))
         return Reading(question, hits, first + rest, spans, read_as=read_as)
 
     def _near_contexts(self, resolution: Resolution, read: list[tuple[_LoadedDocument, int, int]]) -> list:

@@ -55,6 +55,9 @@ class ReaderSettings:
     # A span is an answer when its score beats the question's no-answer score by more than this.
     # Tuned on dev data at export time (see ``qa.training.export.export_reader``).
     no_answer_threshold: float = 0.0
+    # Earlier answered turns a follow-up is read with (``qa.conversation.reader_question``): what
+    # the model was trained on; 0 for a reader trained on questions alone.
+    history_turns: int = 0
 
     def __post_init__(self) -> None:
         room = self.max_seq_len - self.max_question_tokens - 3  # [CLS] question [SEP] context [SEP]

@@ -31,6 +31,21 @@ def seed_text() -> str:
 
 
 @pytest.fixture(scope="session")
+def seed_questions(seed_text):
+    """The project's own questions on the seed article (tests/data/seed_questions.json), as SQuAD
+    questions: each answerable one with every span accepted, three the article doesn't answer."""
+    from qa.training.squad import Question
+
+    rows = json.loads((Path(__file__).parent / "data" / "seed_questions.json").read_text())["questions"]
+    return [
+        Question(f"seed-{n}", row["question"], seed_text, tuple(row["answers"]),
+                 tuple(seed_text.index(a) for a in row["answers"]), "INDUS-X",
+                 category="known miss" if "known_miss" in row else "")
+        for n, row in enumerate(rows)
+    ]
+
+
+@pytest.fixture(scope="session")
 def reader():
     """The shipped reader, loaded once for the whole session."""
     from qa.reader import Reader

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from qa.conversation import Conversation, Resolution, Turn, antecedent, resolve
+from qa.conversation import Conversation, Resolution, Turn, antecedent, needs_history, reader_question, resolve
 
 SCANDAL = [Turn("who was involved in a scandal?", "Bo Xilai", 10, "doc")]
 
@@ -88,11 +90,96 @@ def test_a_conversation_keeps_its_turns_and_forgets_them_on_clear():
     assert assistant.histories[-1] == []
 
 
-def test_a_real_follow_up_on_the_seed_article(reader, embedder, tmp_path):
+@pytest.mark.parametrize(
+    ("question", "leans"),
+    [
+        ("When did he arrive?", True),
+        ("What is its budget?", True),
+        ("And India?", True),
+        ("What about the navy?", True),
+        ("Why?", True),
+        ("Who was there?", True),
+        ("Which company will build the jet engines?", False),
+        ("When did the US Defence Secretary arrive in New Delhi?", False),
+        ("What does INDUS-X aim at?", False),
+    ],
+)
+def test_a_question_needs_its_history_only_when_it_leans_on_it(question, leans):
+    assert needs_history(question) is leans
+
+
+def test_the_reader_reads_a_follow_up_with_the_answered_turns_newest_first():
+    turns = [
+        Turn("Who won the final?", "Tomas Berg"),
+        Turn("Where was it?", "Oslo"),
+        Turn("Who is the President of France?", ""),  # declined: lends nothing
+    ]
+    assert reader_question("How old is he?", turns) == "How old is he? || Where was it? Oslo || Who won the final? Tomas Berg"
+    assert reader_question("How old is he?", turns, history_turns=1) == "How old is he? || Where was it? Oslo"
+    assert reader_question("How old is he?", turns, history_turns=0) == "How old is he?"
+    assert reader_question("How old is Tomas Berg?", turns) == "How old is Tomas Berg?"
+
+
+def test_a_question_that_stands_alone_is_read_and_searched_as_if_asked_first():
+    resolution = resolve("Which company will build the jet engines?", SCANDAL)
+    assert resolution == Resolution(
+        "Which company will build the jet engines?", "Which company will build the jet engines?",
+        article="doc", wider_query="Which company will build the jet engines?",
+    )
+
+
+def test_a_declined_turn_lends_no_names():
+    declined = [Turn("Who is the President of France?", "", None, "doc")]
+    assert resolve("When did he arrive?", declined) == Resolution("When did he arrive?", "When did he arrive?", wider_query="When did he arrive?")
+    assert antecedent(declined) is None
+    # Behind a declined turn, the answered one before it is what "he" means.
+    assert resolve("When did he resign?", SCANDAL + declined).question == "When did Bo Xilai resign?"
+
+
+@pytest.fixture(scope="module")
+def seed_assistant(reader, embedder, tmp_path_factory):
     from qa.pipeline import Assistant, seed_document
 
-    assistant = Assistant(tmp_path, reader=reader, embedder=embedder)
+    assistant = Assistant(tmp_path_factory.mktemp("index"), reader=reader, embedder=embedder)
     assistant.add(seed_document())
+    return assistant
+
+
+@pytest.mark.slow
+def test_the_readmes_follow_up_and_a_turn_that_must_change_nothing(seed_assistant):
+    chat = Conversation(seed_assistant)
+    assert "Austin" in chat.ask("Who is the US Secretary of Defence?").text
+    follow_up = chat.ask("When did he arrive?")
+    assert (follow_up.text, follow_up.understood_as) == ("Sunday", "When did the US Secretary of Defence arrive?")
+    alone = seed_assistant.ask("Which company will build the jet engines?")
+    chat = Conversation(seed_assistant)
+    chat.ask("How much money is committed to INDUS-X?")
+    after = chat.ask("Which company will build the jet engines?")
+    assert not alone.answerable and after == alone
+    chat = Conversation(seed_assistant)
+    assert not chat.ask("Who is the President of France?").answerable
+    assert chat.ask("When did he arrive?").understood_as is None  # the declined turn lent no "President of France"
+
+
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_question_that_stands_alone_gets_its_own_answer_after_any_earlier_turns(seed_assistant, seed_questions, data):
+    """Seed questions that don't lean on a conversation, after random earlier turns (other seed
+    questions with their answers, someone else's answer, or a declined turn): the answer asked alone."""
+    standalone = [q.question for q in seed_questions if not needs_history(q.question)]
+    question = data.draw(st.sampled_from(standalone))
+    answers = [a for q in seed_questions for a in q.answers] + ["", "Bo Xilai"]
+    turns = data.draw(st.lists(
+        st.builds(Turn, st.sampled_from([q.question for q in seed_questions]), st.sampled_from(answers)), max_size=3
+    ))
+    document_id = seed_assistant.documents[0].id
+    turns = [Turn(turn.question, turn.answer, 0 if turn.answer else None, document_id) for turn in turns]
+    assert seed_assistant.ask(question, document_id, history=turns) == seed_assistant.ask(question, document_id)
+
+
+def test_a_real_follow_up_on_the_seed_article(seed_assistant):
+    assistant = seed_assistant
     chat = Conversation(assistant)
     first = chat.ask("Who is the US Secretary of Defence?")
     assert first == assistant.ask("Who is the US Secretary of Defence?")  # a first question: as today

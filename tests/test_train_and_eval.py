@@ -6,8 +6,13 @@ import gzip
 import json
 import random
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
+import torch
 
 from conftest import write_squad
 from qa.cli import main
@@ -44,11 +49,11 @@ def tiny_squad(tmp_path, seed_text):
 def test_train_runs_end_to_end_and_resumes(tmp_path, tiny_squad, capsys):
     output = tmp_path / "run"
     args = ["train", "--output-dir", str(output), "--data", str(tiny_squad), "--eval-data", str(tiny_squad),
-            "--eval-questions", "8", "--checkpoint-every", "1", "--batch-size", "8", "--epochs", "2"]
+            "--eval-questions", "8", "--checkpoint-every", "1", "--batch-size", "8", "--epochs", "2", "--nice", "0"]
     assert main(args + ["--max-steps", "1"]) == 0
     curve = [json.loads(line) for line in (output / "learning_curve.jsonl").read_text().splitlines()]
     assert [point["step"] for point in curve] == [1]
-    assert {"has_ans_f1_at_0", "f1_at_best", "best_threshold", "no_ans_accuracy_at_best"} <= set(curve[0])
+    assert {"f1_at_best", "best_threshold", "no_ans_accuracy_at_best", "tiny_has_ans_f1_never_abstaining"} <= set(curve[0])
     assert (output / "checkpoint" / "trainer_state.pt").exists()
 
     assert main(args + ["--max-steps", "2", "--resume"]) == 0
@@ -58,6 +63,40 @@ def test_train_runs_end_to_end_and_resumes(tmp_path, tiny_squad, capsys):
     # The best checkpoint is a model directory the reader can read with.
     spans = Reader(output / "best").read("When did he arrive?", ["The US Defence Secretary arrived on Sunday."])
     assert spans and "The US Defence Secretary arrived on Sunday."[spans[0].start : spans[0].end] == spans[0].text
+
+
+def _train_process(output, tiny_squad, *extra):
+    command = [sys.executable, "-m", "qa.cli", "train", "--output-dir", str(output), "--data", str(tiny_squad),
+               "--no-evaluate", "--checkpoint-every", "3", "--batch-size", "4", "--epochs", "4", *extra]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_a_run_stopped_by_sigterm_and_resumed_ends_with_the_weights_of_one_run_straight_through(tmp_path, tiny_squad):
+    from safetensors.torch import load_file
+
+    straight = _train_process(tmp_path / "straight", tiny_squad)
+    assert straight.wait(timeout=300) == 0, straight.stderr.read()
+
+    stopped = _train_process(tmp_path / "stopped", tiny_squad)
+    status_path = tmp_path / "stopped" / "status.json"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not (status_path.exists() and json.loads(status_path.read_text())["step"] >= 1):
+        time.sleep(0.2)
+    stopped.send_signal(signal.SIGTERM)
+    assert stopped.wait(timeout=120) == 0
+    status = json.loads(status_path.read_text())
+    assert status["state"] == "stopped" and 0 < status["step"] < status["total_steps"], status
+    assert status["resume"].endswith("--resume")
+    assert main(["train", "--output-dir", str(tmp_path / "stopped"), "--status"]) == 0
+
+    resumed = _train_process(tmp_path / "stopped", tiny_squad, "--resume")
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
+    assert json.loads(status_path.read_text())["state"] == "finished"
+    one = load_file(tmp_path / "straight" / "checkpoint" / "model.safetensors")
+    two = load_file(tmp_path / "stopped" / "checkpoint" / "model.safetensors")
+    assert one.keys() == two.keys()
+    assert all(torch.equal(one[name], two[name]) for name in one)
 
 
 def test_eval_gold_paragraph_matches_a_hand_count(tmp_path, tiny_squad, capsys):
@@ -81,7 +120,7 @@ def test_eval_gold_paragraph_matches_a_hand_count(tmp_path, tiny_squad, capsys):
 def test_continued_training_exports_with_calibration_and_a_card_of_both_stages(tmp_path, tiny_squad, capsys):
     base, continued, shipped = tmp_path / "base", tmp_path / "continued", tmp_path / "shipped"
     common = ["--data", str(tiny_squad), "--eval-data", str(tiny_squad), "--eval-questions", "8",
-              "--checkpoint-every", "1", "--batch-size", "8", "--max-steps", "1"]
+              "--checkpoint-every", "1", "--batch-size", "8", "--max-steps", "1", "--nice", "0"]
     assert main(["train", "--output-dir", str(base), *common, "--other-paragraph-negative-rate", "0"]) == 0
     generated = generated_squad(tmp_path / "generated.json.gz", tiny_squad)
     assert main(["train", "--output-dir", str(continued), *common, "--init-from", str(base / "best"),

@@ -24,7 +24,7 @@ from qa.documents import Document, make_document_id
 from qa.retrieval import Hit
 from qa.pipeline import MAX_QUESTION_CHARS
 from qa.reader import Reader
-from qa.training.squad import Article, Question, Scores, question_scores, score_predictions
+from qa.training.squad import Article, Question, Scores, question_scores, reader_input, score_predictions
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def guess_gold_paragraph(
     with tqdm(total=total, desc="reading", unit="q", disable=not progress, mininterval=2) as bar:
         for context, paragraph_questions in by_context.items():
             windows = paragraph_windows(context)
-            readings = reader.read_many([(q.question, windows) for q in paragraph_questions], top_k=1)
+            readings = reader.read_many([(reader_input(q), windows) for q in paragraph_questions], top_k=1)
             for question, spans in zip(paragraph_questions, readings):
                 guesses[question.id] = (
                     ReaderGuess(spans[0].text, spans[0].margin) if spans else ReaderGuess("", float("-inf"))

@@ -29,6 +29,7 @@ from qa.training.evaluate import (
 )
 from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant
+from qa.conversation import HISTORY_TURNS
 from qa.reader import Reader, ReaderSettings
 from qa.training.onnx_export import export_reader_onnx
 from qa.training.squad import Scores, load_articles, load_questions, score_predictions
@@ -134,7 +135,10 @@ def export_reader(
     model = AutoModelForQuestionAnswering.from_pretrained(checkpoint, dtype=torch.float32).eval()
     record = json.loads((checkpoint / "training_record.json").read_text())
     settings = ReaderSettings(
-        max_seq_len=int(record["config"]["max_seq_len"]), doc_stride=int(record["config"]["doc_stride"])
+        max_seq_len=int(record["config"]["max_seq_len"]),
+        doc_stride=int(record["config"]["doc_stride"]),
+        # A reader trained on conversations reads a follow-up with the history it was trained with.
+        history_turns=HISTORY_TURNS if float(record["config"].get("history_rate", 0)) > 0 else 0,
     )
     # Built beside the destination and swapped in at the end: an export that fails or is stopped
     # during the long calibration leaves the shipped reader as it was.

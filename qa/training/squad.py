@@ -40,6 +40,10 @@ class Question:
     plausible_start: int | None = None
     category: str = ""
     turn: int | None = None  # the question's place in its conversation (CoQA's coqa_turn_id)
+    # The earlier turns a generated follow-up is read with ((question, answer), oldest first), and
+    # the question a generated one was made from (``qa.training.conversations``, ``.unanswerable``).
+    history: tuple[tuple[str, str], ...] = ()
+    source_id: str = ""
 
     @property
     def answerable(self) -> bool:
@@ -97,7 +101,34 @@ def _question(qa: dict, context: str, title: str) -> Question:
         plausible_start=plausible[0].get("answer_start"),
         category=qa.get("category", ""),
         turn=qa.get("coqa_turn_id"),
+        history=tuple((turn[0], turn[1]) for turn in qa.get("history", ())),
+        source_id=qa.get("source_id", ""),
     )
+
+
+def reader_input(question: Question) -> str:
+    """What the reader reads for ``question``: with its ``history``, as the runtime reads a
+    follow-up (``qa.conversation.reader_question``)."""
+    from qa.conversation import Turn, reader_question
+
+    return reader_question(question.question, [Turn(q, a) for q, a in question.history])
+
+
+def with_gold_history(questions: list[Question], turns: int) -> list[Question]:
+    """Each question of a conversation file (CoQA) with the previous ``turns`` questions of its
+    story and their first gold answers as its history, as a chat would have shown them."""
+    from dataclasses import replace
+
+    by_story: dict[str, list[Question]] = {}
+    for question in questions:
+        by_story.setdefault(question.context, []).append(question)
+    out = []
+    for story in by_story.values():
+        story = sorted(story, key=lambda q: q.turn or 0)
+        for number, question in enumerate(story):
+            earlier = story[max(0, number - turns) : number]
+            out.append(replace(question, history=tuple((q.question, q.answers[0]) for q in earlier if q.answers)))
+    return out
 
 
 def load_questions(path: str | Path) -> list[Question]:
