@@ -18,13 +18,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from archive_questions import archive_arguments, every_kth  # bench/, beside this script
 
 from qa.pipeline import Assistant
 from qa.retrieval import ARCHIVE_FUSIONS, ArchiveRetriever
 from qa.training.evaluate import article_document
 from qa.training.squad import load_articles
-
-from archive_questions import archive_arguments, every_kth  # bench/, beside this script
 
 
 def main() -> None:

@@ -33,11 +33,11 @@ from pathlib import Path
 
 from qa.backends import BACKEND_VARIABLE, ONNX_INT8, TORCH, cpu_has_native_bf16, default_backend
 from qa.embedding import Embedder
-from qa.training.evaluate import article_document, percentile
 from qa.index import IndexStore
 from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant, seed_document
 from qa.reader import DEFAULT_READER_DIR, Reader
+from qa.training.evaluate import article_document, percentile
 from qa.training.squad import load_articles, load_questions, score_predictions
 
 COLD_START = "from qa import ask; print(ask('What does INDUS-X aim at?').text)"
@@ -96,7 +96,7 @@ def warm_latency(asks: int, runs: int) -> dict:
                 return json.loads(worker.stdout.readline())["answer"]
             return answer
 
-        systems = {name: (lambda a: lambda question: a.ask(question).text)(a) for name, a in assistants.items()}
+        systems = {name: (lambda question, a=a: a.ask(question).text) for name, a in assistants.items()}
         systems["baseline_pipeline_fp32"] = baseline("float32")
         if "bfloat16" in dtypes:
             systems["baseline_pipeline_bf16"] = baseline("bfloat16")

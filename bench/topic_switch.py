@@ -15,14 +15,13 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from archive_questions import archive_arguments, every_kth  # bench/, beside this script
 from tqdm import tqdm
 
 from qa.conversation import Turn
 from qa.pipeline import Assistant
 from qa.training.evaluate import article_document
 from qa.training.squad import load_articles, score_predictions
-
-from archive_questions import archive_arguments, every_kth  # bench/, beside this script
 
 
 def main() -> None:

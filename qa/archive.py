@@ -41,7 +41,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -382,7 +382,7 @@ def _write_version(
         "documents": len(documents),
         "chunks": len(vectors),
         "documents_digest": documents_digest(p.document.id for p in documents),
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return manifest, files
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from qa.errors import QAError
 
 
-
 def _assistant(args: argparse.Namespace):
     from qa.pipeline import Assistant, load_article, seed_document
     from qa.reader import Reader
@@ -296,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--archive", type=Path, help="build or extend one archive of all the articles there")
     index.add_argument("--remove", nargs="+", default=[], metavar="ID_OR_PATH",
                        help="remove these articles (ids, or the paths they were read from) from the --archive")
-    index.add_argument("--index-dir", type=Path, default=default_index_dir(), help="default: $QA_INDEX_DIR or index/")
+    index.add_argument("--index-dir", type=Path, default=default_index_dir(), help="default: $QA_INDEX_DIR, else index/ in the user's cache folder")
     index.add_argument("--rebuild", action="store_true", help="rebuild even when the index is current")
     index.set_defaults(handler=_index)
 

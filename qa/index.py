@@ -27,7 +27,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import faiss
@@ -178,7 +178,7 @@ def publish_version(home: Path, write: Callable[[Path], tuple[dict, Sequence[str
     ``home`` (an archive's shards being merged) is left alone.
     """
     home.mkdir(parents=True, exist_ok=True)
-    version = f"v{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    version = f"v{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     temporary = home / f".tmp-{version}"
     temporary.mkdir()
     try:
@@ -281,7 +281,7 @@ class IndexStore:
                 "sentence-transformers": _package_version("sentence-transformers"),
                 "article-qa": _package_version("article-qa"),
             },
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         try:
             self._persist(document, sentences, chunks, faiss_index, manifest)

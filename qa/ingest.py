@@ -265,7 +265,7 @@ def _worker_main(requests, events, index_dir: str, index_settings: IndexSettings
         try:
             document = document_from_bytes(*payload) if kind == "file" else document_from_text(*payload)
             events.put(("started", job_id, document.id, document.title))
-            index = store.load_or_build(document, progress=lambda done, total: events.put(("progress", job_id, done, total)))
+            index = store.load_or_build(document, progress=lambda done, total, job_id=job_id: events.put(("progress", job_id, done, total)))
             events.put(("done", job_id, _portable(index), build_bm25(index)))
         except QAError as error:
             events.put(("refused", job_id, str(error)))

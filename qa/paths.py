@@ -1,4 +1,5 @@
-"""Where the project's files live: the repo, the shared data beside it, the index store."""
+"""Where the project's files live: the shared data beside a checkout, the index store and the
+training runs (the user's cache folder)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ SHARED_DIR = Path(os.environ.get("QA_SHARED_DIR", REPO_ROOT.parent / "shared"))
 
 
 def default_index_dir() -> Path:
-    """Where article indexes persist: ``$QA_INDEX_DIR``, else ``index/`` at the repo root."""
-    return Path(os.environ.get("QA_INDEX_DIR", REPO_ROOT / "index"))
+    """Where article indexes persist: ``$QA_INDEX_DIR``, else ``index/`` in the user's cache folder
+    (so that an installed package works from any folder)."""
+    if "QA_INDEX_DIR" in os.environ:
+        return Path(os.environ["QA_INDEX_DIR"])
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("article-qa")) / "index"
 
 
 def default_runs_dir() -> Path:

@@ -31,7 +31,6 @@ from qa.documents import Document, document_from_text, load_document
 from qa.embedding import Embedder
 from qa.errors import DocumentError, QuestionError
 from qa.index import DocumentIndex, IndexSettings, IndexStore, remove_incomplete
-from qa.paths import REPO_ROOT
 from qa.paths import default_index_dir
 from qa.reader import Reader, Span
 from qa.retrieval import ArchiveRetriever, Hit, RetrievalSettings, Retriever
@@ -39,7 +38,8 @@ from qa.text import normalize_answer
 
 logger = logging.getLogger(__name__)
 
-SEED_ARTICLE = REPO_ROOT / "seeds" / "indus_x.txt"
+# Package data: found the same way in a checkout and in an installed wheel.
+SEED_ARTICLE = Path(__file__).parent / "seeds" / "indus_x.txt"
 SEED_TITLE = "INDUS-X: US and India launch a defence innovation bridge"
 MAX_QUESTION_CHARS = 1000
 MAX_ALTERNATIVES = 3
@@ -527,7 +527,7 @@ def _sentence_bounds(index: DocumentIndex, start: int, end: int) -> tuple[int, i
 
 
 def seed_document() -> Document:
-    """The default article: the INDUS-X story shipped in seeds/."""
+    """The default article: the INDUS-X story shipped with the package (qa/seeds/)."""
     return document_from_text(SEED_ARTICLE.read_text(encoding="utf-8"), title=SEED_TITLE, source=str(SEED_ARTICLE))
 
 

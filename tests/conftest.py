@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SEED_ARTICLE = REPO_ROOT / "seeds" / "indus_x.txt"
+SEED_ARTICLE = REPO_ROOT / "qa" / "seeds" / "indus_x.txt"
 
 
 @pytest.fixture(autouse=True)

@@ -9,16 +9,22 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import NEWS, REPO_ROOT, write_squad
+
 from qa.archive import ArchiveError, ArchiveSettings, open_archive, prepare, update_archive
 from qa.archive_ingest import SHARDS_DIR, article_files, ingest
+from qa.conversation import Conversation
 from qa.documents import document_from_text, load_document
 from qa.embedding import SENTENCE_MEAN
 from qa.index import IndexSettings
-from qa.conversation import Conversation
 from qa.pipeline import WHOLE_ARCHIVE, Assistant
-from qa.retrieval import ARCHIVE_FUSIONS, ArchiveRetriever, RetrievalSettings, reciprocal_rank_fusion, weighted_fusion
+from qa.retrieval import (
+    ARCHIVE_FUSIONS,
+    ArchiveRetriever,
+    RetrievalSettings,
+    reciprocal_rank_fusion,
+    weighted_fusion,
+)
 
 
 def news_documents(folder: Path):

@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO_ROOT, SEED_ARTICLE, write_squad
 
-from conftest import SEED_ARTICLE, write_squad
 from qa.cli import main
 
 QA = [sys.executable, "-m", "qa.cli"]
@@ -114,7 +114,7 @@ def test_qa_index_builds_the_index_qa_ask_uses(tmp_path, monkeypatch, caplog):
     import logging
 
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "index"))
-    monkeypatch.chdir(SEED_ARTICLE.parent.parent)
+    monkeypatch.chdir(REPO_ROOT)  # the documented path, seeds/indus_x.txt (a link to the package data)
     assert main(["index", "seeds/indus_x.txt", "--index-dir", str(tmp_path / "index")]) == 0
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="qa.index"):

@@ -6,7 +6,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.conversation import Conversation, Resolution, Turn, antecedent, needs_history, reader_question, resolve
+from qa.conversation import (
+    Conversation,
+    Resolution,
+    Turn,
+    antecedent,
+    needs_history,
+    reader_question,
+    resolve,
+)
 
 SCANDAL = [Turn("who was involved in a scandal?", "Bo Xilai", 10, "doc")]
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from qa.documents import MAX_DOCUMENT_CHARS, document_from_bytes, document_from_text, html_to_text, load_document
+from qa.documents import (
+    MAX_DOCUMENT_CHARS,
+    document_from_bytes,
+    document_from_text,
+    html_to_text,
+    load_document,
+)
 from qa.errors import DocumentError
 
 

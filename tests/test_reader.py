@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from qa.chunking import split_sentences
+
 from qa.backends import ONNX_FP32, ONNX_INT8, TORCH, TORCH_FP32
+from qa.chunking import split_sentences
 from qa.reader import DEFAULT_READER_DIR, READER_SETTINGS_FILE, Reader
 from qa.training.evaluate import is_unclean
 

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
+from qa.backends import ONNX_INT8, TORCH, TORCH_FP32, cpu_has_native_bf16
 from qa.chunking import split_sentences
 from qa.documents import document_from_text
 from qa.embedding import Embedder
 from qa.index import IndexStore
-from qa.backends import ONNX_INT8, TORCH, TORCH_FP32, cpu_has_native_bf16
 from qa.retrieval import RetrievalSettings, Retriever, best_rows, reciprocal_rank_fusion, weighted_fusion
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import write_squad
+
 from qa.text import normalize_answer
 from qa.training.squad import f1_score, load_questions, score_predictions
 

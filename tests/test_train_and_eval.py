@@ -13,8 +13,8 @@ import time
 
 import pytest
 import torch
-
 from conftest import write_squad
+
 from qa.cli import main
 from qa.reader import Reader
 from qa.training.evaluate import ReaderGuess, bootstrapped_threshold
@@ -179,7 +179,7 @@ def test_an_unanswerable_question_is_read_in_the_window_of_its_plausible_answer(
     for seed in range(10):
         windows = training_windows(questions, random.Random(seed), negative_rate=0.0)
         assert len(windows) == 2
-        for window, question in zip(windows, questions):
+        for window in windows:
             assert window.answer_start is None and "INDUS-X" in window.text
 
 

@@ -604,6 +604,7 @@ def test_a_follow_up_is_understood_from_the_conversation_and_new_chat_forgets_it
 def archive_server(tmp_path_factory, embedder, reader):
     """The page over the seed article and an archive of six short stories (qa serve --archive)."""
     from conftest import NEWS
+
     from qa.archive import prepare, update_archive
     from qa.documents import document_from_text
 
@@ -621,6 +622,7 @@ def archive_server(tmp_path_factory, embedder, reader):
 
 def test_the_whole_archive_is_a_choice_and_its_answers_name_their_article(tmp_path, embedder, reader):
     from conftest import NEWS
+
     from qa.archive import prepare, update_archive
     from qa.documents import document_from_text
 

@@ -17,13 +17,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from qa.chunking import split_sentences, sliding_windows
-from qa.decoding import QUOTES
+from qa.chunking import sliding_windows, split_sentences
 from qa.conversation import Turn, resolve
+from qa.decoding import QUOTES
 from qa.documents import Document, make_document_id
-from qa.retrieval import Hit
 from qa.pipeline import MAX_QUESTION_CHARS
 from qa.reader import Reader
+from qa.retrieval import Hit
 from qa.training.squad import Article, Question, Scores, question_scores, reader_input, score_predictions
 
 logger = logging.getLogger(__name__)
@@ -460,8 +460,8 @@ def build_corpus(documents: list[Document], index_dir: Path, embedder, workers: 
     """The archive of exactly ``documents`` in ``index_dir``: reused when one is there already,
     built (or completed, resuming unfinished shards) otherwise. Returns (archive, ingest report or None)."""
     from qa.archive import ArchiveError, documents_digest, open_archive, update_archive
-    from qa.index import CURRENT_FILE
     from qa.archive_ingest import ingest
+    from qa.index import CURRENT_FILE
 
     wanted = documents_digest(d.id for d in documents)
     try:

@@ -19,6 +19,10 @@ from pathlib import Path
 
 import torch
 
+from qa.conversation import HISTORY_TURNS
+from qa.paths import SHARED_DIR
+from qa.pipeline import Assistant
+from qa.reader import Reader, ReaderSettings
 from qa.training.evaluate import (
     bootstrapped_threshold,
     evaluate_end_to_end,
@@ -27,10 +31,6 @@ from qa.training.evaluate import (
     predictions_at,
     question_groups,
 )
-from qa.paths import SHARED_DIR
-from qa.pipeline import Assistant
-from qa.conversation import HISTORY_TURNS
-from qa.reader import Reader, ReaderSettings
 from qa.training.onnx_export import export_reader_onnx
 from qa.training.squad import Scores, load_articles, load_questions, score_predictions
 from qa.training.train import BASE_MODEL_NAME, TrainConfig

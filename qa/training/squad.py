@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import collections
 import gzip
-import zlib
 import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -39,13 +39,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from qa.chunking import Sentence, split_sentences, window
-from qa.training.evaluate import best_threshold, guess_gold_paragraph, predictions_at
 from qa.backends import cpu_has_native_bf16
+from qa.chunking import Sentence, split_sentences, window
 from qa.conversation import HISTORY_TURNS, Turn, reader_question
 from qa.loading import quiet_model_loading
 from qa.paths import SHARED_DIR, default_runs_dir
 from qa.reader import Reader, ReaderSettings
+from qa.training.evaluate import best_threshold, guess_gold_paragraph, predictions_at
 from qa.training.squad import (
     SQUAD1_TRAIN,
     Question,
