@@ -141,6 +141,14 @@ class Reader:
         reader._use(TorchReaderModel.wrapping(model, bf16=cpu_has_native_bf16()), tokenizer.backend_tokenizer)
         return reader
 
+    @classmethod
+    def with_model(cls, model: ReaderModel, tokenizer, settings: ReaderSettings | None = None) -> Reader:
+        """A reader over any ``ReaderModel`` (a fake in tests, another backend) and a
+        ``tokenizers.Tokenizer``; the settings default to the shipped reader's."""
+        reader = cls(settings=settings)
+        reader._use(model, tokenizer)
+        return reader
+
     @property
     def settings(self) -> ReaderSettings:
         if self._settings is None:

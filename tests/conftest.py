@@ -4,12 +4,47 @@ test sees another's state or the developer's (the ``llm`` project's habit)."""
 from __future__ import annotations
 
 import json
+import re
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED_ARTICLE = REPO_ROOT / "qa" / "seeds" / "indus_x.txt"
+
+
+# Fixtures that load a real model, start a process (an indexing worker, a server, a browser, Ray) or
+# parse with spaCy: a test that uses one is slow, whatever it asserts. Tests that load or start
+# such things themselves carry @pytest.mark.slow.
+SLOW_FIXTURES = frozenset({
+    "reader", "embedder", "fp32_reader", "seed_assistant", "assistant", "ingestor", "server", "api",
+    "browser", "page", "archive_server", "ray_session", "nlp", "generator",
+})
+
+
+def pytest_collection_modifyitems(items):
+    """``slow`` on every test that uses a slow fixture (``-m "not slow"``: the fast tier)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def fast_tests_load_no_model(request, monkeypatch):
+    """A test not marked slow that loads a real model fails, saying so: the fast tier stays fast."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} loads a real model: mark it @pytest.mark.slow or use a fake")
+
+    import qa.backends
+
+    monkeypatch.setattr(qa.backends, "onnx_session", refuse)
+    monkeypatch.setattr(qa.backends.TorchReaderModel, "__init__", refuse)
+    monkeypatch.setattr(qa.backends.TorchSentenceEncoder, "__init__", refuse)
 
 
 @pytest.fixture(autouse=True)
@@ -147,3 +182,92 @@ def news_dir(tmp_path) -> Path:
     for name, text in NEWS.items():
         (folder / name).write_text(text)
     return folder
+
+
+# --- shared fakes: the seams (embedder, reader model) without a model behind them ---------------
+
+
+class HashingEmbedder:
+    """Deterministic fake embedder: bag of words hashed into 384 dimensions, normalised. Counts its
+    calls, remembers whether it was asked for a progress bar, and can die mid-build like a killed
+    process."""
+
+    dimension = 384
+
+    def __init__(self, id: str = "fake-hashing", die: bool = False):
+        self.id = id
+        self.die = die
+        self.calls = 0
+        self.progress: list[bool] = []
+
+    def embed(self, texts, progress=False):
+        self.calls += 1
+        self.progress.append(progress)
+        if self.die:
+            raise KeyboardInterrupt("killed while embedding")
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                vectors[row, zlib.crc32(word.encode()) % self.dimension] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1, norms)
+
+    def embed_query(self, text):
+        return self.embed([text])[0]
+
+
+class KeywordEmbedder:
+    """Deterministic fake embedder: one dimension per keyword, so "similar" means "shares a keyword"."""
+
+    id = "fake-keywords"
+    keywords = ("launch", "engine", "twitter", "roadmap", "sunday")
+    dimension = len(keywords) + 1
+
+    def embed(self, texts, progress=False):
+        rows = []
+        for text in texts:
+            row = [float(k in text.lower()) for k in self.keywords] + [0.01]
+            rows.append(np.array(row) / np.linalg.norm(row))
+        return np.array(rows, dtype=np.float32).reshape(len(texts), self.dimension)
+
+    def embed_query(self, text):
+        return self.embed([text])[0]
+
+
+class FixedLogitsReaderModel:
+    """Fake reader model (``qa.backends.ReaderModel``) with fixed logits: in every window, the first
+    run of ``answer_ids`` in the context scores ``score`` at its first token (start) and its last
+    (end), [CLS] scores ``no_answer``, every other token -10. Records the windows it was given."""
+
+    rows_per_run = 4
+
+    def __init__(self, answer_ids: list[int], score: float = 8.0, no_answer: float = 0.0):
+        self.answer_ids, self.score, self.no_answer = list(answer_ids), score, no_answer
+        self.windows: list[list[int]] = []
+
+    def logits(self, inputs):
+        ids, types = inputs["input_ids"], inputs["token_type_ids"]
+        start = np.full(ids.shape, -10.0, dtype=np.float32)
+        end = start.copy()
+        start[:, 0] = end[:, 0] = self.no_answer / 2
+        width = len(self.answer_ids)
+        for row in range(ids.shape[0]):
+            self.windows.append(ids[row].tolist())
+            for at in range(ids.shape[1] - width + 1):
+                if types[row, at] == 1 and ids[row, at : at + width].tolist() == self.answer_ids:
+                    start[row, at] = end[row, at + width - 1] = self.score / 2
+                    break
+        return start, end
+
+
+def fake_reader(answer: str, **logits) -> tuple:
+    """A ``qa.Reader`` over the shipped tokenizer whose model is a ``FixedLogitsReaderModel``
+    answering ``answer`` wherever a context holds it: the real tokenising, windows and span decoding,
+    no model. Returns (reader, model)."""
+    from tokenizers import Tokenizer
+
+    from qa.reader import DEFAULT_READER_DIR, Reader
+
+    tokenizer = Tokenizer.from_file(str(DEFAULT_READER_DIR / "tokenizer.json"))
+    model = FixedLogitsReaderModel(tokenizer.encode(answer, add_special_tokens=False).ids, **logits)
+    return Reader.with_model(model, tokenizer), model

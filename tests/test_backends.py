@@ -46,6 +46,7 @@ def test_side_by_side_runs_keep_the_order_and_every_result():
     assert run_side_by_side(str, []) == []
 
 
+@pytest.mark.slow
 def test_the_onnx_embedder_gives_a_text_the_same_vector_alone_or_among_many(seed_text):
     # Sentences run one per call, side by side on the cores: each vector is computed exactly as alone.
     from qa.backends import EMBEDDER_ONNX_DIR, ONNX_FILES

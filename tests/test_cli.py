@@ -21,6 +21,7 @@ def run_qa(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_ask_json():
     result = run_qa("ask", "What is INDUS-X focused on?", "--json")
     assert result.returncode == 0, result.stderr
@@ -29,6 +30,7 @@ def test_ask_json():
     assert answer["text"] in answer["sentence"]
 
 
+@pytest.mark.slow
 def test_ask_own_document_and_chat(tmp_path, capsys, monkeypatch):
     story = tmp_path / "story.txt"
     story.write_text("The new bridge over the river opened on 4 May. It cost 12 million euros.")
@@ -42,6 +44,7 @@ def test_ask_own_document_and_chat(tmp_path, capsys, monkeypatch):
     assert "4 May" in out and "never asked" not in out
 
 
+@pytest.mark.slow
 def test_index_command(tmp_path, capsys):
     index_dir = tmp_path / "index"
     assert main(["index", str(SEED_ARTICLE), "--index-dir", str(index_dir)]) == 0
@@ -49,6 +52,7 @@ def test_index_command(tmp_path, capsys):
     assert any(index_dir.iterdir())
 
 
+@pytest.mark.slow
 def test_eval_end_to_end(tmp_path, seed_text, capsys):
     paragraphs = [p for p in seed_text.split("\n\n") if p.strip()]
     data = write_squad(
@@ -67,6 +71,7 @@ def test_eval_end_to_end(tmp_path, seed_text, capsys):
     assert set(json.loads(predictions.read_text())) == {"a", "b", "c"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -81,6 +86,7 @@ def test_bad_input_is_one_clear_line(args, message):
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_binary_document_is_refused(tmp_path):
     binary = tmp_path / "photo.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
@@ -110,6 +116,7 @@ def test_an_unexpected_failure_is_one_line_and_the_details_come_with_verbose(mon
     assert "Traceback" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_qa_index_builds_the_index_qa_ask_uses(tmp_path, monkeypatch, caplog):
     import logging
 
@@ -123,11 +130,13 @@ def test_qa_index_builds_the_index_qa_ask_uses(tmp_path, monkeypatch, caplog):
     assert len(list((tmp_path / "index").iterdir())) == 1
 
 
+@pytest.mark.slow
 def test_a_long_question_is_read_cut_and_the_terminal_says_so(capsys):
     assert main(["ask", "What does INDUS-X aim at? " + "Please answer in detail, " * 30]) == 0
     assert "your question was long: I read its beginning" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_eval_conversation_prints_alone_and_with_history(tmp_path, capsys):
     story = "Bo Xilai was removed from his post on Thursday. He was replaced by Zhang Dejiang, a vice premier."
     data = write_squad(

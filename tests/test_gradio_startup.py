@@ -47,6 +47,7 @@ def test_a_module_without_the_stub_writer_imports_as_usual(stub_module, tmp_path
         assert importlib.import_module(stub_module).VALUE == 1
 
 
+@pytest.mark.slow
 def test_the_page_imports_gradio_without_writing_its_stubs():
     # In a new process, as `qa serve` starts: gradio works, its stub writer is ours, and no stub file
     # in site-packages changes.

@@ -8,44 +8,15 @@ import logging
 import os
 import re
 import shutil
-import zlib
 
 import faiss
-import numpy as np
 import pytest
+from conftest import HashingEmbedder
 
 from qa.chunking import ChunkingConfig
 from qa.documents import Document, document_from_text
 from qa.errors import DocumentError
 from qa.index import FORMAT_VERSION, IndexSettings, IndexStore
-
-
-class HashingEmbedder:
-    """Deterministic fake: bag of words hashed into 384 dimensions, normalised. Counts its calls,
-    remembers whether it was asked for a progress bar, and can die mid-build like a killed process."""
-
-    dimension = 384
-
-    def __init__(self, id: str = "fake-hashing", die: bool = False):
-        self.id = id
-        self.die = die
-        self.calls = 0
-        self.progress: list[bool] = []
-
-    def embed(self, texts, progress=False):
-        self.calls += 1
-        self.progress.append(progress)
-        if self.die:
-            raise KeyboardInterrupt("killed while embedding")
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                vectors[row, zlib.crc32(word.encode()) % self.dimension] += 1.0
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms == 0, 1, norms)
-
-    def embed_query(self, text):
-        return self.embed([text])[0]
 
 
 @pytest.fixture

@@ -93,6 +93,7 @@ def test_a_worker_that_dies_fails_its_job_and_the_next_one_runs(ingestor, index_
     assert after.wait(180) and after.state == DONE
 
 
+@pytest.mark.slow
 def test_a_job_over_its_time_limit_is_stopped(index_dir):
     from qa.ingest import IngestSettings
 

@@ -21,6 +21,7 @@ def assistant(tmp_path_factory, reader, embedder) -> Assistant:
     return assistant
 
 
+@pytest.mark.slow
 def test_ask_answers_over_the_seed_article():
     answer = qa.ask("What does INDUS-X aim at?")
     assert answer.answerable

@@ -153,6 +153,7 @@ def test_every_shipped_backend_reads_like_fp32(fp32_reader, seed_text, backend, 
         assert reader.is_answer(other) == fp32_reader.is_answer(full)
 
 
+@pytest.mark.slow
 def test_the_torch_backend_converts_its_weights_once():
     import torch
 
@@ -184,3 +185,19 @@ def test_the_reader_is_part_of_the_public_api():
     import qa
 
     assert qa.Reader is Reader and "Reader" in qa.__all__
+
+
+def test_the_reader_turns_a_models_logits_into_exact_spans_without_a_model():
+    """The shared fake model: real tokenising, windows and span decoding on fixed logits."""
+    from conftest import fake_reader
+
+    reader, model = fake_reader("Sunday", score=8.0, no_answer=1.0)
+    contexts = ["Nothing to see here.", "The US Defence Secretary arrived in New Delhi on Sunday."]
+    best = reader.read("When did he arrive?", contexts)[0]
+    assert (best.text, best.context_index) == ("Sunday", 1)
+    assert contexts[1][best.start : best.end] == "Sunday"
+    assert best.margin == pytest.approx(8.0 - 1.0)
+    assert len(model.windows) == 2  # one window per short context
+    # A question longer than the reader takes is cut before it meets the model.
+    reader.read("why " * 500, contexts)
+    assert max(len(window) for window in model.windows) <= reader.settings.max_seq_len

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import KeywordEmbedder
 
 from qa.backends import ONNX_INT8, TORCH, TORCH_FP32, cpu_has_native_bf16
 from qa.chunking import split_sentences
@@ -13,24 +14,6 @@ from qa.documents import document_from_text
 from qa.embedding import Embedder
 from qa.index import IndexStore
 from qa.retrieval import RetrievalSettings, Retriever, best_rows, reciprocal_rank_fusion, weighted_fusion
-
-
-class KeywordEmbedder:
-    """Deterministic fake: one dimension per keyword, so "similar" means "shares a keyword"."""
-
-    id = "fake-keywords"
-    keywords = ("launch", "engine", "twitter", "roadmap", "sunday")
-    dimension = len(keywords) + 1
-
-    def embed(self, texts, progress=False):
-        rows = []
-        for text in texts:
-            row = [float(k in text.lower()) for k in self.keywords] + [0.01]
-            rows.append(np.array(row) / np.linalg.norm(row))
-        return np.array(rows, dtype=np.float32).reshape(len(texts), self.dimension)
-
-    def embed_query(self, text):
-        return self.embed([text])[0]
 
 
 def test_reciprocal_rank_fusion_rewards_agreement():
@@ -102,6 +85,7 @@ def test_real_retrieval_finds_the_answer_sentence_for_the_seed_questions(tmp_pat
 
 # (backend, how far a text's vector moves with the texts embedded beside it): torch is bf16 where
 # the CPU has it natively, and pads batches; int8 quantises weights and activations, one text a run.
+@pytest.mark.slow
 @pytest.mark.parametrize(("backend", "batch_tolerance"), [(TORCH, 3e-3), (ONNX_INT8, 1e-6)])
 def test_every_shipped_embedder_backend_ranks_like_fp32(seed_text, seed_questions, backend, batch_tolerance):
     sentences = [s.text for s in split_sentences(seed_text)]

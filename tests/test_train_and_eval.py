@@ -46,6 +46,7 @@ def tiny_squad(tmp_path, seed_text):
     return write_squad(tmp_path / "tiny.json", items)
 
 
+@pytest.mark.slow
 def test_train_runs_end_to_end_and_resumes(tmp_path, tiny_squad, capsys):
     output = tmp_path / "run"
     args = ["train", "--output-dir", str(output), "--data", str(tiny_squad), "--eval-data", str(tiny_squad),
@@ -99,6 +100,7 @@ def test_a_run_stopped_by_sigterm_and_resumed_ends_with_the_weights_of_one_run_s
     assert all(torch.equal(one[name], two[name]) for name in one)
 
 
+@pytest.mark.slow
 def test_eval_gold_paragraph_matches_a_hand_count(tmp_path, tiny_squad, capsys):
     predictions_path = tmp_path / "predictions.json"
     assert main(["eval", str(tiny_squad), "--gold-paragraph", "--predictions", str(predictions_path)]) == 0
@@ -117,6 +119,7 @@ def test_eval_gold_paragraph_matches_a_hand_count(tmp_path, tiny_squad, capsys):
     assert "questions/s" in printed
 
 
+@pytest.mark.slow
 def test_continued_training_exports_with_calibration_and_a_card_of_both_stages(tmp_path, tiny_squad, capsys):
     base, continued, shipped = tmp_path / "base", tmp_path / "continued", tmp_path / "shipped"
     common = ["--data", str(tiny_squad), "--eval-data", str(tiny_squad), "--eval-questions", "8",
@@ -183,6 +186,7 @@ def test_an_unanswerable_question_is_read_in_the_window_of_its_plausible_answer(
             assert window.answer_start is None and "INDUS-X" in window.text
 
 
+@pytest.mark.slow
 def test_eval_prints_held_out_halves_and_categories(tmp_path, tiny_squad, capsys):
     payload = json.loads(tiny_squad.read_text())
     payload["data"].append({**payload["data"][0], "title": "Second article"})

@@ -232,6 +232,7 @@ def test_api_answers_questions_of_any_length_and_script(api):
     check()
 
 
+@pytest.mark.slow
 def test_an_unwritable_index_folder_still_serves_and_says_so(tmp_path):
     """`qa serve` with an index folder it can't write (here: one under a file, as on a read-only
     disk) starts, answers, and says articles are kept in memory."""
