@@ -42,6 +42,12 @@ class MicroBatcher(Generic[Request, Result]):
         self._condition = threading.Condition()
         self._worker: threading.Thread | None = None
 
+    @property
+    def waiting(self) -> int:
+        """How many requests wait for the next batch."""
+        with self._condition:
+            return len(self._waiting)
+
     def __call__(self, request: Request) -> Result:
         """``process([request])[0]``, possibly computed in a batch with other threads' requests."""
         future: Future = Future()

@@ -150,6 +150,11 @@ class Reader:
         return reader
 
     @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory (it loads on the first read, or ``load()``)."""
+        return self._model is not None
+
+    @property
     def settings(self) -> ReaderSettings:
         if self._settings is None:
             self._settings = ReaderSettings.load(self.model_dir)

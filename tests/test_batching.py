@@ -43,7 +43,7 @@ def test_calls_waiting_behind_a_batch_run_together_up_to_max_batch():
         first = pool.submit(batcher, 0)
         assert squarer.started.wait(timeout=10)  # the first batch is running: the rest queue
         rest = [pool.submit(batcher, n) for n in range(1, 7)]
-        while len(batcher._waiting) < 6:  # all six queued behind it
+        while batcher.waiting < 6:  # all six queued behind it
             threading.Event().wait(0.01)
         squarer.release.set()
         assert first.result(timeout=10) == 0
@@ -60,7 +60,7 @@ def test_a_failing_request_fails_only_its_own_caller():
         first = pool.submit(batcher, 1)
         assert squarer.started.wait(timeout=10)
         others = {n: pool.submit(batcher, n) for n in (2, 13, 4)}
-        while len(batcher._waiting) < 3:
+        while batcher.waiting < 3:
             threading.Event().wait(0.01)
         squarer.release.set()
         assert first.result(timeout=10) == 1

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import qa.reader
 from qa.backends import ONNX_FP32, ONNX_INT8, TORCH, TORCH_FP32
 from qa.chunking import split_sentences
 from qa.reader import DEFAULT_READER_DIR, READER_SETTINGS_FILE, Reader
@@ -20,11 +21,15 @@ def seed_sentences(seed_text) -> list[str]:
 
 def test_constructor_is_cheap_and_model_loads_once(reader):
     fresh = Reader()
-    assert fresh._model is None  # nothing loaded until the first read
-    fresh.read("What is INDUS-X?", ["INDUS-X is a defence initiative."])
-    model = fresh._model
-    fresh.read("What is INDUS-X?", ["INDUS-X is a defence initiative."])
-    assert fresh._model is model
+    assert not fresh.loaded  # nothing loaded until the first read
+    calls = []
+    original = qa.reader.reader_model
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(qa.reader, "reader_model", lambda *args: calls.append(args) or original(*args))
+        fresh.read("What is INDUS-X?", ["INDUS-X is a defence initiative."])
+        assert fresh.loaded
+        fresh.read("What is INDUS-X?", ["INDUS-X is a defence initiative."])
+    assert len(calls) == 1
 
 
 def test_answers_from_the_seed_article(reader, fp32_reader, seed_sentences):
