@@ -54,7 +54,7 @@ from qa.documents import Document
 from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, TextEmbedder, chunk_vectors
 from qa.errors import DocumentError
 from qa.index import CURRENT_FILE, MANIFEST_FILE, DocumentIndex, file_damage, is_version_name, publish_version
-from qa.retrieval import best_rows, tokenize
+from qa.lexical import tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -187,10 +187,6 @@ class Archive:
             raise DocumentError(f"no article {document_id!r} in the archive")
         return Document(*rows[0])
 
-    def titles(self) -> list[tuple[str, str]]:
-        """(id, title) of every article, in the order they were added."""
-        return self._query("SELECT id, title FROM documents ORDER BY first_chunk")
-
     def sources(self) -> dict[str, str]:
         """Article id by source (file path), for the articles that have one."""
         return dict(self._query("SELECT source, id FROM documents WHERE source != ''"))
@@ -262,11 +258,6 @@ class Archive:
                 start, end = indptr[column], indptr[column + 1]
                 scores[indices[start:end]] += data[start:end]  # a column names each chunk once
         return scores
-
-    def lexical(self, query: str, k: int) -> list[int]:
-        """Chunk rows that share a term with ``query``, best BM25 score first."""
-        return [int(row) for row in best_rows(self.bm25_scores(query), k)]
-
 
 def open_archive(root: str | Path, embedder: TextEmbedder, settings: ArchiveSettings = ArchiveSettings()) -> Archive | None:
     """The live version under ``root``, verified; None when nothing was ever built there.

@@ -18,10 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the pipeline imports this module
-    from qa.pipeline import Answer, Assistant
+from typing import Protocol
 
 # Pronouns that stand for a person or a group named earlier; "it" is left alone (too often empty:
 # "is it true that ...").
@@ -198,10 +195,25 @@ def _is_name(text: str) -> bool:
     )
 
 
+class Answered(Protocol):
+    """What a conversation keeps of an answer (``qa.pipeline.Answer``)."""
+
+    text: str
+    start: int | None
+    document_id: str
+
+
+class Asks(Protocol):
+    """What a conversation asks (``qa.pipeline.Assistant``)."""
+
+    def ask(self, question: str, document_id: str | None = None, *, history: Sequence[Turn] = ()) -> Answered: ...
+
+
 @dataclass
 class Conversation:
     """Questions asked in turn about one article (or all loaded ones), each read in the light of
-    the earlier turns. Built on an ``Assistant``; the assistant itself stays stateless.
+    the earlier turns. Built on an ``Assistant`` (by default the one ``qa.ask`` uses, over the seed
+    article); the assistant itself stays stateless.
 
     >>> chat = Conversation(assistant)                          # doctest: +SKIP
     >>> chat.ask("Who is the US Secretary of Defence?").text     # doctest: +SKIP
@@ -210,11 +222,17 @@ class Conversation:
     'When did Llyod Austin III arrive in New Delhi?'
     """
 
-    assistant: Assistant
+    assistant: Asks | None = None
     document_id: str | None = None
     turns: list[Turn] = field(default_factory=list)
 
-    def ask(self, question: str) -> Answer:
+    def __post_init__(self) -> None:
+        if self.assistant is None:
+            from qa.pipeline import default_assistant  # the pipeline imports this module
+
+            self.assistant = default_assistant()
+
+    def ask(self, question: str) -> Answered:
         """The answer to ``question``, read with the earlier turns; the turn is kept."""
         answer = self.assistant.ask(question, self.document_id, history=self.turns)
         self.turns.append(Turn(question, answer.text, answer.start, answer.document_id))

@@ -1,7 +1,7 @@
 """Hybrid retrieval over one article, or over a whole archive (``ArchiveRetriever``): dense (FAISS)
 and BM25 rankings fused, by reciprocal rank within one article, by weighted scores across articles.
 
-Each hit carries its chunk widened by neighbour sentences: that widened text is what the reader reads.
+Each hit carries its chunk's sentences: that text is what the reader reads.
 
 BM25 over the sentences of a single article is a tiny corpus, where a term in most sentences (the
 article's subject, "INDUS-X") gets an inverse document frequency near zero under some BM25
@@ -10,32 +10,16 @@ variants and would vanish from the query. The Lucene variant used here keeps eve
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import Literal, Protocol
 
 import bm25s
 import numpy as np
-import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
 
 from qa.chunking import Chunk
 from qa.embedding import TextEmbedder
 from qa.index import DocumentIndex
-
-if TYPE_CHECKING:  # the archive tokenizes with this module
-    from qa.archive import Archive
-
-# bm25s logs every index build at DEBUG on its own logger; one per question is noise.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-# Question words carry no topic; the reader, not BM25, cares about them.
-_STOPWORDS = sorted(set(STOPWORDS_EN) | {"what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did", "does", "do"})
-_STEMMER = Stemmer.Stemmer("english")
-
-
-ArchiveFusion = Literal["weighted", "rrf"]
-ARCHIVE_FUSIONS: tuple[str, ...] = get_args(ArchiveFusion)
+from qa.lexical import best_rows, tokenize
 
 
 @dataclass(frozen=True)
@@ -51,21 +35,12 @@ class RetrievalSettings:
     candidates: int = 20  # taken from each ranking before fusion
     rrf_k: int = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
     # Across articles, dense and BM25 are fused by score (``weighted_fusion``), cosine and BM25
-    # weighing the same ("weighted"); "rrf" fuses them by reciprocal rank as within one article,
-    # ties broken by cosine. Reciprocal ranks across articles tie often (a chunk only dense found at
-    # rank r against one only BM25 found at rank r) and lose what the scores say: nyt_news_dev's
-    # questions among 18,896 SQuAD paragraphs put their right article first 67.1% of the time by
-    # RRF, 78.9% by weighted scores (the same on the even and odd half of the articles at dense
-    # weights 0.4-0.7; dense alone 53.3%, BM25 alone 73.6%).
-    archive_fusion: ArchiveFusion = "weighted"
+    # weighing the same. Reciprocal ranks, as within one article, tie often across articles (a
+    # chunk only dense found at rank r against one only BM25 found at rank r) and lose what the
+    # scores say: nyt_news_dev's questions among 18,896 SQuAD paragraphs put their right article
+    # first 67.1% of the time by RRF, 78.9% by weighted scores (the same on the even and odd half of
+    # the articles at dense weights 0.4-0.7; dense alone 53.3%, BM25 alone 73.6%).
     archive_dense_weight: float = 0.5
-    # Sentences added on each side of a hit for the reader. The default chunks (3 sentences) are
-    # already centred on their middle sentence; widening them reads more text for little recall.
-    neighbour_sentences: int = 0
-
-    def __post_init__(self) -> None:
-        if self.archive_fusion not in ARCHIVE_FUSIONS:
-            raise ValueError(f"archive_fusion must be one of {ARCHIVE_FUSIONS}, not {self.archive_fusion!r}")
 
 
 @dataclass(frozen=True)
@@ -82,20 +57,6 @@ class Hit:
     context_end: int
 
 
-def tokenize(texts: list[str], bigrams: bool = False) -> list[list[str]]:
-    """BM25 terms: stemmed words less stop words, and with ``bigrams`` each pair of neighbouring
-    terms too ("prime minist" "minist modi" → "prime_minist" ...), which names and phrases need
-    among many articles.
-
-    >>> tokenize(["The Prime Minister spoke."], bigrams=True)
-    [['prime', 'minist', 'spoke', 'prime_minist', 'minist_spoke']]
-    """
-    tokens = bm25s.tokenize(texts, stopwords=_STOPWORDS, stemmer=_STEMMER, show_progress=False, return_ids=False)
-    if bigrams:
-        return [terms + [f"{a}_{b}" for a, b in zip(terms, terms[1:])] for terms in tokens]
-    return tokens
-
-
 def reciprocal_rank_fusion(rankings: list[list[int]], rrf_k: int) -> dict[int, float]:
     """Fused score per item: the sum over rankings of 1 / (rrf_k + rank), ranks from 1.
 
@@ -107,16 +68,6 @@ def reciprocal_rank_fusion(rankings: list[list[int]], rrf_k: int) -> dict[int, f
         for rank, item in enumerate(ranking, start=1):
             fused[item] = fused.get(item, 0.0) + 1.0 / (rrf_k + rank)
     return fused
-
-
-def best_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the ``k`` highest positive ``scores``, best first, ties by row.
-
-    >>> best_rows(np.array([0.0, 2.0, 1.0, 2.0]), k=5).tolist()
-    [1, 3, 2]
-    """
-    matched = np.flatnonzero(scores > 0)
-    return matched[np.lexsort((matched, -scores[matched]))][:k]
 
 
 def weighted_fusion(cosines: np.ndarray, bm25: np.ndarray, best_bm25: float, dense_weight: float) -> np.ndarray:
@@ -176,27 +127,21 @@ class Retriever:
         return [int(d) for d, s in zip(documents[0], scores[0]) if s > 0]
 
     def search(self, question: str, top_k: int | None = None) -> list[Hit]:
-        """The ``top_k`` best chunks, best first, each widened by its neighbour sentences."""
+        """The ``top_k`` best chunks, best first."""
         top_k = top_k or self.settings.top_k
         dense, lexical = self.dense_ranking(question), self.bm25_ranking(question)
         fused = reciprocal_rank_fusion([dense, lexical], self.settings.rrf_k)
         dense_rank = {c: r for r, c in enumerate(dense, start=1)}
         bm25_rank = {c: r for r, c in enumerate(lexical, start=1)}
         best = sorted(fused, key=lambda c: (-fused[c], c))[:top_k]
-        return [self._hit(c, fused[c], dense_rank.get(c), bm25_rank.get(c)) for c in best]
-
-    def _hit(self, chunk_index: int, score: float, dense_rank: int | None, bm25_rank: int | None) -> Hit:
-        return hit_in(self.index, chunk_index, score, dense_rank, bm25_rank, self.settings.neighbour_sentences)
+        return [hit_in(self.index, c, fused[c], dense_rank.get(c), bm25_rank.get(c)) for c in best]
 
 
-def hit_in(
-    index: DocumentIndex, chunk_index: int, score: float, dense_rank: int | None, bm25_rank: int | None, neighbours: int
-) -> Hit:
-    """Chunk ``chunk_index`` of an article as a hit, its context widened by ``neighbours`` sentences a side."""
+def hit_in(index: DocumentIndex, chunk_index: int, score: float, dense_rank: int | None, bm25_rank: int | None) -> Hit:
+    """Chunk ``chunk_index`` of an article as a hit: the reader reads the chunk's sentences."""
     chunk = index.chunks[chunk_index]
     sentences = index.sentences
-    first = max(0, chunk.first - neighbours)
-    last = min(len(sentences) - 1, chunk.last + neighbours)
+    first, last = chunk.first, chunk.last
     return Hit(
         chunk=chunk,
         score=score,
@@ -209,12 +154,25 @@ def hit_in(
     )
 
 
+class ChunkCorpus(Protocol):
+    """What the archive retriever searches (``qa.archive.Archive``): every article's chunks in rows."""
+
+    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+
+    def bm25_scores(self, query: str) -> np.ndarray: ...
+
+    def cosines(self, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray: ...
+
+    def locate(self, row: int) -> tuple[str, int]: ...
+
+    def view(self, document_id: str) -> DocumentIndex: ...
+
+
 class ArchiveRetriever:
     """Hybrid search over a whole archive: the question is embedded once, and chunks are ranked
-    across articles by the weighted scores of dense and BM25 retrieval (``weighted_fusion``), or by
-    reciprocal rank (``RetrievalSettings.archive_fusion``)."""
+    across articles by the weighted scores of dense and BM25 retrieval (``weighted_fusion``)."""
 
-    def __init__(self, archive: Archive, embedder: TextEmbedder, settings: RetrievalSettings = RetrievalSettings()) -> None:
+    def __init__(self, archive: ChunkCorpus, embedder: TextEmbedder, settings: RetrievalSettings = RetrievalSettings()) -> None:
         self.archive = archive
         self.embedder = embedder
         self.settings = settings
@@ -228,11 +186,7 @@ class ArchiveRetriever:
         lexical = best_rows(bm25, self.settings.candidates).tolist()
         candidates = np.union1d(np.array(dense, dtype=np.int64), np.array(lexical, dtype=np.int64))
         cosines = self.archive.cosines(vector, candidates)
-        if self.settings.archive_fusion == "rrf":
-            by_rank = reciprocal_rank_fusion([dense, lexical], self.settings.rrf_k)
-            fused = np.array([by_rank[row] for row in candidates.tolist()])
-        else:
-            fused = weighted_fusion(cosines, bm25[candidates], float(bm25.max(initial=0.0)), self.settings.archive_dense_weight)
+        fused = weighted_fusion(cosines, bm25[candidates], float(bm25.max(initial=0.0)), self.settings.archive_dense_weight)
         dense_rank = {c: r for r, c in enumerate(dense, start=1)}
         bm25_rank = {c: r for r, c in enumerate(lexical, start=1)}
         hits = []
@@ -240,6 +194,6 @@ class ArchiveRetriever:
             row = int(candidates[position])
             document_id, number = self.archive.locate(row)
             view = self.archive.view(document_id)
-            hit = hit_in(view, number, float(fused[position]), dense_rank.get(row), bm25_rank.get(row), self.settings.neighbour_sentences)
+            hit = hit_in(view, number, float(fused[position]), dense_rank.get(row), bm25_rank.get(row))
             hits.append((view, hit))
         return hits

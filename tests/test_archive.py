@@ -18,13 +18,7 @@ from qa.documents import document_from_text, load_document
 from qa.embedding import SENTENCE_MEAN
 from qa.index import IndexSettings
 from qa.pipeline import WHOLE_ARCHIVE, Assistant
-from qa.retrieval import (
-    ARCHIVE_FUSIONS,
-    ArchiveRetriever,
-    RetrievalSettings,
-    reciprocal_rank_fusion,
-    weighted_fusion,
-)
+from qa.retrieval import ArchiveRetriever, RetrievalSettings, weighted_fusion
 
 
 def news_documents(folder: Path):
@@ -107,28 +101,20 @@ def test_a_follow_up_is_read_in_the_conversations_article_first_and_a_new_topic_
     assert (answer.text, answer.document_title) == ("32", "harbour")
 
 
-def test_both_fusions_rank_the_whole_archive_by_their_own_scores(tmp_path, news_dir, embedder):
+def test_the_whole_archive_is_ranked_by_weighted_scores(tmp_path, news_dir, embedder):
     archive = update_archive(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
     question = "Who designed the footbridge?"
     vector = embedder.embed_query(question)
-    for fusion in ARCHIVE_FUSIONS:
-        settings = RetrievalSettings(archive_fusion=fusion)
-        hits = ArchiveRetriever(archive, embedder, settings).search(question)
-        assert "bridge" in hits[0][0].document.title
-        scores = [hit.score for _, hit in hits]
-        assert scores == sorted(scores, reverse=True)
-        dense = [row for row, _ in archive.dense(vector, settings.candidates)]
-        lexical = archive.lexical(question, settings.candidates)
-        top = hits[0][1]
-        row = next(r for r in range(archive.chunk_count) if archive.locate(r) == (hits[0][0].document.id, top.chunk.index))
-        if fusion == "rrf":
-            assert top.score == pytest.approx(reciprocal_rank_fusion([dense, lexical], settings.rrf_k)[row])
-        else:
-            bm25 = archive.bm25_scores(question)
-            expected = weighted_fusion(archive.cosines(vector, [row]), bm25[[row]], bm25.max(), settings.archive_dense_weight)[0]
-            assert top.score == pytest.approx(float(expected))
-    with pytest.raises(ValueError, match="archive_fusion"):
-        RetrievalSettings(archive_fusion="max")
+    settings = RetrievalSettings()
+    hits = ArchiveRetriever(archive, embedder, settings).search(question)
+    assert "bridge" in hits[0][0].document.title
+    scores = [hit.score for _, hit in hits]
+    assert scores == sorted(scores, reverse=True)
+    top = hits[0][1]
+    row = next(r for r in range(archive.chunk_count) if archive.locate(r) == (hits[0][0].document.id, top.chunk.index))
+    bm25 = archive.bm25_scores(question)
+    expected = weighted_fusion(archive.cosines(vector, [row]), bm25[[row]], bm25.max(), settings.archive_dense_weight)[0]
+    assert top.score == pytest.approx(float(expected))
 
 
 def test_a_large_archive_is_compressed_and_still_finds_the_right_article(tmp_path, embedder, reader):
@@ -333,7 +319,7 @@ def test_archive_bm25_scores_as_bm25s_does(tmp_path, news_dir, embedder):
     import bm25s
     import numpy as np
 
-    from qa.retrieval import tokenize
+    from qa.lexical import best_rows, tokenize
 
     archive = update_archive(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
     texts = [c.text for document_id in archive.ids for c in archive.view(document_id).chunks]
@@ -342,11 +328,11 @@ def test_archive_bm25_scores_as_bm25s_does(tmp_path, news_dir, embedder):
     for question in ("Who designed the footbridge over the river?", "storm storm harbour", "telescopes library"):
         scores = reference.get_scores(tokenize([question], bigrams=True)[0])
         expected = [int(row) for row in np.argsort(-scores, kind="stable") if scores[row] > 0]
-        assert archive.lexical(question, k=50) == expected
-    assert archive.lexical("it is what it is", k=5) == []  # stop words only
+        assert best_rows(archive.bm25_scores(question), k=50).tolist() == expected
+    assert not archive.bm25_scores("it is what it is").any()  # stop words only
 
 
 def test_an_archive_of_stop_words_only_is_searched_by_meaning(tmp_path, embedder):
     plain = document_from_text("It is what it is. And so it was.", title="so")
     archive = update_archive(tmp_path / "archive", embedder, prepare([plain], embedder))
-    assert archive.lexical("what is it", k=5) == [] and archive.dense(embedder.embed(["what is it"])[0], k=5)
+    assert not archive.bm25_scores("what is it").any() and archive.dense(embedder.embed(["what is it"])[0], k=5)

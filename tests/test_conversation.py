@@ -204,3 +204,12 @@ def test_a_who_is_the_question_lends_its_description_to_the_pronoun():
     assert resolve("When did he arrive in New Delhi?", turns).question == "When did the US Secretary of Defence arrive in New Delhi?"
     turns = [Turn("Who met in New Delhi?", "Austin and Singh"), Turn("When did they meet?", "on Monday")]
     assert resolve("Where did they go next?", turns).question == "Where did Austin and Singh go next?"
+
+
+@pytest.mark.slow
+def test_a_conversation_needs_no_setup_like_ask():
+    from qa import ask
+
+    chat = Conversation()
+    assert chat.ask("Who is the US Secretary of Defence?").text == ask("Who is the US Secretary of Defence?").text
+    assert chat.ask("When did he arrive?").text == "Sunday"

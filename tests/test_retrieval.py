@@ -13,7 +13,8 @@ from qa.chunking import split_sentences
 from qa.documents import document_from_text
 from qa.embedding import Embedder
 from qa.index import IndexStore
-from qa.retrieval import RetrievalSettings, Retriever, best_rows, reciprocal_rank_fusion, weighted_fusion
+from qa.lexical import best_rows
+from qa.retrieval import RetrievalSettings, Retriever, reciprocal_rank_fusion, weighted_fusion
 
 
 def test_reciprocal_rank_fusion_rewards_agreement():
@@ -43,7 +44,7 @@ def test_best_rows_keeps_positive_scores_best_first_ties_by_row():
 def fake_retriever(tmp_path, seed_text):
     store = IndexStore(tmp_path / "index", KeywordEmbedder())
     index = store.load_or_build(document_from_text(seed_text, "INDUS-X"))
-    return Retriever(index, KeywordEmbedder(), RetrievalSettings(top_k=3, neighbour_sentences=1))
+    return Retriever(index, KeywordEmbedder(), RetrievalSettings(top_k=3))
 
 
 def test_bm25_keeps_the_articles_common_terms(fake_retriever):
@@ -55,14 +56,13 @@ def test_bm25_keeps_the_articles_common_terms(fake_retriever):
     assert fake_retriever.bm25_ranking("what is the") == []  # only stop words: no lexical match
 
 
-def test_hits_carry_their_neighbour_sentences(fake_retriever):
+def test_a_hit_is_read_as_its_chunks_sentences(fake_retriever):
     hits = fake_retriever.search("When did the roadmap get concluded?")
     assert len(hits) == 3
     top = hits[0]
     assert "roadmap" in top.chunk.text
     sentences = fake_retriever.index.sentences
-    assert top.context_first == max(0, top.chunk.first - 1)
-    assert top.context_last == min(len(sentences) - 1, top.chunk.last + 1)
+    assert (top.context_first, top.context_last) == (top.chunk.first, top.chunk.last)
     text = fake_retriever.index.document.text
     assert text[top.context_start : top.context_end].startswith(sentences[top.context_first].text)
     assert top.dense_rank is not None and top.bm25_rank is not None
@@ -109,7 +109,7 @@ def test_every_shipped_embedder_backend_ranks_like_fp32(seed_text, seed_question
 
 
 def test_bm25_terms_with_bigrams_pair_neighbouring_terms():
-    from qa.retrieval import tokenize
+    from qa.lexical import tokenize
 
     assert tokenize(["The Prime Minister spoke."]) == [["prime", "minist", "spoke"]]
     assert tokenize(["The Prime Minister spoke."], bigrams=True) == [
