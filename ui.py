@@ -30,6 +30,7 @@ from qa.gradio_startup import skipping_stub_writing
 with skipping_stub_writing():  # 3 s less of start-up (qa/gradio_startup.py)
     import gradio as gr
 
+from qa.config import PASTED_TITLE, SERVER
 from qa.conversation import Turn
 from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, Document
 from qa.errors import QAError
@@ -397,7 +398,7 @@ class ChatPage:
         yield from self._follow(self.ingestor.submit_file(data, Path(path).name), saved, request)
 
     def paste(self, text: str, title: str, saved: dict | None, request: gr.Request = None) -> Iterator[tuple]:
-        title = (title or "").strip() or "Pasted article"
+        title = (title or "").strip() or PASTED_TITLE
         yield from self._follow(self.ingestor.submit_text(text or "", title), saved, request)
 
     def cancel(self, request: gr.Request = None) -> str:
@@ -530,7 +531,7 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
                     # No file_types filter: every refused file gets the same explanation in the status line.
                     upload = gr.File(label="Upload a .txt, .md or .html file", elem_id="upload")
                     pasted_title = gr.Textbox(
-                        label="Title", placeholder="Pasted article", elem_id="paste-title"
+                        label="Title", placeholder=PASTED_TITLE, elem_id="paste-title"
                     )
                     pasted_text = gr.Textbox(
                         label="Or paste the article's text", lines=6, elem_id="paste-text",
@@ -572,7 +573,7 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
     return app
 
 
-def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860) -> str:
+def launch(app: gr.Blocks, host: str = SERVER.host, port: int = SERVER.port) -> str:
     """Start serving ``app`` in the background (never through a public share link); its URL."""
     app.launch(
         server_name=host,
@@ -587,7 +588,7 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860) -> str:
     return app.local_url
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, archive: str | Path | None = None) -> None:
+def serve(host: str = SERVER.host, port: int = SERVER.port, archive: str | Path | None = None) -> None:
     """Load the models and the seed index once (and the ``archive``, if any: qa index --archive),
     then serve the page until interrupted."""
     assistant = ready_default_assistant()

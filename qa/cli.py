@@ -20,6 +20,7 @@ import threading
 import traceback
 from pathlib import Path
 
+from qa.config import SERVER
 from qa.errors import QAError
 
 
@@ -402,8 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
     onnx.set_defaults(handler=_export_onnx)
 
     serve = commands.add_parser("serve", help="the Gradio chat page")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--host", default=SERVER.host, help=f"default {SERVER.host}: this machine only")
+    serve.add_argument("--port", type=int, default=SERVER.port)
     serve.add_argument("--archive", type=Path, help="also ask the whole archive built there (qa index --archive)")
     serve.set_defaults(handler=_serve)
     return parser

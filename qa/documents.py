@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.config import PASTED_TITLE
 from qa.errors import DocumentError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
@@ -57,7 +58,7 @@ def make_document_id(title: str, text: str) -> str:
     return f"{slug}-{digest}"
 
 
-def document_from_text(text: str, title: str = "Pasted article", source: str = "") -> Document:
+def document_from_text(text: str, title: str = PASTED_TITLE, source: str = "") -> Document:
     """A document from text in memory; raises DocumentError when there is nothing to read."""
     if "\x00" in text:
         raise DocumentError(f"{title!r} looks like a binary file, not text")

@@ -26,6 +26,7 @@ from functools import cached_property
 from pathlib import Path
 
 from qa.archive import Archive, ArchiveSettings, open_archive
+from qa.config import PASTED_TITLE
 from qa.conversation import Resolution, Turn, reader_question, resolve
 from qa.documents import Document, document_from_text, load_document
 from qa.embedding import Embedder
@@ -44,12 +45,6 @@ SEED_TITLE = "INDUS-X: US and India launch a defence innovation bridge"
 MAX_QUESTION_CHARS = 1000
 MAX_ALTERNATIVES = 3
 SPANS_KEPT = 10  # per reading: enough to find MAX_ALTERNATIVES distinct ones
-# The top hit is read alone first, and answers alone when its best span clears the no-answer
-# threshold by this much; otherwise the other hits are read too. Chosen on the calibration articles
-# (the odd-numbered squad2_dev_a ones, 2,948 questions) as the smallest margin, in steps of 2, at
-# which F1 is no lower than reading every hit: 40.2 against 40.1 (66.8 against 66.5 with
-# unanswerable questions weighted to 10%), 65% of questions stopping early. At 4: F1 39.9, 73%.
-EARLY_ANSWER_MARGIN = 6.0
 # Articles kept in memory at once, counted in characters of text: beyond it the least recently
 # asked are unloaded (and loaded again from disk when asked). An article in memory takes about
 # 50 bytes a character (vectors, chunks, BM25): 10 M characters is about 500 MB.
@@ -181,9 +176,10 @@ class Assistant:
 
     Construction is cheap; the embedder and reader load on first use, once. Articles beyond
     ``loaded_chars_budget`` characters in memory are unloaded, least recently asked first (except
-    the first one added), and loaded again from their stored index when asked. ``early_answer_margin``
-    (None: always read every hit) is how far above the no-answer threshold the best span found in
-    the top hits (one per document) must score to answer without reading the other hits.
+    the first one added), and loaded again from their stored index when asked. With ``stop_early``
+    (False: always read every hit), the best span found in the top hits (one per document) answers
+    without the other hits being read when it clears the no-answer threshold by the reader's
+    calibrated ``early_answer_margin``.
     """
 
     def __init__(
@@ -194,17 +190,14 @@ class Assistant:
         embedder: Embedder | None = None,
         index_settings: IndexSettings = IndexSettings(),
         retrieval_settings: RetrievalSettings = RetrievalSettings(),
-        early_answer_margin: float | None = EARLY_ANSWER_MARGIN,
+        stop_early: bool = True,
         loaded_chars_budget: int = LOADED_CHARS_BUDGET,
     ) -> None:
         self.embedder = embedder or Embedder()
         self.reader = reader or Reader()
         self.store = IndexStore(Path(index_dir or default_index_dir()), self.embedder, index_settings)
         self.retrieval_settings = retrieval_settings
-        if early_answer_margin is not None and early_answer_margin < 0:
-            # Below the threshold, stopping early would abstain without reading every hit.
-            raise ValueError(f"early_answer_margin must be >= 0 or None, not {early_answer_margin}")
-        self.early_answer_margin = early_answer_margin
+        self.stop_early = stop_early
         self.loaded_chars_budget = loaded_chars_budget
         self._documents: OrderedDict[str, _LoadedDocument] = OrderedDict()  # least recently used first
         self._pinned: str | None = None  # the first article added is never unloaded
@@ -265,7 +258,7 @@ class Assistant:
             loaded_chars -= len(self._documents.pop(document_id).document.text)
             logger.info("memory budget: unloaded %s", document_id)
 
-    def add_text(self, text: str, title: str = "Pasted article") -> Document:
+    def add_text(self, text: str, title: str = PASTED_TITLE) -> Document:
         return self.add(document_from_text(text, title=title))
 
     def add_file(self, path: str | Path) -> Document:
@@ -323,9 +316,9 @@ class Assistant:
 
         Each document's top hit is read first. The sentences of the other hits not read yet follow,
         as runs of consecutive sentences, only when no span found so far is confidently an answer
-        (``early_answer_margin``): most questions stop after the top hit, at about half the cost;
-        the others, abstentions included, get the same spans and margins as with
-        ``early_answer_margin=None``, which the no-answer threshold was calibrated with.
+        (``ReaderSettings.early_answer_margin``): most questions stop after the top hit, at about
+        half the cost; the others, abstentions included, get the same spans and margins as with
+        ``stop_early=False``, which the no-answer threshold was calibrated with.
         """
         question = check_question(question)
         resolution = resolve(question, history)
@@ -373,9 +366,8 @@ class Assistant:
         spans = self._spans(reader_input, first)
         # Returned as it is only if nothing is left to read, or if confident enough to stop early.
         reading = Reading(question, hits, first, spans, stopped_early=bool(rest), read_as=read_as)
-        if not rest or self.early_answer_margin is not None and (
-            reading.margin > self.reader.settings.no_answer_threshold + self.early_answer_margin
-        ):
+        settings = self.reader.settings
+        if not rest or self.stop_early and reading.margin > settings.no_answer_threshold + settings.early_answer_margin:
             return reading
         spans = _spans_read_together(spans, self._spans(reader_input, rest), len(first))
         return Reading(question, hits, first + rest, spans, read_as=read_as)

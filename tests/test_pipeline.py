@@ -10,7 +10,7 @@ import pytest
 import qa
 from qa.errors import DocumentError, QuestionError
 from qa.pipeline import Assistant, _LoadedDocument, _reading_plan, _spans_read_together
-from qa.reader import Span
+from qa.reader import ReaderSettings, Span
 from qa.training.squad import question_scores
 
 
@@ -86,8 +86,9 @@ def test_a_confident_answer_reads_only_the_top_hit(assistant, reader, embedder, 
     assert reading.stopped_early and len(reading.hits) == 3
     _, top = reading.hits[0]
     assert [(start, end) for _, start, end in reading.contexts] == [(top.context_start, top.context_end)]
-    assert reading.margin > assistant.reader.settings.no_answer_threshold + assistant.early_answer_margin
-    every_hit = Assistant(tmp_path, reader=reader, embedder=embedder, early_answer_margin=None)
+    settings = assistant.reader.settings
+    assert reading.margin > settings.no_answer_threshold + settings.early_answer_margin
+    every_hit = Assistant(tmp_path, reader=reader, embedder=embedder, stop_early=False)
     every_hit.add(qa.pipeline.seed_document())
     reading = every_hit.read(question)
     assert not reading.stopped_early and len(reading.contexts) > 1
@@ -111,9 +112,9 @@ def test_when_unsure_every_hit_is_read_each_sentence_once(assistant):
     assert best.margin == pytest.approx(best_at_once.margin, abs=0.2)
 
 
-def test_early_answers_never_abstain_early(tmp_path):
+def test_early_answers_never_abstain_early():
     with pytest.raises(ValueError, match="early_answer_margin"):
-        Assistant(tmp_path, early_answer_margin=-1.0)
+        ReaderSettings(early_answer_margin=-1.0)
 
 
 def _fake_hits(document_id: str, windows: list[tuple[int, int]], in_archive: bool = False) -> list:

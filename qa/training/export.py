@@ -81,7 +81,7 @@ def calibrate(
     articles = load_articles(data)
     # Every hit read: answering early from the top hit only happens far above the threshold.
     def every_hit_read(index_dir: Path) -> Assistant:
-        return Assistant(index_dir, reader=reader, early_answer_margin=None)
+        return Assistant(index_dir, reader=reader, stop_early=False)
 
     report = evaluate_end_to_end(articles, every_hit_read, recall_ks=(3,))
     halves: dict[int, list] = {0: [], 1: []}
@@ -381,7 +381,7 @@ against its own paragraph in 3-sentence windows; "there" is at the sample's own 
 SQuAD 2.0 dev, first 17 articles, end to end as the chatbot reads: each article is one indexed
 document, each question goes through retrieval (top 3 chunks) and the reader, which reads every hit
 (the chatbot skips the other hits only when the top one's answer clears the threshold by far; see
-`EARLY_ANSWER_MARGIN` in `qa/pipeline.py`). The reader runs in {calibration.reader_precision}. The no-answer
+`early_answer_margin` in `qa_reader.json`). The reader runs in {calibration.reader_precision}. The no-answer
 threshold ({calibration.threshold:.3f}, stored in `qa_reader.json`) maximises F1 on the odd-numbered
 articles with their unanswerable questions weighted to {calibration.unanswerable_share:.0%} of the total (the share
 expected of a reader's questions; SQuAD 2.0 dev has half); F1 is nearly flat over a wide range of
