@@ -35,14 +35,8 @@ from qa.conversation import Turn
 from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, Document
 from qa.errors import QAError
 from qa.ingest import DONE, IngestJob, Ingestor
-from qa.pipeline import (
-    MAX_QUESTION_CHARS,
-    WHOLE_ARCHIVE,
-    Answer,
-    Assistant,
-    ready_default_assistant,
-    seed_document,
-)
+from qa.library import WHOLE_ARCHIVE, seed_document
+from qa.pipeline import MAX_QUESTION_CHARS, Answer, Assistant, ready_default_assistant
 from qa.suggest import suggested_questions
 
 logger = logging.getLogger(__name__)

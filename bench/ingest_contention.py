@@ -18,7 +18,8 @@ import tempfile
 import time
 
 from qa.ingest import Ingestor
-from qa.pipeline import Assistant, seed_document
+from qa.library import seed_document
+from qa.pipeline import Assistant
 from qa.training.evaluate import percentile
 
 QUESTIONS = [

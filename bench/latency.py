@@ -34,8 +34,9 @@ from pathlib import Path
 from qa.backends import BACKEND_VARIABLE, ONNX_INT8, TORCH, cpu_has_native_bf16, default_backend
 from qa.embedding import Embedder
 from qa.index import IndexStore
+from qa.library import seed_document
 from qa.paths import SHARED_DIR
-from qa.pipeline import Assistant, seed_document
+from qa.pipeline import Assistant
 from qa.reader import DEFAULT_READER_DIR, Reader
 from qa.training.evaluate import article_document, percentile
 from qa.training.squad import load_articles, load_questions, score_predictions

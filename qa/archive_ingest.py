@@ -76,7 +76,7 @@ def article_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def _read(path: str) -> Document:
-    from qa.pipeline import load_article  # the seed file is read as the seed article
+    from qa.library import load_article  # the seed file is read as the seed article
 
     return load_article(path)
 

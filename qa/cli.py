@@ -25,7 +25,8 @@ from qa.errors import QAError
 
 
 def _assistant(args: argparse.Namespace):
-    from qa.pipeline import Assistant, load_article, seed_document
+    from qa.library import load_article, seed_document
+    from qa.pipeline import Assistant
     from qa.reader import Reader
 
     assistant = Assistant(reader=Reader(args.reader))
@@ -111,7 +112,7 @@ def _index(args: argparse.Namespace) -> int:
         return 0
     from qa.embedding import Embedder
     from qa.index import IndexStore
-    from qa.pipeline import load_article
+    from qa.library import load_article
 
     store = IndexStore(args.index_dir, Embedder())
     for path in args.paths:

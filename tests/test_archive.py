@@ -17,7 +17,8 @@ from qa.conversation import Conversation
 from qa.documents import document_from_text, load_document
 from qa.embedding import SENTENCE_MEAN
 from qa.index import IndexSettings
-from qa.pipeline import WHOLE_ARCHIVE, Assistant
+from qa.library import WHOLE_ARCHIVE
+from qa.pipeline import Assistant
 from qa.retrieval import ArchiveRetriever, RetrievalSettings, weighted_fusion
 
 

@@ -146,7 +146,8 @@ def test_a_declined_turn_lends_no_names():
 
 @pytest.fixture(scope="module")
 def seed_assistant(reader, embedder, tmp_path_factory):
-    from qa.pipeline import Assistant, seed_document
+    from qa.library import seed_document
+    from qa.pipeline import Assistant
 
     assistant = Assistant(tmp_path_factory.mktemp("index"), reader=reader, embedder=embedder)
     assistant.add(seed_document())

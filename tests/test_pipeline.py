@@ -9,15 +9,17 @@ import pytest
 
 import qa
 from qa.errors import DocumentError, QuestionError
-from qa.pipeline import Assistant, _LoadedDocument, _reading_plan, _spans_read_together
+from qa.library import LoadedArticle, seed_document
+from qa.pipeline import Assistant
 from qa.reader import ReaderSettings, Span
+from qa.reading import reading_plan, spans_read_together
 from qa.training.squad import question_scores
 
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory, reader, embedder) -> Assistant:
     assistant = Assistant(tmp_path_factory.mktemp("index"), reader=reader, embedder=embedder)
-    assistant.add(qa.pipeline.seed_document())
+    assistant.add(seed_document())
     return assistant
 
 
@@ -38,11 +40,11 @@ def test_ask_answers_over_the_seed_article():
 
 def test_index_is_built_once_then_loaded(tmp_path, reader, embedder, monkeypatch):
     first = Assistant(tmp_path, reader=reader, embedder=embedder)
-    first.add(qa.pipeline.seed_document())
+    first.add(seed_document())
     calls = []
     monkeypatch.setattr(embedder, "embed", lambda texts, progress=False: calls.append(texts) or [])
     second = Assistant(tmp_path, reader=reader, embedder=embedder)
-    second.add(qa.pipeline.seed_document())
+    second.add(seed_document())
     assert calls == []  # loaded from index/, nothing embedded again
 
 
@@ -89,7 +91,7 @@ def test_a_confident_answer_reads_only_the_top_hit(assistant, reader, embedder, 
     settings = assistant.reader.settings
     assert reading.margin > settings.no_answer_threshold + settings.early_answer_margin
     every_hit = Assistant(tmp_path, reader=reader, embedder=embedder, stop_early=False)
-    every_hit.add(qa.pipeline.seed_document())
+    every_hit.add(seed_document())
     reading = every_hit.read(question)
     assert not reading.stopped_early and len(reading.contexts) > 1
 
@@ -122,7 +124,7 @@ def _fake_hits(document_id: str, windows: list[tuple[int, int]], in_archive: boo
     found by the document's own search, or (``in_archive``) by a search of the whole archive."""
     sentences = [SimpleNamespace(start=10 * n, end=10 * n + 9) for n in range(10)]
     document, index = SimpleNamespace(id=document_id), SimpleNamespace(sentences=sentences)
-    loaded = _LoadedDocument(document, index, retriever=None if in_archive else SimpleNamespace())
+    loaded = LoadedArticle(document, index, retriever=None if in_archive else SimpleNamespace())
     return [
         (loaded, SimpleNamespace(context_first=a, context_last=b, context_start=10 * a, context_end=10 * b + 9))
         for a, b in windows
@@ -135,18 +137,18 @@ def _ranges(contexts: list) -> list[tuple[str, int, int]]:
 
 def test_reading_plan_reads_top_hits_first_then_unread_runs():
     # Top hit 4-6; others 2-4 and 6-8 overlap it; 0-0 stands apart: runs 0, 2-3 and 7-8.
-    first, rest = _reading_plan(_fake_hits("a", [(4, 6), (2, 4), (6, 8), (0, 0)]))
+    first, rest = reading_plan(_fake_hits("a", [(4, 6), (2, 4), (6, 8), (0, 0)]))
     assert _ranges(first) == [("a", 40, 69)]
     assert _ranges(rest) == [("a", 0, 9), ("a", 20, 39), ("a", 70, 89)]
     # Two documents: each one's top hit first, then each one's rest.
-    first, rest = _reading_plan(_fake_hits("a", [(4, 6), (5, 7)]) + _fake_hits("b", [(0, 2), (1, 3)]))
+    first, rest = reading_plan(_fake_hits("a", [(4, 6), (5, 7)]) + _fake_hits("b", [(0, 2), (1, 3)]))
     assert _ranges(first) == [("a", 40, 69), ("b", 0, 29)]
     assert _ranges(rest) == [("a", 70, 79), ("b", 30, 39)]
     # Other hits inside the top one: nothing more to read.
-    assert _reading_plan(_fake_hits("a", [(3, 6), (4, 5)]))[1] == []
+    assert reading_plan(_fake_hits("a", [(3, 6), (4, 5)]))[1] == []
     # One search of a whole archive: its top hit first, whatever its article, then the others.
     hits = _fake_hits("b", [(0, 2)], in_archive=True) + _fake_hits("a", [(4, 6)], in_archive=True)
-    first, rest = _reading_plan(hits + _fake_hits("b", [(1, 3)], in_archive=True))
+    first, rest = reading_plan(hits + _fake_hits("b", [(1, 3)], in_archive=True))
     assert _ranges(first) == [("b", 0, 29)]
     assert _ranges(rest) == [("b", 30, 39), ("a", 40, 69)]
 
@@ -157,11 +159,11 @@ def test_spans_of_two_reads_combine_as_one():
         Span("y", 0, 1, context_index=0, score=7.0, no_answer_score=-2.0),  # margin 9
         Span("z", 2, 3, context_index=1, score=4.0, no_answer_score=-2.0),  # margin 6
     ]
-    combined = _spans_read_together(first, more, offset=1)
+    combined = spans_read_together(first, more, offset=1)
     # Ranked by margin, each against its own context's "no answer": x has the highest score, but
     # its context is the likeliest not to hold the answer.
     assert [(s.text, s.context_index, s.margin) for s in combined] == [("y", 1, 9.0), ("z", 2, 6.0), ("x", 0, 3.0)]
-    assert _spans_read_together([], more, offset=1)[0].context_index == 1
+    assert spans_read_together([], more, offset=1)[0].context_index == 1
 
 
 def test_abstention_shows_the_closest_sentence(assistant):

@@ -11,7 +11,8 @@ import pytest
 
 import ui
 from qa.documents import Document
-from qa.pipeline import Alternative, Answer, Assistant, seed_document
+from qa.library import seed_document
+from qa.pipeline import Alternative, Answer, Assistant
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -670,7 +671,7 @@ def test_the_whole_archive_is_a_choice_and_its_answers_name_their_article(tmp_pa
         plain = Assistant(tmp_path / "plain", embedder=embedder, reader=reader)
         plain.add(seed_document())
         without = ui.ChatPage(plain, seed_document())
-        assert without.api_ask("Who?", ui.WHOLE_ARCHIVE) == {"error": "there is no archive to ask: open one with use_archive"}
+        assert without.api_ask("Who?", ui.WHOLE_ARCHIVE) == {"error": "this server has no archive to ask: ask one article instead"}
         without.ingestor.close()
     finally:
         page.ingestor.close()

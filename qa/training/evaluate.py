@@ -374,13 +374,13 @@ def evaluate_end_to_end(
     """
     with tempfile.TemporaryDirectory(prefix="qa-eval-index-") as index_dir:
         assistant = assistant_factory(Path(index_dir))
-        tally = _Tally(recall_ks, assistant.retrieval_settings.top_k)
+        tally = _Tally(recall_ks, assistant.library.retrieval_settings.top_k)
         total = sum(len(qs) for a in articles for _, qs in a.paragraphs)
         bar = tqdm(total=total, desc="asking", unit="q", disable=not progress, mininterval=2)
         for article in articles:
             document, offsets = article_document(article)
             assistant.add(document)
-            retriever = assistant.retriever(document.id)
+            retriever = assistant.library.loaded(document.id).retriever
             history: list[Turn] = []
             for offset, question in _asked(article, offsets, conversation):
                 began = time.perf_counter()
@@ -500,7 +500,7 @@ def evaluate_across_articles(
         [document for document, _ in placed] + distractors, index_dir, assistant.embedder, workers, ray_address
     )
     assistant.use_archive(index_dir)
-    retriever = assistant.archive_retriever
+    retriever = assistant.library.archive_retriever
     tally = _Tally(recall_ks, retriever.settings.archive_top_k)
     right = 0
     total = sum(len(qs) for a in articles for _, qs in a.paragraphs)

@@ -1,0 +1,219 @@
+"""The articles an Assistant holds: those added one by one (each with its own persisted index, kept
+in memory within a budget, least recently asked unloaded first) and an archive; which of them a
+question searches, and the article a conversation is about.
+
+>>> LOADED_CHARS_BUDGET, WHOLE_ARCHIVE
+(10000000, '*')
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.archive import Archive, ArchiveSettings, open_archive
+from qa.config import PASTED_TITLE
+from qa.conversation import Resolution
+from qa.documents import Document, document_from_text, load_document
+from qa.embedding import TextEmbedder
+from qa.errors import DocumentError
+from qa.index import DocumentIndex, IndexStore
+from qa.reading import Context, read_already, sentence_bounds
+from qa.retrieval import ArchiveRetriever, Hit, RetrievalSettings, Retriever
+
+logger = logging.getLogger(__name__)
+
+# Package data: found the same way in a checkout and in an installed wheel.
+SEED_ARTICLE = Path(__file__).parent / "seeds" / "indus_x.txt"
+SEED_TITLE = "INDUS-X: US and India launch a defence innovation bridge"
+# Articles kept in memory at once, counted in characters of text: beyond it the least recently
+# asked are unloaded (and loaded again from disk when asked). An article in memory takes about
+# 50 bytes a character (vectors, chunks, BM25): 10 M characters is about 500 MB.
+LOADED_CHARS_BUDGET = 10_000_000
+# The document id that asks the archive alone (``use_archive``), not the articles added one by one
+# (on the page, other visitors' uploads).
+WHOLE_ARCHIVE = "*"
+
+
+@dataclass
+class LoadedArticle:
+    """An article ready to be searched: its index, and its own retriever (None for an article of
+    the archive met in a search of the whole archive, ``ArchiveRetriever``)."""
+
+    document: Document
+    index: DocumentIndex
+    retriever: Retriever | None
+
+    @property
+    def search(self) -> str:
+        """Which search found this article's hits: its own, or the archive's."""
+        return self.document.id if self.retriever is not None else "archive"
+
+
+class Library:
+    """The articles a question can be asked of. Adding loads an article's index from ``store`` or
+    builds it; articles beyond ``loaded_chars_budget`` characters in memory are unloaded, least
+    recently asked first (except the first one added), and loaded again from their stored index
+    when asked."""
+
+    def __init__(
+        self,
+        store: IndexStore,
+        embedder: TextEmbedder,
+        retrieval_settings: RetrievalSettings = RetrievalSettings(),
+        loaded_chars_budget: int = LOADED_CHARS_BUDGET,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.retrieval_settings = retrieval_settings
+        self.loaded_chars_budget = loaded_chars_budget
+        self._documents: OrderedDict[str, LoadedArticle] = OrderedDict()  # least recently used first
+        self._pinned: str | None = None  # the first article added is never unloaded
+        self._order: dict[str, int] = {}  # when each article was first added, for listing them
+        self._lock = threading.Lock()
+        self.archive: Archive | None = None
+        self.archive_retriever: ArchiveRetriever | None = None
+
+    def use_archive(self, root: str | Path, settings: ArchiveSettings = ArchiveSettings()) -> Archive:
+        """Ask the archive built under ``root`` (``qa index``) too: a question without a document
+        id searches all of it at once; any of its articles can be asked by id."""
+        archive = open_archive(root, self.embedder, settings)
+        if archive is None:
+            raise DocumentError(f"there is no archive in {root}: build one with qa index FILES --archive {root}")
+        with self._lock:
+            self.archive = archive
+            self.archive_retriever = ArchiveRetriever(archive, self.embedder, self.retrieval_settings)
+        return archive
+
+    @property
+    def documents(self) -> list[Document]:
+        """The articles in memory now, in the order they were added."""
+        return sorted((loaded.document for loaded in self._documents.values()), key=lambda document: self._order[document.id])
+
+    def document(self, document_id: str) -> Document:
+        """The article ``document_id``: one added, or one of the archive (read, not loaded to ask)."""
+        if document_id not in self._documents and self.archive is not None and document_id in self.archive:
+            return self.archive.document(document_id)
+        return self.loaded(document_id).document
+
+    def add(self, document: Document) -> Document:
+        """Index ``document`` (or load its index from disk) and make it askable."""
+        with self._lock:
+            if document.id not in self._documents:
+                self._keep(self.store.load_or_build(document), "build")
+        return document
+
+    def add_index(self, index: DocumentIndex, bm25: object = "build") -> Document:
+        """Make an article askable from its index and its BM25 (``Retriever``'s ``bm25``), both
+        built elsewhere (``qa.ingest``)."""
+        with self._lock:
+            self._keep(index, bm25)
+        return index.document
+
+    def add_text(self, text: str, title: str = PASTED_TITLE) -> Document:
+        return self.add(document_from_text(text, title=title))
+
+    def add_file(self, path: str | Path) -> Document:
+        return self.add(load_article(path))
+
+    def _keep(self, index: DocumentIndex, bm25: object) -> None:
+        document = index.document
+        retriever = Retriever(index, self.embedder, self.retrieval_settings, bm25=bm25)
+        self._documents[document.id] = LoadedArticle(document, index, retriever)
+        self._documents.move_to_end(document.id)
+        self._order.setdefault(document.id, len(self._order))
+        self._pinned = self._pinned or document.id
+        loaded_chars = sum(len(loaded.document.text) for loaded in self._documents.values())
+        for document_id in list(self._documents):
+            if loaded_chars <= self.loaded_chars_budget:
+                break
+            if document_id in (self._pinned, document.id):
+                continue
+            loaded_chars -= len(self._documents.pop(document_id).document.text)
+            logger.info("memory budget: unloaded %s", document_id)
+
+    def loaded(self, document_id: str) -> LoadedArticle:
+        """The article in memory, loaded again from its stored index if it was unloaded."""
+        with self._lock:
+            if document_id not in self._documents:
+                in_archive = self.archive is not None and document_id in self.archive
+                self._keep(self.archive.view(document_id) if in_archive else self.store.load_stored(document_id), "build")
+            self._documents.move_to_end(document_id)
+            return self._documents[document_id]
+
+    def search(self, query: str, document_id: str | None = None) -> list[tuple[LoadedArticle, Hit]]:
+        """Hits for ``query`` in one article, in the archive alone (``WHOLE_ARCHIVE``), or (None) in
+        every loaded article and the archive."""
+        if not self._documents and self.archive is None:
+            raise DocumentError("no article is loaded: add one first")
+        if document_id == WHOLE_ARCHIVE:
+            if self.archive_retriever is None:
+                raise DocumentError("this server has no archive to ask: ask one article instead")
+            return self._archive_hits(query)
+        if document_id:
+            loaded = self.loaded(document_id)
+            return [(loaded, hit) for hit in loaded.retriever.search(query)]
+        in_archive = self.archive if self.archive is not None else ()
+        hits = [
+            (loaded, hit)
+            for loaded in list(self._documents.values())
+            if loaded.document.id not in in_archive
+            for hit in loaded.retriever.search(query)
+        ]
+        if self.archive_retriever is not None:
+            hits += self._archive_hits(query)
+        return hits
+
+    def _archive_hits(self, query: str) -> list[tuple[LoadedArticle, Hit]]:
+        return [(LoadedArticle(view.document, view, None), hit) for view, hit in self.archive_retriever.search(query)]
+
+    def conversation_article(self, resolution: Resolution, document_id: str | None) -> LoadedArticle | None:
+        """The article a conversation is about, when a question asks every article (the archive,
+        ``WHOLE_ARCHIVE``, or with None the archive and the loaded articles): a follow-up is read
+        in it first, as if it were named."""
+        article = resolution.article
+        if article is None or document_id not in (None, WHOLE_ARCHIVE):
+            return None
+        in_archive = self.archive is not None and article in self.archive
+        if document_id == WHOLE_ARCHIVE:
+            return self.loaded(article) if in_archive else None
+        others = self.archive is not None or len(self._documents) > 1
+        return self.loaded(article) if (in_archive or article in self._documents) and others else None
+
+    def near_context(self, resolution: Resolution, read: list[Context]) -> list[Context]:
+        """The previous answer's sentence and the next one, for an elliptical follow-up, unless
+        the contexts ``read`` already hold them."""
+        near_id = resolution.near_document_id
+        if resolution.near is None or near_id is None:
+            return []
+        if near_id in self._documents:
+            loaded = self._documents[near_id]
+        elif self.archive is not None and near_id in self.archive:
+            view = self.archive.view(near_id)
+            loaded = LoadedArticle(view.document, view, None)
+        else:
+            return []
+        start, end = sentence_bounds(loaded.index, resolution.near, resolution.near)
+        following = bisect.bisect_right(loaded.index.sentences, end, key=lambda s: s.start)
+        if following < len(loaded.index.sentences):
+            end = loaded.index.sentences[following].end
+        if read_already(near_id, start, end, read):
+            return []
+        return [Context(loaded, start, end)]
+
+
+def seed_document() -> Document:
+    """The default article: the INDUS-X story shipped with the package (qa/seeds/)."""
+    return document_from_text(SEED_ARTICLE.read_text(encoding="utf-8"), title=SEED_TITLE, source=str(SEED_ARTICLE))
+
+
+def load_article(path: str | Path) -> Document:
+    """The article in the file ``path``; the seed file is the seed article, under its title, so
+    that ``qa index seeds/indus_x.txt`` builds the very index ``qa ask`` then uses."""
+    if Path(path).resolve() == SEED_ARTICLE.resolve():
+        return seed_document()
+    return load_document(path)

@@ -1,0 +1,126 @@
+"""The reading plan, pure: which contexts the reader reads for a question's hits, in which rounds,
+and how spans of different contexts compare. Plain data in, plain data out; no model.
+
+>>> from types import SimpleNamespace as NS
+>>> sentences = [NS(start=0, end=10), NS(start=11, end=20), NS(start=21, end=30)]
+>>> article = NS(document=NS(id="a"), index=NS(sentences=sentences), search="a")
+>>> hit = lambda first, last: NS(context_first=first, context_last=last, context_start=sentences[first].start, context_end=sentences[last].end)
+>>> first, rest = reading_plan([(article, hit(0, 1)), (article, hit(1, 2))])
+>>> [(start, end) for _, start, end in first], [(start, end) for _, start, end in rest]
+([(0, 20)], [(21, 30)])
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import TYPE_CHECKING, NamedTuple
+
+from qa.reader import Span
+from qa.retrieval import Hit
+from qa.text import normalize_answer
+
+if TYPE_CHECKING:
+    from qa.index import DocumentIndex
+    from qa.library import LoadedArticle
+
+SPANS_KEPT = 10  # per reading: enough to find an answer's alternatives among distinct spans
+
+
+class Context(NamedTuple):
+    """A range of an article's text that the reader read: ``article.document.text[start:end]``."""
+
+    article: LoadedArticle
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What retrieval and the reader found for a question, before deciding to answer or abstain.
+
+    ``spans`` are best first; ``span.context_index`` indexes ``contexts``, each a (document,
+    start, end) range of the text that was read.
+    """
+
+    question: str
+    hits: list[tuple[LoadedArticle, Hit]]
+    contexts: list[Context]
+    spans: list[Span]
+    # True when the top hits' spans were confident enough that the other hits were left unread.
+    stopped_early: bool = False
+    # The question the reader read: ``question``, or its beginning when it is longer than the reader takes.
+    read_as: str = ""
+
+    @cached_property  # read by best, margin and answer(): worked out once per question
+    def candidates(self) -> list[Span]:
+        """The answer first, then other answers: spans best first, less any with the same words
+        as, or overlapping, a better one (an alternative is another answer, not a piece of one)."""
+        kept: list[Span] = []
+        for span in self.spans:
+            key = normalize_answer(span.text)
+            if not key or any(
+                key == normalize_answer(other.text)
+                or (other.context_index == span.context_index and span.start < other.end and other.start < span.end)
+                for other in kept
+            ):
+                continue
+            kept.append(span)
+        return kept or self.spans[:1]
+
+    @property
+    def best(self) -> Span | None:
+        return self.candidates[0] if self.spans else None
+
+    @property
+    def margin(self) -> float:
+        """How far the best span beats "no answer" (-inf when nothing was read)."""
+        return self.best.margin if self.spans else float("-inf")
+
+
+def reading_plan(hits: list[tuple[LoadedArticle, Hit]]) -> tuple[list, list]:
+    """Reader contexts (document, start, end) in two rounds, so that no sentence is read twice:
+    the top hit of each search (one per article searched alone, one for the whole archive), then
+    the sentences of the other hits outside those, as runs of consecutive sentences of an article.
+    Hits come best first within each search."""
+    leaders: dict[str, tuple[LoadedArticle, Hit]] = {}
+    for loaded, hit in hits:
+        leaders.setdefault(loaded.search, (loaded, hit))
+    first = [Context(loaded, hit.context_start, hit.context_end) for loaded, hit in leaders.values()]
+    read: dict[str, set[int]] = {}
+    for loaded, hit in leaders.values():
+        read.setdefault(loaded.document.id, set()).update(range(hit.context_first, hit.context_last + 1))
+    others: dict[str, tuple[LoadedArticle, set[int]]] = {}
+    for loaded, hit in hits:
+        others.setdefault(loaded.document.id, (loaded, set()))[1].update(range(hit.context_first, hit.context_last + 1))
+    rest = []
+    for document_id, (loaded, numbers) in others.items():
+        unread = sorted(numbers - read.get(document_id, set()))
+        sentences = loaded.index.sentences
+        # Consecutive numbers share number - position: one group per run.
+        for _, run in itertools.groupby(enumerate(unread), key=lambda pair: pair[1] - pair[0]):
+            run_numbers = [number for _, number in run]
+            rest.append(Context(loaded, sentences[run_numbers[0]].start, sentences[run_numbers[-1]].end))
+    return first, rest
+
+
+def read_already(document_id: str, start: int, end: int, contexts: list[Context]) -> bool:
+    """True when one of ``contexts`` holds the text [start, end) of the document ``document_id``."""
+    return any(other.document.id == document_id and other_start <= start and end <= other_end for other, other_start, other_end in contexts)
+
+
+def spans_read_together(first: list[Span], more: list[Span], offset: int) -> list[Span]:
+    """The spans of two reads as if their contexts had been read in one: ``more``'s context
+    indexes follow ``first``'s, and all are ranked by margin (each against its own context)."""
+    spans = first + [replace(span, context_index=span.context_index + offset) for span in more]
+    return sorted(spans, key=lambda span: span.margin, reverse=True)[:SPANS_KEPT]
+
+
+def sentence_bounds(index: DocumentIndex, start: int, end: int) -> tuple[int, int]:
+    """Start of the sentence holding ``start`` to the end of the one holding ``end``."""
+    sentences = index.sentences
+    first = max(bisect.bisect_right(sentences, start, key=lambda s: s.start) - 1, 0)
+    last = max(bisect.bisect_right(sentences, max(end - 1, start), key=lambda s: s.start) - 1, first)
+    return sentences[first].start, sentences[last].end
