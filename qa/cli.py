@@ -184,7 +184,8 @@ def _options(args: argparse.Namespace, fields) -> dict:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from qa.training.train import TrainConfig, read_status, train
+    from qa.training.runs import read_status
+    from qa.training.train import TrainConfig, train
 
     options = _options(args, TrainConfig.__dataclass_fields__)
     config = TrainConfig(**options)

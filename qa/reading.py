@@ -16,17 +16,26 @@ import bisect
 import itertools
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple, Protocol
 
+from qa.documents import Document
+from qa.index import DocumentIndex
 from qa.reader import Span
 from qa.retrieval import Hit
 from qa.text import normalize_answer
 
-if TYPE_CHECKING:
-    from qa.index import DocumentIndex
-    from qa.library import LoadedArticle
-
 SPANS_KEPT = 10  # per reading: enough to find an answer's alternatives among distinct spans
+
+
+class LoadedArticle(Protocol):
+    """An article as the plan reads it (``qa.library.LoadedArticle``): its text and sentences, and
+    which search found it (``search``: its own id, or "archive")."""
+
+    document: Document
+    index: DocumentIndex
+
+    @property
+    def search(self) -> str: ...
 
 
 class Context(NamedTuple):

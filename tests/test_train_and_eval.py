@@ -19,7 +19,7 @@ from qa.cli import main
 from qa.reader import Reader
 from qa.training.evaluate import ReaderGuess, bootstrapped_threshold
 from qa.training.squad import Question, load_questions, question_scores
-from qa.training.train import training_windows
+from qa.training.windows import training_windows
 
 
 @pytest.fixture
