@@ -31,7 +31,7 @@ with skipping_stub_writing():  # 3 s less of start-up (qa/gradio_startup.py)
     import gradio as gr
 
 from qa.config import PASTED_TITLE, SERVER
-from qa.conversation import Turn
+from qa.conversation import Conversation, Turn
 from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, Document
 from qa.errors import QAError
 from qa.ingest import DONE, IngestJob, Ingestor
@@ -343,16 +343,17 @@ class ChatPage:
             turns = []
         document_id = self.allowed(document_id, saved)
         whole = document_id == WHOLE_ARCHIVE
+        # The visitor's conversation, kept in their browser between questions.
+        chat = Conversation(self.assistant, document_id, turns)
         try:
-            answer = self.assistant.ask(question or "", document_id=document_id, history=turns)
+            answer = chat.ask(question or "")
             article = self.panel(document_id, answer)
         except Exception as error:
             reply, box, article = failure_note(error, f"answering {(question or '')[:200]!r}"), gr.update(), gr.update()
         else:
             reply, box = reply_html(answer, from_archive=whole), ""
-            turns.append(Turn(answer.question, answer.text, answer.start, answer.document_id))
         history.append({"role": "assistant", "content": reply})
-        return history, box, article, {**saved, "chat": history, "turns": [list(astuple(t)) for t in turns]}
+        return history, box, article, {**saved, "chat": history, "turns": [list(astuple(t)) for t in chat.turns]}
 
     def switch(self, document_id: str, history: list, saved: dict | None):
         """Show the newly selected article; the chat says which article it now asks. A "change"
