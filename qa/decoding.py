@@ -3,7 +3,9 @@
 Pure functions of plain data, apart from the model: the reader hands each window's logits and the
 character span of the word under every token here.
 
->>> import numpy as np
+>>> import re
+
+import numpy as np
 >>> starts = np.array([0.0, 1.0, 5.0, 0.5])     # [CLS], then three context tokens
 >>> ends = np.array([0.0, 0.5, 1.0, 4.0])
 >>> words = [None, (0, 3), (4, 9), (10, 15)]    # "The quick brown": each token's word, in characters
@@ -14,10 +16,12 @@ character span of the word under every token here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
+_WORD = re.compile(r"\w+")
 # Straight and typographic double quotes; a span must hold both ends of a quotation or neither.
 QUOTES = frozenset('"“”„«»')
 # How far outside a span its unpaired quote's partner may be and still be taken in: a word or two.
@@ -105,7 +109,17 @@ def _balance_quotes(text: str, start: int, end: int) -> tuple[int, int]:
     if quotes == [start, end - 1]:
         return start + 1, end - 1
     if len(quotes) % 2 == 0:
-        return start, end
+        if not quotes or not _inside_quotation(text, start):
+            return start, end
+        # Paired in number, not in fact: the span closes one quotation and opens another. Take in
+        # the quotes just outside it ('Phantom," "Cats' -> '"Phantom," "Cats"'); failing that,
+        # keep the stretch between its quotes with the most words.
+        before, after = _nearby_quote(text, start - 1, -1), _nearby_quote(text, end, 1)
+        if before is not None and after is not None:
+            return before, after + 1
+        bounds = [start - 1, *quotes, end]
+        pieces = [(left + 1, right) for left, right in zip(bounds, bounds[1:]) if left + 1 < right]
+        return max(pieces, key=lambda piece: len(_WORD.findall(text[piece[0] : piece[1]])), default=(start, start))
     after, before = _nearby_quote(text, end, 1), _nearby_quote(text, start - 1, -1)
     extended = [span for span in ((start, after + 1 if after is not None else None), (before, end)) if None not in span]
     if extended:
@@ -118,6 +132,17 @@ def _balance_quotes(text: str, start: int, end: int) -> tuple[int, int]:
     inner = quotes[0] if len(quotes) == 1 else quotes[-1]
     left, right = text[start:inner], text[inner + 1 : end]
     return (start, inner) if len(left.split()) >= len(right.split()) else (inner + 1, end)
+
+
+def _inside_quotation(text: str, position: int) -> bool:
+    """Whether ``position`` lies inside a quotation: an odd number of double quotes before it in
+    its paragraph.
+
+    >>> _inside_quotation('He said "yes" and "no', 9), _inside_quotation('He said "yes" and', 14)
+    (True, False)
+    """
+    paragraph_start = text.rfind("\n", 0, position) + 1
+    return sum(text[i] in QUOTES for i in range(paragraph_start, position)) % 2 == 1
 
 
 def _nearby_quote(text: str, position: int, step: int) -> int | None:

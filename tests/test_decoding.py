@@ -107,3 +107,14 @@ def test_clean_boundaries(text, span, clean):
 def test_a_whole_quotation_loses_its_quotes_and_inner_comma():
     text = 'He called it "a bridge," today.'
     assert cleaned(text, '"a bridge,"') == "a bridge"
+
+
+def test_a_span_that_closes_one_quotation_and_opens_another_keeps_one_side():
+    text = 'Austin said "we are not only sharing technology", then added "and we cooperate alongside each other".'
+    start, end = text.index("technology"), text.index("we cooperate") + len("we cooperate")
+    clean = clean_boundaries(text, start, end)
+    assert clean is not None
+    assert text[slice(*clean)] == "and we cooperate"  # the side with the most words, no quote
+    titles = 'She starred in "Phantom," "Superstar" and "Cats" on Broadway.'
+    start, end = titles.index("Phantom"), titles.index("Cats") + len("Cats")
+    assert titles[slice(*clean_boundaries(titles, start, end))] == '"Phantom," "Superstar" and "Cats"'
