@@ -23,3 +23,5 @@ class ServerSettings:
 SERVER = ServerSettings()
 # The title of an article given as text without one.
 PASTED_TITLE = "Pasted article"
+# The document id that asks an archive whole rather than one article (the page's "whole archive").
+WHOLE_ARCHIVE = "*"

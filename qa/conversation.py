@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from qa.config import WHOLE_ARCHIVE
+
 # Pronouns that stand for a person or a group named earlier; "it" is left alone (too often empty:
 # "is it true that ...").
 _SUBJECT = re.compile(r"\b(he|she|they|him|them)\b", re.IGNORECASE)
@@ -154,6 +156,19 @@ def reader_question(question: str, turns: Sequence[Turn], history_turns: int = H
         return question
     answered = [turn for turn in turns if turn.answer][-history_turns:]
     return HISTORY_SEPARATOR.join([question] + [f"{turn.question} {turn.answer}" for turn in reversed(answered)])
+
+
+def turns_about(turns: Sequence[Turn], document_id: str | None) -> list[Turn]:
+    """The turns a question asked of ``document_id`` is read against: a turn about another article
+    lends it nothing (None, or an archive asked whole: every turn).
+
+    >>> turns = [Turn("Who won?", "Tomas Berg", 4, "chess"), Turn("Who built it?", "Priya Nair", 9, "bridge")]
+    >>> [turn.answer for turn in turns_about(turns, "bridge")], len(turns_about(turns, None))
+    (['Priya Nair'], 2)
+    """
+    if document_id is None or document_id == WHOLE_ARCHIVE:
+        return list(turns)
+    return [turn for turn in turns if turn.document_id in (None, document_id)]
 
 
 def antecedent(turns: Sequence[Turn]) -> str | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.archive import Archive, ArchiveSettings, open_archive
-from qa.config import PASTED_TITLE
+from qa.config import PASTED_TITLE, WHOLE_ARCHIVE
 from qa.conversation import Resolution
 from qa.documents import Document, document_from_text, load_document
 from qa.embedding import TextEmbedder
@@ -34,9 +34,6 @@ SEED_TITLE = "INDUS-X: US and India launch a defence innovation bridge"
 # asked are unloaded (and loaded again from disk when asked). An article in memory takes about
 # 50 bytes a character (vectors, chunks, BM25): 10 M characters is about 500 MB.
 LOADED_CHARS_BUDGET = 10_000_000
-# The document id that asks the archive alone (``use_archive``), not the articles added one by one
-# (on the page, other visitors' uploads).
-WHOLE_ARCHIVE = "*"
 
 
 @dataclass

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from qa.archive import Archive
-from qa.conversation import Resolution, Turn, reader_question, resolve
+from qa.conversation import Resolution, Turn, reader_question, resolve, turns_about
 from qa.documents import Document
 from qa.embedding import Embedder
 from qa.errors import QuestionError
@@ -163,6 +163,7 @@ class Assistant:
         with ``stop_early=False``, which the no-answer threshold was calibrated with.
         """
         question = check_question(question)
+        history = turns_about(history, document_id)
         resolution = resolve(question, history)
         query = resolution.query[:MAX_QUESTION_CHARS]
         read_as = self.reader.fit_question(resolution.question)

@@ -13,11 +13,11 @@ from conftest import NEWS, REPO_ROOT, write_squad
 
 from qa.archive import ArchiveError, ArchiveSettings, open_archive, prepare, update_archive
 from qa.archive_ingest import SHARDS_DIR, article_files, ingest
+from qa.config import WHOLE_ARCHIVE
 from qa.conversation import Conversation
 from qa.documents import document_from_text, load_document
 from qa.embedding import SENTENCE_MEAN
 from qa.index import IndexSettings
-from qa.library import WHOLE_ARCHIVE
 from qa.pipeline import Assistant
 from qa.retrieval import ArchiveRetriever, RetrievalSettings, weighted_fusion
 

@@ -214,3 +214,13 @@ def test_a_conversation_needs_no_setup_like_ask():
     chat = Conversation()
     assert chat.ask("Who is the US Secretary of Defence?").text == ask("Who is the US Secretary of Defence?").text
     assert chat.ask("When did he arrive?").text == "Sunday"
+
+
+@pytest.mark.slow
+def test_a_turn_about_another_article_lends_nothing(seed_assistant):
+    chess = seed_assistant.add_text("Fifteen-year-old Tomas Berg won the national chess title in Oslo on Sunday.", "Chess")
+    seed = seed_assistant.documents[0].id
+    earlier = [Turn("Who won the chess title?", "Tomas Berg", 16, chess.id)]
+    after = seed_assistant.ask("When did he arrive in New Delhi?", seed, history=earlier)
+    assert after == seed_assistant.ask("When did he arrive in New Delhi?", seed)
+    assert after.understood_as is None  # not "When did Tomas Berg arrive ...?"
