@@ -17,10 +17,8 @@ user gets a sentence, the log the traceback.
 
 from __future__ import annotations
 
-import html
 import logging
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import astuple
 from pathlib import Path
@@ -37,17 +35,24 @@ from qa.errors import QAError
 from qa.ingest import DONE, IngestJob, Ingestor
 from qa.library import seed_document
 from qa.pipeline import MAX_QUESTION_CHARS, Answer, Assistant, ready_default_assistant
-from qa.suggest import suggested_questions
+from qa.render import (  # the page's HTML; tests read it through ui too
+    CSS,
+    PLAIN_TEXT_SCRIPT,
+    SCROLL_TO_CITATION,
+    SORRY,
+    api_payload,
+    archive_html,
+    article_html,
+    failure_note,
+    markdown_text,
+    note_html,
+    question_html,
+    reply_html,
+)
+from qa.suggest import EXAMPLE_QUESTIONS, suggested_questions
 
 logger = logging.getLogger(__name__)
 
-EXAMPLE_QUESTIONS = [
-    "What does INDUS-X aim at?",
-    "When did the US Defence Secretary arrive in New Delhi?",
-    "What are India and the US exploring co-producing?",
-    "What is the budget of INDUS-X?",
-]
-SHOWN_QUESTION_CHARS = 300
 # Up to this many questions are in flight at once: their retrieval runs side by side and their model
 # calls meet in the reader's and the embedder's micro-batches (qa.batching), which read together
 # what arrives while a batch runs. One at a time, each waited behind the others' whole pipeline.
@@ -56,198 +61,6 @@ MODEL_QUEUE = {"concurrency_id": "models", "concurrency_limit": 8}
 # at once without holding up a question.
 INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}
 PROGRESS_EVERY_S = 0.5
-SORRY = "Sorry, something went wrong on our side; it has been logged. Please try again."
-
-CSS = """
-#article { position: relative; max-height: 72vh; overflow-y: auto; line-height: 1.55; padding-right: 0.5em; }
-#article p { white-space: pre-line; margin: 0 0 0.9em; }
-#article mark.cited, .qa-reply mark { background: #ffe58a; color: inherit; }
-#article mark.closest { background: none; outline: 2px dashed #c9a400; }
-.qa-reply blockquote { margin: 0.4em 0; padding-left: 0.8em; border-left: 3px solid #ccc; }
-.qa-muted { opacity: 0.7; font-size: 0.9em; }
-/* A phone: the chat leaves room for the question box and the Ask button below it. */
-@media (max-width: 640px) { #chat { height: 46vh !important; } #article { max-height: 60vh; } }
-"""
-# Chat messages are HTML; what a user copies, and what a screen reader announces, is their text.
-# Gradio's copy button writes the message's source and labels it with the same: both are turned
-# into plain text here.
-PLAIN_TEXT_SCRIPT = """<script>
-(() => {
-  const plain = (markup) => {
-    const doc = new DOMParser().parseFromString(markup, 'text/html');
-    doc.querySelectorAll('p, blockquote, li, summary, div').forEach((element) => element.append('\\n'));
-    return doc.body.textContent.replace(/[ \\t]+\\n/g, '\\n').replace(/\\n{3,}/g, '\\n\\n').trim();
-  };
-  if (navigator.clipboard && navigator.clipboard.writeText) {
-    const write = navigator.clipboard.writeText.bind(navigator.clipboard);
-    navigator.clipboard.writeText = (text) => write(/<[a-z]/i.test(text) ? plain(text) : text);
-  }
-  // Each label is rewritten once: its plain text may still hold a "<" the user typed.
-  const relabel = () => document.querySelectorAll('#chat [aria-label]').forEach((element) => {
-    const label = element.getAttribute('aria-label');
-    if (label === element.dataset.plainLabel || !/<[a-z]/i.test(label)) return;
-    element.dataset.plainLabel = plain(label);
-    element.setAttribute('aria-label', element.dataset.plainLabel);
-  });
-  new MutationObserver(relabel).observe(document.documentElement,
-    {subtree: true, childList: true, attributes: true, attributeFilter: ['aria-label']});
-})();
-</script>"""
-# After each answer, scroll the article panel (not the page) so the cited sentence is in view.
-# requestAnimationFrame: the panel's new HTML is in the DOM by the next frame.
-SCROLL_TO_CITATION = """() => requestAnimationFrame(() => {
-    const panel = document.querySelector('#article');
-    const cited = panel && panel.querySelector('mark.cited');
-    if (cited) {
-        panel.scrollTo({top: Math.max(cited.offsetTop - panel.clientHeight / 3, 0), behavior: 'smooth'});
-    }
-})"""
-# Runs of text without a blank line in them: the article's paragraphs.
-PARAGRAPH = re.compile(r"(?:[^\n]|\n(?![ \t]*\n))+")
-MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
-
-
-def highlighted(text: str, offset: int, spans: list[tuple[int, int, str, str]]) -> str:
-    """``text`` (found at ``offset`` in its document) escaped, with each span wrapped in its element.
-
-    ``spans`` are (start, end, element, css class) in document offsets, outermost first, each inside
-    the one before; a span reaching outside ``text`` is clipped to it.
-    """
-    if not spans:
-        return html.escape(text)
-    (start, end, element, css_class), inner = spans[0], spans[1:]
-    start = min(max(start - offset, 0), len(text))
-    end = min(max(end - offset, start), len(text))
-    if start == end:
-        return html.escape(text)
-    attribute = f' class="{css_class}"' if css_class else ""
-    return (
-        f"{html.escape(text[:start])}<{element}{attribute}>"
-        f"{highlighted(text[start:end], offset + start, inner)}</{element}>{html.escape(text[end:])}"
-    )
-
-
-def one_line(text: str) -> str:
-    """``text`` with its newlines as spaces: same length (offsets still hold), and no blank line to
-    end the chat's HTML block, which would hand the rest to the Markdown renderer."""
-    return text.replace("\n", " ")
-
-
-def markdown_text(text: str) -> str:
-    """``text`` for a Markdown component, shown as it is: HTML escaped (quotes need not be, and an
-    escaped one would show as "&#x27;" once its "#" is escaped too), Markdown punctuation too."""
-    return MARKDOWN_PUNCTUATION.sub(r"\\\1", html.escape(text, quote=False))
-
-
-def question_html(question: str) -> str:
-    """The user's question as shown in the chat: whitespace collapsed, shortened, escaped."""
-    shown = " ".join(question.split())
-    if len(shown) > SHOWN_QUESTION_CHARS:
-        shown = shown[:SHOWN_QUESTION_CHARS] + "…"
-    return f'<p class="qa-question">{html.escape(shown) or "<em>(empty question)</em>"}</p>'
-
-
-def source_html(answer: Answer) -> str:
-    """Which article of an archive an answer comes from, linking to its text in the article panel."""
-    return f'<p class="qa-muted qa-source">from <a href="#article-panel">{html.escape(answer.document_title)}</a></p>'
-
-
-def reply_html(answer: Answer, from_archive: bool = False) -> str:
-    """One chat reply: the answer, its sentence with the answer highlighted, the confidence, and
-    the alternatives; or, when the article doesn't say, the closest sentence found. Asked of a
-    whole archive, the reply says which article it comes from."""
-    source = source_html(answer) if from_archive else ""
-    sentence = one_line(answer.sentence)
-    if not answer.answerable:
-        closest = (
-            f"<p>The closest sentence I found:</p><blockquote>{html.escape(sentence)}</blockquote>"
-            if sentence.strip()
-            else ""
-        )
-        return (
-            '<div class="qa-reply qa-abstain"><p><strong>The article doesn\'t say.</strong> '
-            f'<span class="qa-muted">confidence that it does: {answer.score:.0%}</span></p>{closest}'
-            f"{source}{understood_html(answer)}</div>"
-        )
-    marked = highlighted(sentence, answer.sentence_start, [(answer.start, answer.end, "mark", "")])
-    alternatives = ""
-    if answer.alternatives:
-        items = "".join(
-            f"<li><strong>{html.escape(one_line(alternative.text))}</strong> "
-            f'<span class="qa-muted">({alternative.score:.0%}) in: '
-            f"{html.escape(one_line(alternative.sentence))}</span></li>"
-            for alternative in answer.alternatives
-        )
-        alternatives = f"<details><summary>Other candidates</summary><ul>{items}</ul></details>"
-    return (
-        f'<div class="qa-reply"><p><strong class="qa-answer">{html.escape(one_line(answer.text))}</strong> '
-        f'<span class="qa-muted">confidence {answer.score:.0%}</span></p>'
-        f"<blockquote>{marked}</blockquote>{source}{understood_html(answer)}{alternatives}</div>"
-    )
-
-
-def understood_html(answer: Answer) -> str:
-    """A quiet line saying how the question was read, when that differs from how it was asked."""
-    if not answer.understood_as:
-        return ""
-    shown = answer.understood_as
-    if answer.question_was_cut:
-        note = f"Your question was long: I read its beginning, “{html.escape(one_line(shown))}”."
-    else:
-        note = f"understood as: {html.escape(one_line(shown))}"
-    return f'<p class="qa-muted qa-understood">{note}</p>'
-
-
-def note_html(text: str, kind: str) -> str:
-    """A message from the page itself, escaped: ``kind`` "error" (a question that can't be asked)
-    or "switch" (the chat now asks another article)."""
-    return f'<p class="qa-{kind}">{html.escape(text)}</p>'
-
-
-def failure_note(error: Exception, doing: str) -> str:
-    """A request that failed, as a note in the chat: a QAError's own sentence; anything else an
-    apology, with its traceback in the log."""
-    if isinstance(error, QAError):
-        return note_html(str(error), "error")
-    logger.error("%s failed", doing, exc_info=error)
-    return note_html(SORRY, "error")
-
-
-def article_html(document: Document, answer: Answer | None = None) -> str:
-    """The article as escaped paragraphs, with the cited sentence marked and the answer in bold.
-
-    For an abstention the closest sentence is marked too, in a style that says it is no answer.
-    """
-    spans = []
-    if answer is not None and answer.sentence_start is not None:
-        css_class = "cited" if answer.answerable else "cited closest"
-        spans.append((answer.sentence_start, answer.sentence_end, "mark", css_class))
-        if answer.answerable:
-            spans.append((answer.start, answer.end, "strong", ""))
-    paragraphs = "".join(
-        f"<p>{highlighted(match.group(), match.start(), spans)}</p>"
-        for match in PARAGRAPH.finditer(document.text)
-        if match.group().strip()
-    )
-    return f'<h3>{html.escape(document.title)}</h3><div id="article">{paragraphs}</div>'
-
-
-def archive_html(count: int) -> str:
-    """The article panel while the whole archive is asked, before an answer shows its article."""
-    return (
-        f"<h3>The whole archive</h3><p>{count:,} articles. Ask a question: the article each answer "
-        "comes from shows here, with the answer marked.</p>"
-    )
-
-
-def api_payload(answer: Answer) -> dict:
-    """The ``/ask`` JSON: the ``Answer`` fields, with the span's text under ``answer``."""
-    payload = answer.to_dict()
-    payload["answer"] = payload.pop("text")
-    for alternative in payload["alternatives"]:
-        alternative["answer"] = alternative.pop("text")
-    return payload
-
 
 def new_saved() -> dict:
     """What a browser keeps of its visit: its own articles [[id, title], ...], the chat, the

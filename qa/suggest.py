@@ -23,6 +23,12 @@ _TITLES = {
 # Capitalised words that start a sentence or a name without being part of it.
 _NOT_NAMES = {"The", "A", "An", "This", "That", "In", "On", "At", "But", "And", "When", "After", "As", "For", "If"}
 FALLBACK = ["What happened?", "Who is mentioned?", "Where did it happen?"]
+EXAMPLE_QUESTIONS = [
+    "What does INDUS-X aim at?",
+    "When did the US Defence Secretary arrive in New Delhi?",
+    "What are India and the US exploring co-producing?",
+    "What is the budget of INDUS-X?",
+]
 
 
 def suggested_questions(text: str, count: int = 3) -> list[str]:
