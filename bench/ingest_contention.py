@@ -20,7 +20,7 @@ import time
 from qa.ingest import Ingestor
 from qa.library import seed_document
 from qa.pipeline import Assistant
-from qa.training.evaluate import percentile
+from qa.training.end_to_end import percentile
 
 QUESTIONS = [
     "What does INDUS-X aim at?",

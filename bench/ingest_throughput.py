@@ -21,7 +21,7 @@ from pathlib import Path
 from qa.archive_ingest import ingest
 from qa.embedding import Embedder
 from qa.paths import SHARED_DIR
-from qa.training.evaluate import distractor_documents
+from qa.training.end_to_end import distractor_documents
 from qa.training.squad import load_articles
 
 DEFAULT_DATA = SHARED_DIR / "data" / "squad1_train.json.gz"

@@ -38,7 +38,7 @@ from qa.library import seed_document
 from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant
 from qa.reader import DEFAULT_READER_DIR, Reader
-from qa.training.evaluate import article_document, percentile
+from qa.training.end_to_end import article_document, percentile
 from qa.training.squad import load_articles, load_questions, score_predictions
 
 COLD_START = "from qa import ask; print(ask('What does INDUS-X aim at?').text)"

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from qa.training.evaluate import percentile
+from qa.training.end_to_end import percentile
 from qa.training.squad import load_questions
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")

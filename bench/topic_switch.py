@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from qa.conversation import Turn
 from qa.pipeline import Assistant
-from qa.training.evaluate import article_document
+from qa.training.end_to_end import article_document
 from qa.training.squad import load_articles, score_predictions
 
 

@@ -20,7 +20,7 @@ from qa.conversation import Turn
 from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant
 from qa.reader import DEFAULT_READER_DIR, Reader
-from qa.training.evaluate import article_document
+from qa.training.end_to_end import article_document
 from qa.training.squad import load_articles, score_predictions
 
 

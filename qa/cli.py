@@ -124,7 +124,8 @@ def _index(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from qa.reader import Reader
-    from qa.training.evaluate import evaluate_end_to_end, evaluate_gold_paragraph, question_groups
+    from qa.training.end_to_end import evaluate_end_to_end
+    from qa.training.evaluate import evaluate_gold_paragraph, question_groups
     from qa.training.squad import load_articles, score_predictions
 
     articles = load_articles(args.data)
@@ -142,7 +143,7 @@ def _eval(args: argparse.Namespace) -> int:
         import tempfile
 
         from qa.pipeline import Assistant
-        from qa.training.evaluate import distractor_documents, evaluate_across_articles
+        from qa.training.end_to_end import distractor_documents, evaluate_across_articles
 
         distractors = distractor_documents([a for path in args.distractors for a in load_articles(path)])
         with tempfile.TemporaryDirectory(prefix="qa-eval-corpus-") as scratch:

@@ -11,7 +11,7 @@ import qa.reader
 from qa.backends import ONNX_FP32, ONNX_INT8, TORCH, TORCH_FP32
 from qa.chunking import split_sentences
 from qa.reader import DEFAULT_READER_DIR, READER_SETTINGS_FILE, Reader
-from qa.training.evaluate import is_unclean
+from qa.training.end_to_end import is_unclean
 
 
 @pytest.fixture(scope="module")

@@ -23,11 +23,10 @@ from qa.conversation import HISTORY_TURNS
 from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant
 from qa.reader import Reader, ReaderSettings
+from qa.training.end_to_end import evaluate_end_to_end, percentile
 from qa.training.evaluate import (
     bootstrapped_threshold,
-    evaluate_end_to_end,
     evaluate_gold_paragraph,
-    percentile,
     predictions_at,
     question_groups,
 )
