@@ -122,125 +122,16 @@ def _index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval(args: argparse.Namespace) -> int:
-    from qa.reader import Reader
-    from qa.training.end_to_end import evaluate_end_to_end
-    from qa.training.evaluate import evaluate_gold_paragraph, question_groups
-    from qa.training.squad import load_articles, score_predictions
+def _training(name: str):
+    """The handler ``name`` of qa/training/commands.py, imported only when its command runs: the
+    runtime never imports training code."""
 
-    articles = load_articles(args.data)
-    if args.limit:
-        articles = articles[: args.limit]
-    reader = Reader(args.reader)
-    if args.gold_paragraph:
-        questions = [q for a in articles for _, qs in a.paragraphs for q in qs]
-        report = evaluate_gold_paragraph(reader, questions)
-        print(report.scores.summary())
-        print(f"no-answer threshold {report.threshold:.3f}; {report.questions_per_second:.1f} questions/s")
-        for name, group in question_groups(articles).items():
-            print(f"\n{name}:\n{score_predictions(group, report.predictions).summary()}")
-    elif args.across_articles:
-        import tempfile
+    def handler(args: argparse.Namespace) -> int:
+        from qa.training import commands
 
-        from qa.pipeline import Assistant
-        from qa.training.end_to_end import distractor_documents, evaluate_across_articles
+        return getattr(commands, name)(args)
 
-        distractors = distractor_documents([a for path in args.distractors for a in load_articles(path)])
-        with tempfile.TemporaryDirectory(prefix="qa-eval-corpus-") as scratch:
-            index_dir = args.index_dir or Path(scratch)
-            assistant = Assistant(index_dir / "articles", reader=reader)
-
-            def across(conversation: bool):
-                return evaluate_across_articles(
-                    articles, distractors, assistant, index_dir,
-                    workers=args.workers, ray_address=args.ray_address, conversation=conversation,
-                )
-
-            if args.conversation:
-                print(f"each question asked alone:\n{across(False).summary()}\n\nin conversation, with the gold history:")
-            report = across(args.conversation)
-        print(report.summary())
-        report = report.end_to_end
-    else:
-        from qa.pipeline import Assistant
-
-        def assistant(index_dir):
-            return Assistant(index_dir, reader=reader)
-
-        if args.conversation:  # the same questions alone first, so the gain shows in one run
-            alone = evaluate_end_to_end(articles, assistant)
-            print(f"each question asked alone:\n{alone.summary()}\n\nin conversation, with the gold history:")
-        report = evaluate_end_to_end(articles, assistant, conversation=args.conversation)
-        print(report.summary())
-    if args.predictions:
-        args.predictions.write_text(json.dumps(report.predictions, indent=1, ensure_ascii=False) + "\n")
-        print(f"predictions written to {args.predictions}")
-    return 0
-
-
-def _options(args: argparse.Namespace, fields) -> dict:
-    """The options given on the command line that name ``fields``; the others keep their defaults
-    (the training subcommands' options default to SUPPRESS, so the defaults live in one place)."""
-    return {name: value for name, value in vars(args).items() if name in fields}
-
-
-def _train(args: argparse.Namespace) -> int:
-    from qa.training.runs import read_status
-    from qa.training.train import TrainConfig, train
-
-    options = _options(args, TrainConfig.__dataclass_fields__)
-    config = TrainConfig(**options)
-    if getattr(args, "status", False):
-        status = read_status(config.output_dir)
-        if status is None:
-            print(f"no training run in {config.output_dir}")
-            return 1
-        print(json.dumps(status, indent=2))
-        return 0
-    print(f"best checkpoint: {train(config)}")
-    return 0
-
-
-def _generate_conversations(args: argparse.Namespace) -> int:
-    import inspect
-
-    from qa.training.conversations import generate_file
-
-    path = generate_file(**_options(args, inspect.signature(generate_file).parameters))
-    print(f"follow-up questions written to {path}")
-    return 0
-
-
-def _generate_unanswerable(args: argparse.Namespace) -> int:
-    import inspect
-
-    from qa.training.unanswerable import generate_files
-
-    train_path, aside_path = generate_files(**_options(args, inspect.signature(generate_files).parameters))
-    print(f"unanswerable questions written to {train_path} (to train) and {aside_path} (held aside)")
-    return 0
-
-
-def _export_reader(args: argparse.Namespace) -> int:
-    from qa.training.export import DEFAULT_CALIBRATION_DATA, export_reader
-
-    options = {"held_aside": None, **vars(args)}
-    calibration = export_reader(
-        args.checkpoint, args.destination, options.get("calibration_data", DEFAULT_CALIBRATION_DATA), options["held_aside"]
-    )
-    print(f"reader written to {args.destination}; no-answer threshold {calibration.threshold:.3f}")
-    print("held-out half of the calibration data:")
-    print(calibration.held_out.summary())
-    return 0
-
-
-def _export_onnx(args: argparse.Namespace) -> int:
-    from qa.training.onnx_export import export_embedder_onnx, export_reader_onnx
-
-    print(f"reader graphs written to {export_reader_onnx(args.reader, keep_fp32=args.fp32)}")
-    if not args.no_embedder:
-        print(f"embedder graphs written to {export_embedder_onnx(keep_fp32=args.fp32)}")
-    return 0
+    return handler
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -320,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="SQuAD-format files whose paragraphs join the corpus as documents of their own")
     evaluate.add_argument("--index-dir", type=Path,
                           help="keep the corpus here, and reuse it when it holds exactly these documents")
-    evaluate.set_defaults(handler=_eval)
+    evaluate.set_defaults(handler=_training("evaluate"))
 
     # Training options default to their dataclass (or function) defaults: given ones override them.
     train = commands.add_parser(
@@ -360,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="share of questions that also get a no-answer window of their own paragraph")
     train.add_argument("--other-paragraph-negative-rate", type=float,
                        help="share of questions that also get a no-answer window from another paragraph of their article")
-    train.set_defaults(handler=_train)
+    train.set_defaults(handler=_training("train_command"))
 
     generate = commands.add_parser(
         "generate-unanswerable", help="unanswerable training questions made from answerable ones",
@@ -372,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the last N articles' questions go to held_aside.json.gz, not to training")
     generate.add_argument("--processes", type=int, help="spaCy parsing processes")
     generate.add_argument("--seed", type=int)
-    generate.set_defaults(handler=_generate_unanswerable)
+    generate.set_defaults(handler=_training("generate_unanswerable"))
 
     conversations = commands.add_parser(
         "generate-conversations", help="follow-up questions made from SQuAD 1.1's paragraphs",
@@ -384,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     conversations.add_argument("--output-dir", type=Path, required=True)
     conversations.add_argument("--processes", type=int, help="spaCy parsing processes")
     conversations.add_argument("--seed", type=int)
-    conversations.set_defaults(handler=_generate_conversations)
+    conversations.set_defaults(handler=_training("generate_conversations"))
 
     export = commands.add_parser(
         "export-reader", help="ship a checkpoint: fp16, calibrated, with card", argument_default=argparse.SUPPRESS
@@ -397,13 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="generated unanswerable questions held aside from training (qa generate-unanswerable): "
         "NoAns accuracy per category goes on the model card",
     )
-    export.set_defaults(handler=_export_reader)
+    export.set_defaults(handler=_training("export_reader"))
 
     onnx = commands.add_parser("export-onnx", help="ONNX graphs (int8) of the reader and the embedder")
     onnx.add_argument("--reader", type=Path, default=DEFAULT_READER_DIR, help="reader model directory")
     onnx.add_argument("--no-embedder", action="store_true", help="export the reader only")
     onnx.add_argument("--fp32", action="store_true", help="also keep the fp32 graphs (backend onnx-fp32)")
-    onnx.set_defaults(handler=_export_onnx)
+    onnx.set_defaults(handler=_training("export_onnx"))
 
     serve = commands.add_parser("serve", help="the Gradio chat page")
     serve.add_argument("--host", default=SERVER.host, help=f"default {SERVER.host}: this machine only")

@@ -1,0 +1,130 @@
+"""The training and evaluation subcommands of ``qa`` (eval, train, generate-unanswerable,
+generate-conversations, export-reader, export-onnx): ``qa.cli`` builds their options and calls
+these handlers only when such a command runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    from qa.reader import Reader
+    from qa.training.end_to_end import evaluate_end_to_end
+    from qa.training.evaluate import evaluate_gold_paragraph, question_groups
+    from qa.training.squad import load_articles, score_predictions
+
+    articles = load_articles(args.data)
+    if args.limit:
+        articles = articles[: args.limit]
+    reader = Reader(args.reader)
+    if args.gold_paragraph:
+        questions = [q for a in articles for _, qs in a.paragraphs for q in qs]
+        report = evaluate_gold_paragraph(reader, questions)
+        print(report.scores.summary())
+        print(f"no-answer threshold {report.threshold:.3f}; {report.questions_per_second:.1f} questions/s")
+        for name, group in question_groups(articles).items():
+            print(f"\n{name}:\n{score_predictions(group, report.predictions).summary()}")
+    elif args.across_articles:
+        import tempfile
+
+        from qa.pipeline import Assistant
+        from qa.training.end_to_end import distractor_documents, evaluate_across_articles
+
+        distractors = distractor_documents([a for path in args.distractors for a in load_articles(path)])
+        with tempfile.TemporaryDirectory(prefix="qa-eval-corpus-") as scratch:
+            index_dir = args.index_dir or Path(scratch)
+            assistant = Assistant(index_dir / "articles", reader=reader)
+
+            def across(conversation: bool):
+                return evaluate_across_articles(
+                    articles, distractors, assistant, index_dir,
+                    workers=args.workers, ray_address=args.ray_address, conversation=conversation,
+                )
+
+            if args.conversation:
+                print(f"each question asked alone:\n{across(False).summary()}\n\nin conversation, with the gold history:")
+            report = across(args.conversation)
+        print(report.summary())
+        report = report.end_to_end
+    else:
+        from qa.pipeline import Assistant
+
+        def assistant(index_dir):
+            return Assistant(index_dir, reader=reader)
+
+        if args.conversation:  # the same questions alone first, so the gain shows in one run
+            alone = evaluate_end_to_end(articles, assistant)
+            print(f"each question asked alone:\n{alone.summary()}\n\nin conversation, with the gold history:")
+        report = evaluate_end_to_end(articles, assistant, conversation=args.conversation)
+        print(report.summary())
+    if args.predictions:
+        args.predictions.write_text(json.dumps(report.predictions, indent=1, ensure_ascii=False) + "\n")
+        print(f"predictions written to {args.predictions}")
+    return 0
+
+
+def _options(args: argparse.Namespace, fields) -> dict:
+    """The options given on the command line that name ``fields``; the others keep their defaults
+    (the training subcommands' options default to SUPPRESS, so the defaults live in one place)."""
+    return {name: value for name, value in vars(args).items() if name in fields}
+
+
+def train_command(args: argparse.Namespace) -> int:
+    from qa.training.runs import read_status
+    from qa.training.train import TrainConfig, train
+
+    options = _options(args, TrainConfig.__dataclass_fields__)
+    config = TrainConfig(**options)
+    if getattr(args, "status", False):
+        status = read_status(config.output_dir)
+        if status is None:
+            print(f"no training run in {config.output_dir}")
+            return 1
+        print(json.dumps(status, indent=2))
+        return 0
+    print(f"best checkpoint: {train(config)}")
+    return 0
+
+
+def generate_conversations(args: argparse.Namespace) -> int:
+    import inspect
+
+    from qa.training.conversations import generate_file
+
+    path = generate_file(**_options(args, inspect.signature(generate_file).parameters))
+    print(f"follow-up questions written to {path}")
+    return 0
+
+
+def generate_unanswerable(args: argparse.Namespace) -> int:
+    import inspect
+
+    from qa.training.unanswerable import generate_files
+
+    train_path, aside_path = generate_files(**_options(args, inspect.signature(generate_files).parameters))
+    print(f"unanswerable questions written to {train_path} (to train) and {aside_path} (held aside)")
+    return 0
+
+
+def export_reader(args: argparse.Namespace) -> int:
+    from qa.training.export import DEFAULT_CALIBRATION_DATA, export_reader
+
+    options = {"held_aside": None, **vars(args)}
+    calibration = export_reader(
+        args.checkpoint, args.destination, options.get("calibration_data", DEFAULT_CALIBRATION_DATA), options["held_aside"]
+    )
+    print(f"reader written to {args.destination}; no-answer threshold {calibration.threshold:.3f}")
+    print("held-out half of the calibration data:")
+    print(calibration.held_out.summary())
+    return 0
+
+
+def export_onnx(args: argparse.Namespace) -> int:
+    from qa.training.onnx_export import export_embedder_onnx, export_reader_onnx
+
+    print(f"reader graphs written to {export_reader_onnx(args.reader, keep_fp32=args.fp32)}")
+    if not args.no_embedder:
+        print(f"embedder graphs written to {export_embedder_onnx(keep_fp32=args.fp32)}")
+    return 0
