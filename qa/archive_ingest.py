@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from qa.archive import Archive, ArchiveSettings, PreparedDocument, prepare, update_archive
+from qa.archive import Archive, ArchiveSettings, PreparedDocument, prepare
+from qa.archive_build import update_archive
 from qa.backends import limit_threads
 from qa.chunking import Chunk, Sentence
 from qa.documents import SUPPORTED_SUFFIXES, Document

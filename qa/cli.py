@@ -91,7 +91,7 @@ def _index(args: argparse.Namespace) -> int:
     if args.remove:
         if not args.archive:
             raise QAError("--remove needs --archive DIR: the archive to remove the articles from")
-        from qa.archive import remove_from_archive
+        from qa.archive_build import remove_from_archive
         from qa.embedding import Embedder
 
         archive = remove_from_archive(args.archive, Embedder(), args.remove)

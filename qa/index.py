@@ -22,7 +22,6 @@ import importlib.metadata
 import json
 import logging
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Callable, Sequence
@@ -37,19 +36,23 @@ from qa.chunking import Chunk, ChunkingConfig, Sentence, chunk_text
 from qa.documents import Document
 from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, WINDOW_TEXT, TextEmbedder, chunk_vectors
 from qa.errors import DocumentError
+from qa.versions import (
+    CURRENT_FILE,
+    MANIFEST_FILE,
+    file_damage,
+    is_version_name,
+    publish_version,
+)
 
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3  # 3: the manifest names how chunk vectors are made (qa.embedding.CHUNK_VECTORS)
-CURRENT_FILE = "CURRENT"
-MANIFEST_FILE = "manifest.json"
 DOCUMENT_FILE = "document.json"
 DATA_FILES = ("faiss.index", "chunks.json", DOCUMENT_FILE)
 PROGRESS_ABOVE_TEXTS = 200
 # Texts (chunks or sentences) embedded between two progress reports: at most 4 s on two cores in fp32.
 PROGRESS_EVERY_TEXTS = 256
 # Only names this module makes are followed from CURRENT, so a damaged pointer can't lead elsewhere.
-_VERSION_NAME = re.compile(r"v\d{8}T\d{6}-[0-9a-f]{8}")
 
 
 @dataclass(frozen=True)
@@ -99,33 +102,6 @@ class _Missing(_Unusable):
     """No index was ever built for this document here: a first build, not a problem."""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def remove_incomplete(root: Path, document_id: str | None = None) -> None:
-    """Remove what builds killed before their switch left under ``root``: temporary version
-    folders, and article folders that never got a live version. Only while no build runs there
-    (at start-up, or for ``document_id`` once its build was stopped)."""
-    try:
-        homes = [root / document_id] if document_id else [path for path in root.iterdir() if path.is_dir()]
-    except OSError:
-        return
-    for home in homes:
-        if not home.is_dir():
-            continue
-        if not (home / CURRENT_FILE).is_file():
-            shutil.rmtree(home, ignore_errors=True)
-            continue
-        for entry in home.iterdir():
-            if entry.name.startswith(".tmp-"):
-                shutil.rmtree(entry, ignore_errors=True)
-
-
 def _tree_size(path: Path) -> int:
     return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
 
@@ -139,82 +115,6 @@ def _package_version(package: str) -> str:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:  # e.g. run from a checkout that isn't installed
         return "unknown"
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file's or a directory's entries to disk, so a rename never outlives its content."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _replace_atomically(path: Path, text: str) -> None:
-    """Replace ``path``'s content in one step: readers see the old file or the new, never half."""
-    temporary = path.with_name(f".{path.name}-{uuid.uuid4().hex[:8]}")
-    with temporary.open("w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    _fsync(path.parent)
-
-
-def is_version_name(name: str) -> bool:
-    """True for a version folder's name as ``publish_version`` makes them: only those are followed
-    from CURRENT, so a damaged pointer can't lead elsewhere."""
-    return bool(_VERSION_NAME.fullmatch(name))
-
-
-def publish_version(home: Path, write: Callable[[Path], tuple[dict, Sequence[str]]]) -> tuple[Path, dict]:
-    """A new version of what ``home`` holds, switched to in one atomic step; its folder and manifest.
-
-    ``write(folder)`` writes the data files into a temporary folder and returns the manifest and
-    the names of those files. Their sizes and sha256 join the manifest (``file_damage`` checks them
-    on load); everything is flushed, the folder renamed into place, and ``CURRENT`` switched to it
-    with one ``os.replace``: a build killed at any point leaves the previous version live and whole.
-    Older versions and the debris of killed builds are removed after the switch; anything else in
-    ``home`` (an archive's shards being merged) is left alone.
-    """
-    home.mkdir(parents=True, exist_ok=True)
-    version = f"v{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    temporary = home / f".tmp-{version}"
-    temporary.mkdir()
-    try:
-        manifest, files = write(temporary)
-        manifest["files"] = {
-            name: {"size": (temporary / name).stat().st_size, "sha256": _sha256(temporary / name)} for name in files
-        }
-        (temporary / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
-        for name in (*files, MANIFEST_FILE):
-            _fsync(temporary / name)
-        os.rename(temporary, home / version)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    _fsync(home)
-    _replace_atomically(home / CURRENT_FILE, version)  # the one step that switches versions
-    for entry in home.iterdir():
-        if entry.name == version:
-            continue
-        if entry.is_dir() and (is_version_name(entry.name) or entry.name.startswith(".tmp-")):
-            shutil.rmtree(entry, ignore_errors=True)
-        elif entry.is_file() and entry.name.startswith(f".{CURRENT_FILE}-"):  # a switch killed midway
-            entry.unlink(missing_ok=True)
-    return home / version, manifest
-
-
-def file_damage(directory: Path, name: str, recorded: object) -> tuple[str, str] | None:
-    """How a version's file ``name`` fails its manifest entry ``recorded`` — ("corrupted" or
-    "truncated", the detail) — or None when its size and checksum match."""
-    if not isinstance(recorded, dict):
-        return "corrupted", f"manifest.json lists no {name}"
-    if (size := (directory / name).stat().st_size) != recorded.get("size"):
-        return "truncated", f"{name} has {size} bytes, not {recorded.get('size')}"
-    if _sha256(directory / name) != recorded.get("sha256"):
-        return "corrupted", f"{name} checksum mismatch"
-    return None
 
 
 class IndexStore:

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa.index import DocumentIndex, IndexSettings, IndexStore, remove_incomplete
+from qa.index import DocumentIndex, IndexSettings, IndexStore
+from qa.versions import remove_incomplete
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from qa.conversation import Resolution, Turn, reader_question, resolve, turns_ab
 from qa.documents import Document
 from qa.embedding import Embedder
 from qa.errors import QuestionError
-from qa.index import IndexSettings, IndexStore, remove_incomplete
+from qa.index import IndexSettings, IndexStore
 from qa.library import LOADED_CHARS_BUDGET, Library, LoadedArticle, seed_document
 from qa.paths import default_index_dir
 from qa.reader import Reader, Span
@@ -40,6 +40,7 @@ from qa.reading import (
     spans_read_together,
 )
 from qa.retrieval import RetrievalSettings
+from qa.versions import remove_incomplete
 
 logger = logging.getLogger(__name__)
 

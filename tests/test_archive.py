@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import NEWS, REPO_ROOT, write_squad
 
-from qa.archive import ArchiveError, ArchiveSettings, open_archive, prepare, update_archive
+from qa.archive import ArchiveError, ArchiveSettings, open_archive, prepare
+from qa.archive_build import update_archive
 from qa.archive_ingest import SHARDS_DIR, article_files, ingest
 from qa.config import WHOLE_ARCHIVE
 from qa.conversation import Conversation
@@ -135,12 +136,12 @@ def test_a_damaged_or_stale_archive_is_refused_with_a_reason_and_a_failed_build_
     root = tmp_path / "archive"
     archive = update_archive(root, embedder, prepare(news_documents(news_dir)[:2], embedder))
     # A build that fails halfway (here: while indexing vectors) leaves the last good archive live.
-    import qa.archive
+    import qa.archive_build
 
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(qa.archive, "_write_faiss", fail)
+    monkeypatch.setattr(qa.archive_build, "_write_faiss", fail)
     with pytest.raises(OSError):
         update_archive(root, embedder, prepare(news_documents(news_dir)[2:], embedder))
     monkeypatch.undo()

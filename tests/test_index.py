@@ -266,7 +266,7 @@ def test_evict_removes_least_recently_used_indexes_beyond_the_quota(tmp_path):
 
 
 def test_remove_incomplete_leaves_only_live_indexes(tmp_path, document):
-    from qa.index import remove_incomplete
+    from qa.versions import remove_incomplete
 
     store = IndexStore(tmp_path, HashingEmbedder())
     store.build(document)

@@ -607,7 +607,8 @@ def archive_server(tmp_path_factory, embedder, reader):
     """The page over the seed article and an archive of six short stories (qa serve --archive)."""
     from conftest import NEWS
 
-    from qa.archive import prepare, update_archive
+    from qa.archive import prepare
+    from qa.archive_build import update_archive
     from qa.documents import document_from_text
 
     root = tmp_path_factory.mktemp("archive")
@@ -625,7 +626,8 @@ def archive_server(tmp_path_factory, embedder, reader):
 def test_the_whole_archive_is_a_choice_and_its_answers_name_their_article(tmp_path, embedder, reader):
     from conftest import NEWS
 
-    from qa.archive import prepare, update_archive
+    from qa.archive import prepare
+    from qa.archive_build import update_archive
     from qa.documents import document_from_text
 
     stories = [document_from_text(text, title=name.removesuffix(".txt")) for name, text in NEWS.items()]

@@ -274,9 +274,10 @@ def _rss_bytes() -> int:
 def build_corpus(documents: list[Document], index_dir: Path, embedder, workers: int | None = None, ray_address: str | None = None):
     """The archive of exactly ``documents`` in ``index_dir``: reused when one is there already,
     built (or completed, resuming unfinished shards) otherwise. Returns (archive, ingest report or None)."""
-    from qa.archive import ArchiveError, documents_digest, open_archive, update_archive
+    from qa.archive import ArchiveError, documents_digest, open_archive
+    from qa.archive_build import update_archive
     from qa.archive_ingest import ingest
-    from qa.index import CURRENT_FILE
+    from qa.versions import CURRENT_FILE
 
     wanted = documents_digest(d.id for d in documents)
     try:
