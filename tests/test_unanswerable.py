@@ -11,14 +11,13 @@ from qa.training.squad import Question, load_questions
 from qa.training.unanswerable import (
     Generator,
     generate,
-    lemminflect_inflection,
     load_spacy,
     occurs,
     remove_answer,
     swap_number,
-    wordnet_antonyms,
     write_squad,
 )
+from qa.training.wordnet import lemminflect_inflection, wordnet_antonyms
 
 PARAGRAPH = (
     "Boeing chose General Electric to build the engines in 1995. The largest plant opened in Ohio in March. "
