@@ -28,6 +28,7 @@ from qa.gradio_startup import skipping_stub_writing
 with skipping_stub_writing():  # 3 s less of start-up (qa/gradio_startup.py)
     import gradio as gr
 
+from qa.api import ask_json
 from qa.config import PASTED_TITLE, SERVER, WHOLE_ARCHIVE
 from qa.conversation import Conversation, Turn
 from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, Document
@@ -40,7 +41,6 @@ from qa.render import (  # the page's HTML; tests read it through ui too
     PLAIN_TEXT_SCRIPT,
     SCROLL_TO_CITATION,
     SORRY,
-    api_payload,
     archive_html,
     article_html,
     failure_note,
@@ -61,6 +61,7 @@ MODEL_QUEUE = {"concurrency_id": "models", "concurrency_limit": 8}
 # at once without holding up a question.
 INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}
 PROGRESS_EVERY_S = 0.5
+
 
 def new_saved() -> dict:
     """What a browser keeps of its visit: its own articles [[id, title], ...], the chat, the
@@ -254,34 +255,10 @@ class ChatPage:
     # --- the JSON API -------------------------------------------------------------------------
 
     def api_ask(self, question: str, document_id: str = "", history: list | None = None) -> dict:
-        """Answer ``question`` about the article ``document_id`` (empty: the default article; "*":
-        every article of the archive the server was started with), after the earlier turns
-        ``history``: [[question, answer], ...], oldest first, so that a follow-up ("When did he
-        arrive?") is understood. A turn may name the article its answer came from as a third item
-        (the ``document_id`` /ask returned): over the archive, a follow-up is read there first.
-
-        Returns the answer's fields (answer, score, answerable, sentence, start, end,
-        sentence_start, sentence_end, document_id, document_title, alternatives, understood_as),
-        or ``{"error": message}``. An uploaded article's id is known only to the browser that
-        uploaded it: it can be asked here by whoever holds that id.
-        """
-        try:
-            turns = [_api_turn(*turn) for turn in history or []]
-        except TypeError:
-            return {"error": "history must be a list of [question, answer] or [question, answer, document_id] turns, oldest first"}
-        try:
-            answer = self.assistant.ask(question, document_id=document_id or self.default_document.id, history=turns)
-        except QAError as error:
-            return {"error": str(error)}
-        except Exception:  # a caller gets JSON whatever happens; the details go to the log
-            logger.exception("/ask failed")
-            return {"error": "internal error: the question could not be answered"}
-        return api_payload(answer)
-
-
-def _api_turn(question: object, answer: object, document_id: object = None) -> Turn:
-    """An earlier turn as /ask's ``history`` gives it (TypeError for the wrong number of items)."""
-    return Turn(str(question), str(answer), None, str(document_id) if document_id else None)
+        """/ask: ``qa.api.ask_json`` about ``document_id`` (empty: the default article; "*": the
+        whole archive the server was started with). An uploaded article's id is known only to the
+        browser that uploaded it: it can be asked here by whoever holds that id."""
+        return ask_json(self.assistant, question, document_id or self.default_document.id, history)
 
 
 def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = None) -> gr.Blocks:

@@ -158,15 +158,6 @@ def archive_html(count: int) -> str:
     )
 
 
-def api_payload(answer: Answer) -> dict:
-    """The ``/ask`` JSON: the ``Answer`` fields, with the span's text under ``answer``."""
-    payload = answer.to_dict()
-    payload["answer"] = payload.pop("text")
-    for alternative in payload["alternatives"]:
-        alternative["answer"] = alternative.pop("text")
-    return payload
-
-
 CSS = """
 #article { position: relative; max-height: 72vh; overflow-y: auto; line-height: 1.55; padding-right: 0.5em; }
 #article p { white-space: pre-line; margin: 0 0 0.9em; }
