@@ -57,31 +57,59 @@ def format_answer(answer, show_source: bool = False) -> str:
 
 def _ask(args: argparse.Namespace) -> int:
     answer = _assistant(args).ask(args.question)
-    print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else format_answer(answer, bool(args.archive)))
+    if args.json:  # the same fields, under the same names, as the HTTP API's
+        from qa.api import api_payload
+
+        print(json.dumps(api_payload(answer), indent=2, ensure_ascii=False))
+    else:
+        print(format_answer(answer, bool(args.archive)))
     return 0
 
 
+CHAT_HELP = """Ask a question about the article; follow-ups may refer to earlier answers ("When did he arrive?").
+  /new            forget the conversation: the next question is a first question
+  /article PATH   ask another article (.txt, .md or .html), in a new conversation
+  /help           this list
+  /quit           leave (so do an empty line and Ctrl-D)"""
+
+
 def _chat(args: argparse.Namespace) -> int:
+    import readline  # noqa: F401  (line editing and the up-arrow's history for input())
+
     from qa.conversation import Conversation
+    from qa.library import load_article
 
     assistant = _assistant(args)
     conversation = Conversation(assistant)
     title = assistant.documents[0].title if assistant.documents else f"the {len(assistant.archive):,} articles of {args.archive}"
-    print(f"Asking about: {title}. Follow-up questions may refer to earlier ones. Empty line or Ctrl-D to leave.")
+    print(f"Asking about: {title}. /help for the commands; an empty line or Ctrl-D to leave.")
     while True:
         try:
-            question = input("? ")
+            line = input("? ").strip()
         except EOFError:
             print()
             return 0
-        if not question.strip():
-            return 0
+        command, _, argument = line.partition(" ")
         try:
-            print(format_answer(conversation.ask(question), bool(args.archive)))
+            if not line or command == "/quit":
+                return 0
+            if command == "/help":
+                print(CHAT_HELP)
+            elif command == "/new":
+                conversation.clear()
+                print("New conversation.")
+            elif command == "/article":
+                document = assistant.add(load_article(argument.strip() or "?"))
+                conversation = Conversation(assistant, document.id)
+                print(f"Asking about: {document.title}.")
+            elif command.startswith("/"):
+                print(f"unknown command {command}: /help lists them")
+            else:
+                print(format_answer(conversation.ask(line), bool(args.archive)))
         except QAError as error:
             print(f"error: {error}")
         except Exception as error:  # the chat goes on; the details go to the log with -v
-            logging.getLogger("qa").debug("answering %r failed", question[:200], exc_info=True)
+            logging.getLogger("qa").debug("answering %r failed", line[:200], exc_info=True)
             print(f"error: unexpected {error.__class__.__name__}; please try another question")
 
 

@@ -91,6 +91,22 @@ class Answer:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def __str__(self) -> str:
+        """One line: the answer, its sentence and the confidence, or that the article doesn't say.
+
+        >>> print(Answer("When?", "Sunday", 0.98, True, "He arrived on Sunday.", 0, 21, 14, 20, "d", "T"))
+        Sunday — He arrived on Sunday. (0.98)
+        """
+        if not self.answerable:
+            return f"The article doesn't say. Closest: {self.sentence} ({self.score:.2f})"
+        return f"{self.text} — {self.sentence} ({self.score:.2f})"
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the answer in bold inside its sentence, with the confidence."""
+        from qa.render import answer_card  # html rendering, loaded when a notebook asks
+
+        return answer_card(self)
+
 
 def check_question(question: str) -> str:
     """The question, stripped; QuestionError when it is empty or too long to be a question."""

@@ -104,6 +104,12 @@ def reply_html(answer: Answer, from_archive: bool = False) -> str:
     )
 
 
+def answer_card(answer: Answer) -> str:
+    """An answer for a notebook: the reply as the page shows it, and its article's title."""
+    title = f'<p class="qa-muted">from {html.escape(answer.document_title)}</p>'
+    return f"<div>{reply_html(answer)}{title}</div>"
+
+
 def understood_html(answer: Answer) -> str:
     """A quiet line saying how the question was read, when that differs from how it was asked."""
     if not answer.understood_as:

@@ -26,8 +26,8 @@ def test_ask_json():
     result = run_qa("ask", "What is INDUS-X focused on?", "--json")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert answer["answerable"] and "high-tech cooperation" in answer["text"]
-    assert answer["text"] in answer["sentence"]
+    assert answer["answerable"] and "high-tech cooperation" in answer["answer"]  # as the HTTP API names it
+    assert answer["answer"] in answer["sentence"] and "text" not in answer
 
 
 @pytest.mark.slow
@@ -149,3 +149,54 @@ def test_eval_conversation_prints_alone_and_with_history(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.index("each question asked alone") < out.index("in conversation, with the gold history")
     assert out.count("HasAns") == 2 and set(json.loads(predictions.read_text())) == {"t1", "t2"}
+
+
+class Terminal:
+    """``qa chat`` in a pseudo-terminal, as a person at a keyboard runs it."""
+
+    def __init__(self, *args: str):
+        import pty
+
+        self.master, follower = pty.openpty()
+        self.process = subprocess.Popen([*QA, "chat", *args], stdin=follower, stdout=follower, stderr=follower,
+                                        env={**os.environ, "TERM": "xterm"})
+        os.close(follower)
+        self.seen = ""
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def wait_for(self, text: str, times: int = 1, timeout: float = 120) -> str:
+        """What the terminal showed, once ``text`` has appeared ``times`` times."""
+        import select
+        import time
+
+        deadline = time.monotonic() + timeout
+        while self.seen.count(text) < times:
+            assert time.monotonic() < deadline, f"no {text!r} x{times} in {self.seen[-2000:]!r}"
+            if select.select([self.master], [], [], 0.5)[0]:
+                self.seen += os.read(self.master, 65536).decode(errors="replace")
+        return self.seen
+
+
+@pytest.mark.slow
+def test_qa_chat_edits_lines_remembers_them_and_takes_commands():
+    terminal = Terminal()
+    try:
+        terminal.wait_for("? ")
+        terminal.type("/help\n")
+        assert "/article PATH" in terminal.wait_for("/quit")
+        terminal.type("Who is the Defence Minister of Inda\x7fia?\n")  # a typo, mended with backspace
+        terminal.wait_for("confidence")
+        terminal.type("\x1b[A\n")  # up-arrow: the last question again, from readline's history
+        seen = terminal.wait_for("confidence", times=2)
+        assert seen.count("in: ") >= 2 and "[Rajnath Singh]" in seen and "^[[A" not in seen
+        terminal.type("/new\n")
+        terminal.wait_for("New conversation.")
+        terminal.type("/nonsense\n")
+        terminal.wait_for("/help lists them")
+        terminal.type("/quit\n")
+        assert terminal.process.wait(timeout=60) == 0
+    finally:
+        terminal.process.kill()
+        os.close(terminal.master)
