@@ -113,6 +113,18 @@ def _chat(args: argparse.Namespace) -> int:
             print(f"error: unexpected {error.__class__.__name__}; please try another question")
 
 
+def _extract(args: argparse.Namespace) -> int:
+    from qa.library import load_article
+
+    document = load_article(args.path)
+    if args.json:
+        payload = {"title": document.title, "text": document.text, "meta": document.meta, "source": document.source}
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        print(document.text)
+    return 0
+
+
 def _index(args: argparse.Namespace) -> int:
     if not args.paths and not args.remove:
         raise QAError("nothing to do: give article files or directories to index (or --remove with --archive)")
@@ -323,6 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     onnx.add_argument("--no-embedder", action="store_true", help="export the reader only")
     onnx.add_argument("--fp32", action="store_true", help="also keep the fp32 graphs (backend onnx-fp32)")
     onnx.set_defaults(handler=_training("export_onnx"))
+
+    extract = commands.add_parser("extract", help="print an article's text as the chatbot reads it")
+    extract.add_argument("path", type=Path, help="a .txt, .md or .html file")
+    extract.add_argument("--json", action="store_true", help="the title, text and what the page says of it")
+    extract.set_defaults(handler=_extract)
 
     serve = commands.add_parser("serve", help="the Gradio chat page")
     serve.add_argument("--host", default=SERVER.host, help=f"default {SERVER.host}: this machine only")

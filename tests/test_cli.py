@@ -182,21 +182,45 @@ class Terminal:
 @pytest.mark.slow
 def test_qa_chat_edits_lines_remembers_them_and_takes_commands():
     terminal = Terminal()
+    prompts = 0
+
+    def then(keys: str) -> str:
+        """Type ``keys`` at the next prompt (typed ahead, the terminal would echo them raw)."""
+        nonlocal prompts
+        prompts += 1
+        terminal.wait_for("? ", times=prompts)
+        terminal.type(keys)
+        return terminal.seen
+
     try:
-        terminal.wait_for("? ")
-        terminal.type("/help\n")
+        then("/help\n")
         assert "/article PATH" in terminal.wait_for("/quit")
-        terminal.type("Who is the Defence Minister of Inda\x7fia?\n")  # a typo, mended with backspace
-        terminal.wait_for("confidence")
-        terminal.type("\x1b[A\n")  # up-arrow: the last question again, from readline's history
-        seen = terminal.wait_for("confidence", times=2)
-        assert seen.count("in: ") >= 2 and "[Rajnath Singh]" in seen and "^[[A" not in seen
-        terminal.type("/new\n")
+        then("Who is the Defence Minister of Inda\x7fia?\n")  # a typo, mended with backspace
+        terminal.wait_for("  in: ")
+        then("\x1b[A\n")  # up-arrow: the last question again, from readline's history
+        seen = terminal.wait_for("  in: ", times=2)
+        # Two answers, the second to the recalled line (shown mended), and no raw escape in it.
+        assert "Who is the Defence Minister of India?" in seen and seen.count("Rajnath Singh") >= 2
+        assert "^[[A" not in seen
+        then("/new\n")
         terminal.wait_for("New conversation.")
-        terminal.type("/nonsense\n")
+        then("/nonsense\n")
         terminal.wait_for("/help lists them")
-        terminal.type("/quit\n")
+        then("/quit\n")
         assert terminal.process.wait(timeout=60) == 0
     finally:
         terminal.process.kill()
         os.close(terminal.master)
+
+
+def test_qa_extract_prints_the_article_as_the_chatbot_reads_it(tmp_path, capsys):
+    page = tmp_path / "saved.html"
+    body = "".join(f"<p>Paragraph {i} says the harbour reopened after the storm closed it for days.</p>" for i in range(6))
+    page.write_text(f"<html><head><title>Harbour | Daily</title></head><body><nav>Home | Sport</nav>"
+                    f"<article><h1>Harbour reopens</h1>{body}</article><footer>Cookies</footer></body></html>")
+    assert main(["extract", str(page)]) == 0
+    text = capsys.readouterr().out
+    assert "Paragraph 5 says the harbour reopened" in text and "Cookies" not in text and "Home | Sport" not in text
+    assert main(["extract", str(page), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["title"] == "Harbour reopens" and payload["text"] == text.strip() and payload["meta"] == payload["meta"] | {}

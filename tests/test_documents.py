@@ -64,6 +64,30 @@ def test_html_text_is_extracted_with_a_real_parser():
     assert "not article text" not in doc.text and "color:red" not in doc.text and "Home | World" not in doc.text
 
 
+def test_a_saved_news_page_is_read_for_its_article_and_what_it_says_of_it():
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of the story says the talks went on for many hours in the capital.</p>" for i in range(6)
+    )
+    page = (
+        '<html><head><title>Talks in Delhi | The Daily</title><meta name="author" content="Asha Rao">'
+        '<meta property="article:published_time" content="2023-06-05"></head><body>'
+        "<nav><a>Home</a> | <a>World</a></nav><aside>Related: Storm hits Valdora</aside>"
+        f"<article><h1>Talks in Delhi</h1><p>They discussed <b>INDUS-X</b> and jet engines, it said.</p>{paragraphs}"
+        "</article><footer>Contact us | Cookies</footer></body></html>"
+    ).encode()
+    doc = document_from_bytes(page, "saved.html")
+    assert doc.title == "Talks in Delhi"
+    assert "They discussed INDUS-X and jet engines, it said." in doc.text  # inline tags stay in their sentence
+    for boilerplate in ("Home", "Related", "Contact us", "Cookies"):
+        assert boilerplate not in doc.text
+    assert doc.meta["author"] == "Asha Rao" and doc.meta["date"] == "2023-06-05"
+
+
+def test_a_page_without_an_article_is_read_whole_and_says_so():
+    doc = document_from_bytes(b"<html><body><table><tr><td>Day</td><td>Visitors</td></tr></table></body></html>", "t.html")
+    assert doc.text == "Day Visitors" and "read whole" in doc.meta["note"]
+
+
 def test_same_content_same_id():
     assert document_from_text("Some text.", "A").id == document_from_text("Some text.", "A").id
     assert document_from_text("Some text.", "A").id != document_from_text("Other text.", "A").id
