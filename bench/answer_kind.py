@@ -9,12 +9,12 @@ unchecked, at the reader's calibrated threshold:
 
 from __future__ import annotations
 
-import argparse
 import re
-from pathlib import Path
+
+from common import reader_arguments  # bench/, beside this script
 
 from qa.paths import SHARED_DIR
-from qa.reader import DEFAULT_READER_DIR, Reader
+from qa.reader import Reader
 from qa.training.evaluate import paragraph_windows
 from qa.training.squad import load_questions, reader_input, score_predictions
 
@@ -36,10 +36,7 @@ def fits(question: str, answer: str) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=SHARED_DIR / "eval" / "squad2_dev_a.json.gz")
-    parser.add_argument("--reader", type=Path, default=DEFAULT_READER_DIR)
-    args = parser.parse_args()
+    args = reader_arguments(__doc__, SHARED_DIR / "eval" / "squad2_dev_a.json.gz")
     reader = Reader(args.reader)
     threshold = reader.settings.no_answer_threshold
     questions = [q for q in load_questions(args.data) if NUMBER_QUESTION.search(q.question)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from archive_questions import archive_arguments, every_kth  # bench/, beside this script
+from common import archive_arguments, every_kth  # bench/, beside this script
 from tqdm import tqdm
 
 from qa.conversation import Turn

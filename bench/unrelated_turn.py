@@ -10,25 +10,21 @@ declined both ways.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
+from common import reader_arguments  # bench/, beside this script
 from tqdm import tqdm
 
 from qa.conversation import Turn
-from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant
-from qa.reader import DEFAULT_READER_DIR, Reader
+from qa.reader import Reader
 from qa.training.end_to_end import article_document
 from qa.training.squad import load_articles, score_predictions
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=SHARED_DIR / "eval" / "nyt_news_dev.json.gz")
-    parser.add_argument("--reader", type=Path, default=DEFAULT_READER_DIR)
-    args = parser.parse_args()
+    args = reader_arguments(__doc__)
     articles = load_articles(args.data)
     placed = [article_document(article) for article in articles]
     asked = []  # (question, its article's id, the unrelated turn)

@@ -1,4 +1,4 @@
-"""What the archive benchmarks share: their command line, and which of DATA's questions they ask.
+"""What the benchmarks share: their command lines, and which of DATA's questions they ask.
 
 Run as scripts (``python bench/NAME.py``), they import this module from their own folder.
 """
@@ -25,6 +25,16 @@ def archive_arguments(description: str, questions: int) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--questions", type=int, default=questions)
     logging.basicConfig(level=logging.WARNING)
+    return parser.parse_args()
+
+
+def reader_arguments(description: str, data: Path = DEFAULT_DATA) -> argparse.Namespace:
+    """``--data`` (default ``data``) and ``--reader`` (default: the shipped reader)."""
+    from qa.reader import DEFAULT_READER_DIR
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=data)
+    parser.add_argument("--reader", type=Path, default=DEFAULT_READER_DIR)
     return parser.parse_args()
 
 
