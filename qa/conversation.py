@@ -143,7 +143,7 @@ def reader_question(question: str, turns: Sequence[Turn], history_turns: int = H
     """What the reader reads for ``question`` in its conversation: the question, then the newest
     ``history_turns`` answered turns (question and answer, newest first). A declined turn lends
     nothing; a question that doesn't need its history (``needs_history``) is read alone. Training
-    reads its conversations through this same function (``qa.training.train``); a reader trained
+    reads its conversations through this same function (``qa.training.windows``); a reader trained
     without history (``ReaderSettings.history_turns`` 0) reads the question alone.
 
     >>> turns = [Turn("Who is the US Secretary of Defence?", "Lloyd J Austin III"), Turn("Who builds the engines?", "")]
