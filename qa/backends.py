@@ -195,9 +195,10 @@ class TorchReaderModel:
         import torch
 
         autocast = self.bf16 and self.model.dtype == torch.float32
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            output = self.model(**{name: torch.from_numpy(array) for name, array in inputs.items()})
-        return output.start_logits.float().numpy(), output.end_logits.float().numpy()
+        device = self.model.device  # a training run's checkpoints are scored where they train: CPU or GPU
+        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            output = self.model(**{name: torch.from_numpy(array).to(device) for name, array in inputs.items()})
+        return output.start_logits.float().cpu().numpy(), output.end_logits.float().cpu().numpy()
 
 
 class OnnxReaderModel:
