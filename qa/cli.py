@@ -1,4 +1,4 @@
-"""The ``qa`` command line: ask articles, index them, evaluate, train and ship the reader, serve the page.
+"""The qa command line: ask articles, index them, evaluate, train and ship the reader, serve the page.
 
     qa ask "What does INDUS-X aim at?"
     qa ask "Who won?" --doc story.html --json
@@ -355,7 +355,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command in ("train", "export-reader", "export-onnx", "eval", "index", "generate-unanswerable",
+    # Long jobs report progress (eval's is its progress bar alone: one INFO line per article indexed
+    # would bury it).
+    if args.command in ("train", "export-reader", "export-onnx", "index", "generate-unanswerable",
                         "generate-conversations"):
         logging.getLogger("qa").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:

@@ -223,6 +223,11 @@ def document_from_bytes(data: bytes, name: str) -> Document:
 def load_document(path: str | Path) -> Document:
     """Read a .txt, .md or .html file."""
     path = Path(path)
+    if path.is_dir():
+        raise DocumentError(
+            f"{path} is a folder: give one article's file, or index the folder as an archive "
+            f"(qa index {path} --archive DIR) and ask that (--archive DIR)"
+        )
     if not path.is_file():
         raise DocumentError(f"{path}: no such file")
     return document_from_bytes(path.read_bytes(), str(path))

@@ -78,6 +78,7 @@ def test_eval_end_to_end(tmp_path, seed_text, capsys):
         (["ask", ""], "Please type a question"),
         (["ask", "x" * 100_000], "characters long"),
         (["ask", "Who?", "--doc", "missing.txt"], "no such file"),
+        (["ask", "Who?", "--doc", "qa"], "is a folder: give one article's file, or index the folder as an archive"),
     ],
 )
 def test_bad_input_is_one_clear_line(args, message):
@@ -224,3 +225,9 @@ def test_qa_extract_prints_the_article_as_the_chatbot_reads_it(tmp_path, capsys)
     assert main(["extract", str(page), "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["title"] == "Harbour reopens" and payload["text"] == text.strip() and payload["meta"] == payload["meta"] | {}
+
+
+def test_help_is_plain_text(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "``" not in capsys.readouterr().out
