@@ -1,7 +1,8 @@
 """article-qa: extractive question answering over news articles, offline on a CPU.
 
->>> from qa import ask                        # doctest: +SKIP
->>> ask("What does INDUS-X aim at?").text      # doctest: +SKIP
+>>> from qa import ask
+>>> ask("What does INDUS-X aim at?").text
+'jumpstarting partnerships between the US and Indian defence innovation sectors'
 
 ``import qa`` stays cheap: the pipeline loads on first use of these names (and torch only on the
 torch backend, ``QA_BACKEND=torch``).

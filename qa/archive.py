@@ -25,9 +25,12 @@ article's index (``qa.index``), the version is written under a temporary name, r
 and ``CURRENT`` switched by one atomic ``os.replace``: a build killed at any point leaves the last
 good archive live.
 
->>> archive = update_archive("news/", embedder, prepare(documents, embedder))   # doctest: +SKIP
->>> archive.dense(embedder.embed(["Who won?"])[0], k=5)                          # doctest: +SKIP
-[(1234, 0.71), ...]
+For example::
+
+    archive = update_archive("news/", embedder, prepare(documents, embedder))
+    archive.dense(embedder.embed(["Who won?"])[0], k=5)
+    # -> [(1234, 0.71), ...]
+
 """
 
 from __future__ import annotations

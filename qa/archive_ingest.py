@@ -6,8 +6,10 @@ embedder once), a shard of articles at a time. Each finished shard is written un
 only the shards it had not finished; the shards are then merged into the archive
 (``qa.archive.update_archive``) and removed.
 
->>> ingest(["news/"], "archive/", workers=2)                      # doctest: +SKIP
-IngestReport(documents=1200, sentences=38112, ...)
+For example::
+
+    ingest(["news/"], "archive/", workers=2)
+    # -> IngestReport(documents=1200, sentences=38112, ...)
 
 Without ``ray_address`` a local Ray sized to the machine starts (or the one this process already
 joined is used); with one, e.g. ``ray://head:10001`` or ``auto``, the work runs on that cluster,

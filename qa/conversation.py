@@ -230,11 +230,12 @@ class Conversation:
     the earlier turns. Built on an ``Assistant`` (by default the one ``qa.ask`` uses, over the seed
     article); the assistant itself stays stateless.
 
-    >>> chat = Conversation(assistant)                          # doctest: +SKIP
-    >>> chat.ask("Who is the US Secretary of Defence?").text     # doctest: +SKIP
-    'Llyod Austin III'
-    >>> chat.ask("When did he arrive in New Delhi?").understood_as  # doctest: +SKIP
-    'When did Llyod Austin III arrive in New Delhi?'
+    >>> chat = Conversation()                                # the seed article
+    >>> chat.ask("Who is the US Secretary of Defence?").text
+    'Lloyd J Austin III'
+    >>> answer = chat.ask("When did he arrive?")
+    >>> answer.text, answer.understood_as
+    ('Sunday', 'When did the US Secretary of Defence arrive?')
     """
 
     assistant: Asks | None = None

@@ -8,11 +8,14 @@ fresh worker for the next job. A job also stops at its time limit, and a worker 
 memory, say) fails its job with a sentence, not a hang. The worker exits when idle, and starts
 again (a few seconds) with the next job.
 
->>> ingestor = Ingestor(index_dir)                                   # doctest: +SKIP
->>> job = ingestor.submit_text("Austin arrived on Sunday.", "Visit")   # doctest: +SKIP
->>> job.wait(60) and job.state                                      # doctest: +SKIP
-'done'
->>> assistant.add_index(job.result.index, bm25=job.result.bm25)     # doctest: +SKIP
+For example::
+
+    ingestor = Ingestor(index_dir)
+    job = ingestor.submit_text("Austin arrived on Sunday.", "Visit")
+    job.wait(60) and job.state
+    # -> 'done'
+    assistant.add_index(job.result.index, bm25=job.result.bm25)
+
 """
 
 from __future__ import annotations

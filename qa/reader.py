@@ -3,10 +3,11 @@
 The constructor is cheap; the model loads once, on the first ``read()``. Scores are raw span logits
 (start + end), not a softmax inside each window, so spans from different contexts compare directly.
 
->>> reader = Reader()                                            # doctest: +SKIP
->>> span = reader.read("What is INDUS-X focused on?", [sentence])[0]  # doctest: +SKIP
->>> sentence[span.start:span.end] == span.text                      # doctest: +SKIP
-True
+>>> reader = Reader()
+>>> sentence = "INDUS-X is focused on advancing high-tech cooperation."
+>>> span = reader.read("What is INDUS-X focused on?", [sentence])[0]
+>>> span.text, sentence[span.start:span.end] == span.text
+('advancing high-tech cooperation', True)
 """
 
 from __future__ import annotations

@@ -24,10 +24,15 @@ SLOW_FIXTURES = frozenset({
 })
 
 
+# Docstring examples that run the real models (the rest are pure and fast).
+SLOW_DOCTESTS = frozenset({"qa", "qa.pipeline", "qa.reader", "qa.conversation.Conversation"})
+
+
 def pytest_collection_modifyitems(items):
-    """``slow`` on every test that uses a slow fixture (``-m "not slow"``: the fast tier)."""
+    """``slow`` on every test that uses a slow fixture or runs a model in its docstring example
+    (``-m "not slow"``: the fast tier)."""
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.name in SLOW_DOCTESTS:
             item.add_marker(pytest.mark.slow)
 
 
