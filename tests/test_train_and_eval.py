@@ -69,7 +69,9 @@ def test_train_runs_end_to_end_and_resumes(tmp_path, tiny_squad, capsys):
 def _train_process(output, tiny_squad, *extra):
     command = [sys.executable, "-m", "qa.cli", "train", "--output-dir", str(output), "--data", str(tiny_squad),
                "--no-evaluate", "--checkpoint-every", "3", "--batch-size", "4", "--epochs", "4",
-               "--nice", "0", *extra]  # the test's own priority: a real run beside it keeps nice 19
+               "--nice", "0",  # the test's own priority: a real run beside it keeps nice 19
+               # fp32 on one thread: bf16 kernels on two threads may sum in another order run to run
+               "--no-bf16", "--threads", "1", *extra]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
