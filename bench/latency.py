@@ -31,9 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from qa.articles import ArticleStore
 from qa.backends import BACKEND_VARIABLE, ONNX_INT8, TORCH, cpu_has_native_bf16, default_backend
 from qa.embedding import Embedder
-from qa.index import IndexStore
 from qa.library import seed_document
 from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant
@@ -242,7 +242,7 @@ def indexing_throughput(builds: int = 5) -> dict:
         rates = []
         for _ in range(builds):
             with tempfile.TemporaryDirectory() as index_dir:
-                store = IndexStore(Path(index_dir), embedder)
+                store = ArticleStore(Path(index_dir), embedder)
                 began = time.perf_counter()
                 sentences = sum(len(store.build(d).sentences) for d in documents)
                 rates.append(sentences / (time.perf_counter() - began))

@@ -4,7 +4,7 @@ The Ray path runs read → segment → embed on a pool of workers (Ray actors, e
 embedder once), a shard of articles at a time. Each finished shard is written under
 ``<archive>/.ingest/<shard>/`` (renamed into place whole), so a build that crashes halfway re-does
 only the shards it had not finished; the shards are then merged into the archive
-(``qa.archive.update_archive``) and removed.
+(``qa.store_build.update_corpus``) and removed.
 
 For example::
 
@@ -32,13 +32,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from qa.archive import Archive, ArchiveSettings, PreparedDocument, prepare
-from qa.archive_build import update_archive
 from qa.backends import limit_threads
 from qa.chunking import Chunk, Sentence
 from qa.documents import SUPPORTED_SUFFIXES, Document
 from qa.embedding import Embedder
 from qa.errors import DocumentError
+from qa.store import ARCHIVE_SETTINGS, Corpus, CorpusSettings, PreparedDocument, prepare
+from qa.store_build import update_corpus
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def ingest(
     workers: int | None = None,
     ray_address: str | None = None,
     embedder: Embedder | None = None,
-    settings: ArchiveSettings = ArchiveSettings(),
+    settings: CorpusSettings = ARCHIVE_SETTINGS,
     progress: bool = True,
 ) -> IngestReport:
     """Add articles to the archive in ``archive_dir``: ``sources`` are files, directories of them,
@@ -120,7 +120,7 @@ def _workers(articles: int, workers: int | None, ray_address: str | None) -> int
     return workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
-def _shard_id(job: dict, embedder_id: str, settings: ArchiveSettings) -> str:
+def _shard_id(job: dict, embedder_id: str, settings: CorpusSettings) -> str:
     """Names a shard by what it holds: the same input (files unchanged since) gives the same name."""
     if "files" in job:
         stats = [(f, os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in job["files"]]
@@ -138,7 +138,7 @@ class ShardEmbedder:
     def __init__(
         self,
         shards_dir: str,
-        settings: ArchiveSettings,
+        settings: CorpusSettings,
         threads: int | None = 1,
         embedder: Embedder | None = None,
         known: frozenset[str] = frozenset(),
@@ -218,7 +218,7 @@ def _build(
     archive_dir: str | Path,
     workers: int,
     embedder: Embedder | None,
-    settings: ArchiveSettings,
+    settings: CorpusSettings,
     progress: bool,
     known: frozenset[str],
 ) -> IngestReport:
@@ -247,7 +247,7 @@ def _build(
                 skipped += json.loads(shard_skipped)
                 bar.update(_job_size(todo[shard]))
     prepared = [p for shard in named for p in read_shard(shards_dir / shard)]
-    archive = update_archive(archive_dir, embedder, prepared, settings=settings)
+    archive = update_corpus(archive_dir, embedder, prepared, settings=settings)
     shutil.rmtree(shards_dir, ignore_errors=True)
     for reason in skipped:
         logger.warning("skipped %s", reason)
@@ -261,17 +261,17 @@ def _build(
     )
 
 
-def _archive_ids(archive_dir: Path, embedder: Embedder, settings: ArchiveSettings) -> frozenset[str]:
+def _archive_ids(archive_dir: Path, embedder: Embedder, settings: CorpusSettings) -> frozenset[str]:
     """The ids of the articles in the archive there now (none when there is none yet); a damaged
-    or stale archive is refused (``ArchiveError``) before anything is embedded."""
-    from qa.archive import open_archive
+    or stale archive is refused (``CorpusError``) before anything is embedded."""
+    from qa.store import open_corpus
 
-    archive: Archive | None = open_archive(archive_dir, embedder, settings)
+    archive: Corpus | None = open_corpus(archive_dir, embedder, settings)
     return frozenset(archive.ids) if archive else frozenset()
 
 
 def _run_on_ray(
-    todo: dict[str, dict], shards_dir: Path, workers: int, settings: ArchiveSettings, known: frozenset[str]
+    todo: dict[str, dict], shards_dir: Path, workers: int, settings: CorpusSettings, known: frozenset[str]
 ) -> Iterator[dict]:
     """Each shard's result row as one of ``workers`` Ray workers finishes it."""
     import ray

@@ -131,10 +131,10 @@ def _index(args: argparse.Namespace) -> int:
     if args.remove:
         if not args.archive:
             raise QAError("--remove needs --archive DIR: the archive to remove the articles from")
-        from qa.archive_build import remove_from_archive
         from qa.embedding import Embedder
+        from qa.store_build import remove_from_corpus
 
-        archive = remove_from_archive(args.archive, Embedder(), args.remove)
+        archive = remove_from_corpus(args.archive, Embedder(), args.remove)
         print(f"{args.archive}: {len(archive):,} articles after removing {len(args.remove)}")
     if not args.paths:
         return 0
@@ -150,11 +150,11 @@ def _index(args: argparse.Namespace) -> int:
         for reason in report.skipped:
             print(f"skipped {reason}")
         return 0
+    from qa.articles import ArticleStore
     from qa.embedding import Embedder
-    from qa.index import IndexStore
     from qa.library import load_article
 
-    store = IndexStore(args.index_dir, Embedder())
+    store = ArticleStore(args.index_dir, Embedder())
     for path in args.paths:
         document = load_article(path)
         index = store.build(document) if args.rebuild else store.load_or_build(document)

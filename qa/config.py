@@ -1,6 +1,6 @@
 """The defaults a user meets, each in one place: the command line, the chat page and the Python API
 read them from here. Each stage's own settings are a frozen dataclass beside it
-(``RetrievalSettings``, ``IndexSettings``, ``ArchiveSettings``, ``ChunkingConfig``), and the reader's
+(``RetrievalSettings``, ``CorpusSettings``, ``ChunkingConfig``), and the reader's
 calibrated values (its no-answer threshold, its early-answer margin, the backend they were
 calibrated on) travel with the model in its ``qa_reader.json`` (``ReaderSettings``).
 

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa.index import DocumentIndex, IndexSettings, IndexStore
+from qa.articles import ArticleStore
+from qa.store import ARTICLE_SETTINGS, CorpusSettings, DocumentIndex
 from qa.versions import remove_incomplete
 
 logger = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ class Ingestor:
         self,
         index_dir: str | Path,
         settings: IngestSettings = IngestSettings(),
-        index_settings: IndexSettings = IndexSettings(),
+        index_settings: CorpusSettings = ARTICLE_SETTINGS,
     ) -> None:
         self.index_dir = Path(index_dir)
         self.settings = settings
@@ -250,7 +251,7 @@ def _rebuilt(parts: tuple, bm25: Any) -> Ingested:
     return Ingested(index, bm25)
 
 
-def _worker_main(requests, events, index_dir: str, index_settings: IndexSettings, threads: int) -> None:
+def _worker_main(requests, events, index_dir: str, index_settings: CorpusSettings, threads: int) -> None:
     """The worker process: convert, chunk, embed and index each job it is sent, reporting as it goes."""
     from qa.backends import limit_threads
     from qa.documents import document_from_bytes, document_from_text
@@ -263,7 +264,7 @@ def _worker_main(requests, events, index_dir: str, index_settings: IndexSettings
     # (bench/ingest_contention.py: question p50 2.3x its quiet value at the default priority).
     os.nice(19)
     limit_threads(threads)
-    store = IndexStore(Path(index_dir), Embedder(), index_settings)
+    store = ArticleStore(Path(index_dir), Embedder(), index_settings)
     while (request := requests.get()) is not None:
         job_id, kind, payload = request
         try:

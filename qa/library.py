@@ -15,15 +15,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.archive import Archive, ArchiveSettings, open_archive
+from qa.articles import ArticleStore
 from qa.config import PASTED_TITLE, WHOLE_ARCHIVE
 from qa.conversation import Resolution
 from qa.documents import Document, document_from_text, load_document
 from qa.embedding import TextEmbedder
 from qa.errors import DocumentError
-from qa.index import DocumentIndex, IndexStore
 from qa.reading import Context, read_already, sentence_bounds
 from qa.retrieval import ArchiveRetriever, Hit, RetrievalSettings, Retriever
+from qa.store import ARCHIVE_SETTINGS, Corpus, CorpusSettings, DocumentIndex, open_corpus
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Library:
 
     def __init__(
         self,
-        store: IndexStore,
+        store: ArticleStore,
         embedder: TextEmbedder,
         retrieval_settings: RetrievalSettings = RetrievalSettings(),
         loaded_chars_budget: int = LOADED_CHARS_BUDGET,
@@ -72,13 +72,13 @@ class Library:
         self._pinned: str | None = None  # the first article added is never unloaded
         self._order: dict[str, int] = {}  # when each article was first added, for listing them
         self._lock = threading.Lock()
-        self.archive: Archive | None = None
+        self.archive: Corpus | None = None
         self.archive_retriever: ArchiveRetriever | None = None
 
-    def use_archive(self, root: str | Path, settings: ArchiveSettings = ArchiveSettings()) -> Archive:
+    def use_archive(self, root: str | Path, settings: CorpusSettings = ARCHIVE_SETTINGS) -> Corpus:
         """Ask the archive built under ``root`` (``qa index``) too: a question without a document
         id searches all of it at once; any of its articles can be asked by id."""
-        archive = open_archive(root, self.embedder, settings)
+        archive = open_corpus(root, self.embedder, settings)
         if archive is None:
             raise DocumentError(f"there is no archive in {root}: build one with qa index FILES --archive {root}")
         with self._lock:

@@ -20,12 +20,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from qa.archive import Archive
+from qa.articles import ArticleStore
 from qa.conversation import Resolution, Turn, reader_question, resolve, turns_about
 from qa.documents import Document
 from qa.embedding import Embedder
 from qa.errors import QuestionError
-from qa.index import IndexSettings, IndexStore
 from qa.library import LOADED_CHARS_BUDGET, Library, LoadedArticle, seed_document
 from qa.paths import default_index_dir
 from qa.reader import Reader, Span
@@ -39,6 +38,7 @@ from qa.reading import (
     spans_read_together,
 )
 from qa.retrieval import RetrievalSettings
+from qa.store import ARTICLE_SETTINGS, Corpus, CorpusSettings
 from qa.versions import remove_incomplete
 
 logger = logging.getLogger(__name__)
@@ -138,14 +138,14 @@ class Assistant:
         *,
         reader: Reader | None = None,
         embedder: Embedder | None = None,
-        index_settings: IndexSettings = IndexSettings(),
+        index_settings: CorpusSettings = ARTICLE_SETTINGS,
         retrieval_settings: RetrievalSettings = RetrievalSettings(),
         stop_early: bool = True,
         loaded_chars_budget: int = LOADED_CHARS_BUDGET,
     ) -> None:
         self.embedder = embedder or Embedder()
         self.reader = reader or Reader()
-        self.store = IndexStore(Path(index_dir or default_index_dir()), self.embedder, index_settings)
+        self.store = ArticleStore(Path(index_dir or default_index_dir()), self.embedder, index_settings)
         self.library = Library(self.store, self.embedder, retrieval_settings, loaded_chars_budget)
         self.stop_early = stop_early
         # The library's public surface, as the assistant's own.
@@ -159,7 +159,7 @@ class Assistant:
         return self.library.documents
 
     @property
-    def archive(self) -> Archive | None:
+    def archive(self) -> Corpus | None:
         return self.library.archive
 
     def read(self, question: str, document_id: str | None = None, *, history: Sequence[Turn] = ()) -> Reading:

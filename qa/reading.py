@@ -19,9 +19,9 @@ from functools import cached_property
 from typing import NamedTuple, Protocol
 
 from qa.documents import Document
-from qa.index import DocumentIndex
 from qa.reader import Span
 from qa.retrieval import Hit
+from qa.store import DocumentIndex
 from qa.text import normalize_answer
 
 SPANS_KEPT = 10  # per reading: enough to find an answer's alternatives among distinct spans

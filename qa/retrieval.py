@@ -18,8 +18,8 @@ import numpy as np
 
 from qa.chunking import Chunk
 from qa.embedding import TextEmbedder
-from qa.index import DocumentIndex
 from qa.lexical import best_rows, tokenize
+from qa.store import DocumentIndex
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def hit_in(index: DocumentIndex, chunk_index: int, score: float, dense_rank: int
 
 
 class ChunkCorpus(Protocol):
-    """What the archive retriever searches (``qa.archive.Archive``): every article's chunks in rows."""
+    """What the archive retriever searches (``qa.store.Corpus``): every article's chunks in rows."""
 
     def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]: ...
 

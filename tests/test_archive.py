@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from conftest import NEWS, REPO_ROOT, write_squad
 
-from qa.archive import ArchiveError, ArchiveSettings, open_archive, prepare
-from qa.archive_build import update_archive
 from qa.archive_ingest import SHARDS_DIR, article_files, ingest
+
 from qa.config import WHOLE_ARCHIVE
 from qa.conversation import Conversation
 from qa.documents import document_from_text, load_document
 from qa.embedding import SENTENCE_MEAN
-from qa.index import IndexSettings
 from qa.pipeline import Assistant
 from qa.retrieval import ArchiveRetriever, RetrievalSettings, weighted_fusion
+from qa.store import CorpusError, CorpusSettings, open_corpus, prepare
+from qa.store_build import update_corpus
 
 
 def news_documents(folder: Path):
@@ -30,31 +30,31 @@ def news_documents(folder: Path):
 def test_an_archive_is_built_added_to_replaced_in_and_removed_from(tmp_path, news_dir, embedder):
     documents = news_documents(news_dir)
     root = tmp_path / "archive"
-    archive = update_archive(root, embedder, prepare(documents[:4], embedder))
+    archive = update_corpus(root, embedder, prepare(documents[:4], embedder))
     assert len(archive) == 4 and archive.manifest["faiss"] == "fp16"
     first_version = archive.directory
 
-    archive = update_archive(root, embedder, prepare(documents[3:], embedder), removed=[documents[0].id])
+    archive = update_corpus(root, embedder, prepare(documents[3:], embedder), removed=[documents[0].id])
     assert sorted(archive.ids) == sorted(d.id for d in documents[1:])
     assert not first_version.exists()  # the old version goes once the new one is live
 
     # The same file with new text replaces its article rather than joining it.
     edited = document_from_text(documents[1].text + " The pier reopens in May.", title=documents[1].title, source=documents[1].source)
-    archive = update_archive(root, embedder, prepare([edited], embedder))
+    archive = update_corpus(root, embedder, prepare([edited], embedder))
     assert edited.id in archive and documents[1].id not in archive and len(archive) == 5
     assert archive.document(edited.id).text.endswith("reopens in May.")
 
     # Nothing new: the live version stays.
-    assert update_archive(root, embedder, prepare([edited], embedder)).directory == archive.directory
+    assert update_corpus(root, embedder, prepare([edited], embedder)).directory == archive.directory
 
 
 def test_a_named_article_of_an_archive_is_asked_exactly_as_when_added_alone(tmp_path, news_dir, embedder, reader):
     documents = news_documents(news_dir)
-    update_archive(tmp_path / "archive", embedder, prepare(documents, embedder))
+    update_corpus(tmp_path / "archive", embedder, prepare(documents, embedder))
     over_archive = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
     over_archive.use_archive(tmp_path / "archive")
     # The same chunk vectors as the archive's: the archive's filter is then the single-article path.
-    alone = Assistant(tmp_path / "alone", embedder=embedder, reader=reader, index_settings=IndexSettings(chunk_vectors=SENTENCE_MEAN))
+    alone = Assistant(tmp_path / "alone", embedder=embedder, reader=reader, index_settings=CorpusSettings(chunk_vectors=SENTENCE_MEAN, bm25_bigrams=False))
     chess = next(d for d in documents if "chess" in d.title)
     alone.add(chess)
     for question in ("Who won the national chess championship?", "Where was the championship played?"):
@@ -70,7 +70,7 @@ def test_a_named_article_of_an_archive_is_asked_exactly_as_when_added_alone(tmp_
     ("How much does a sleeper cabin cost?", "89 euros", "rail"),
 ])
 def test_a_question_finds_its_article_in_the_whole_archive(tmp_path, news_dir, embedder, reader, question, answer, title):
-    update_archive(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
+    update_corpus(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
     assistant = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
     assistant.use_archive(tmp_path / "archive")
     found = assistant.ask(question)
@@ -82,7 +82,7 @@ def test_a_question_finds_its_article_in_the_whole_archive(tmp_path, news_dir, e
 def test_a_follow_up_is_read_in_the_conversations_article_first_and_a_new_topic_in_the_archive(
     tmp_path, news_dir, embedder, reader, document_id
 ):
-    update_archive(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
+    update_corpus(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
     assistant = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
     assistant.use_archive(tmp_path / "archive")
     chat = Conversation(assistant, document_id)
@@ -104,7 +104,7 @@ def test_a_follow_up_is_read_in_the_conversations_article_first_and_a_new_topic_
 
 
 def test_the_whole_archive_is_ranked_by_weighted_scores(tmp_path, news_dir, embedder):
-    archive = update_archive(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
+    archive = update_corpus(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
     question = "Who designed the footbridge?"
     vector = embedder.embed_query(question)
     settings = RetrievalSettings()
@@ -123,8 +123,8 @@ def test_a_large_archive_is_compressed_and_still_finds_the_right_article(tmp_pat
     # 300 one-sentence fillers push the archive past exact_up_to: IVF-PQ, re-scored exactly.
     fillers = [document_from_text(f"Item {n}: the committee met on day {n} to discuss budget line {n * 7}.", title=f"minutes {n}") for n in range(300)]
     story = document_from_text(NEWS["chess.txt"], title="chess")
-    settings = ArchiveSettings(exact_up_to=256)
-    update_archive(tmp_path / "archive", embedder, prepare([*fillers, story], embedder), settings=settings)
+    settings = CorpusSettings(exact_up_to=256)
+    update_corpus(tmp_path / "archive", embedder, prepare([*fillers, story], embedder), settings=settings)
     assistant = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
     archive = assistant.use_archive(tmp_path / "archive", settings)
     assert archive.manifest["faiss"] == "ivfpq" and archive.chunk_count > 256
@@ -134,18 +134,18 @@ def test_a_large_archive_is_compressed_and_still_finds_the_right_article(tmp_pat
 
 def test_a_damaged_or_stale_archive_is_refused_with_a_reason_and_a_failed_build_keeps_the_last(tmp_path, news_dir, embedder, monkeypatch):
     root = tmp_path / "archive"
-    archive = update_archive(root, embedder, prepare(news_documents(news_dir)[:2], embedder))
+    archive = update_corpus(root, embedder, prepare(news_documents(news_dir)[:2], embedder))
     # A build that fails halfway (here: while indexing vectors) leaves the last good archive live.
-    import qa.archive_build
+    import qa.store_build
 
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(qa.archive_build, "_write_faiss", fail)
+    monkeypatch.setattr(qa.store_build, "_write_faiss", fail)
     with pytest.raises(OSError):
-        update_archive(root, embedder, prepare(news_documents(news_dir)[2:], embedder))
+        update_corpus(root, embedder, prepare(news_documents(news_dir)[2:], embedder))
     monkeypatch.undo()
-    survivor = open_archive(root, embedder)
+    survivor = open_corpus(root, embedder)
     assert survivor.directory == archive.directory and len(survivor) == 2
     assert not [p for p in root.iterdir() if p.name.startswith(".tmp-")]
 
@@ -153,14 +153,14 @@ def test_a_damaged_or_stale_archive_is_refused_with_a_reason_and_a_failed_build_
     data = bytearray(vectors.read_bytes())
     data[-1] ^= 0xFF
     vectors.write_bytes(bytes(data))
-    with pytest.raises(ArchiveError, match="damaged.*vectors.npy"):
-        open_archive(root, embedder)
+    with pytest.raises(CorpusError, match="damaged.*vectors.npy"):
+        open_corpus(root, embedder)
 
     manifest = json.loads((archive.directory / "manifest.json").read_text())
     manifest["embedder"] = "another-model"
     (archive.directory / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ArchiveError, match="stale .*embedder"):
-        open_archive(root, embedder)
+    with pytest.raises(CorpusError, match="stale .*embedder"):
+        open_corpus(root, embedder)
 
 
 def test_a_build_that_crashed_resumes_with_only_the_unfinished_shards(tmp_path, news_dir, embedder, monkeypatch):
@@ -176,7 +176,7 @@ def test_a_build_that_crashed_resumes_with_only_the_unfinished_shards(tmp_path, 
 
     monkeypatch.setattr(qa.archive_ingest, "prepare", counting_prepare)
     # The crash: after every shard was written, before the merge switched the archive.
-    monkeypatch.setattr(qa.archive_ingest, "update_archive", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(qa.archive_ingest, "update_corpus", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
     root = tmp_path / "archive"
     with pytest.raises(KeyboardInterrupt):
         ingest([news_dir], root, embedder=embedder, progress=False)
@@ -184,7 +184,7 @@ def test_a_build_that_crashed_resumes_with_only_the_unfinished_shards(tmp_path, 
     # A half-written shard (killed mid-write) is thrown away and redone.
     shards = sorted((root / SHARDS_DIR).iterdir())
     shards[0].rename(shards[0].with_name(".tmp-" + shards[0].name + "-dead"))
-    monkeypatch.setattr(qa.archive_ingest, "update_archive", update_archive)
+    monkeypatch.setattr(qa.archive_ingest, "update_corpus", update_corpus)
     embedded.clear()
     report = ingest([news_dir], root, embedder=embedder, progress=False)
     assert embedded == [2] and report.documents == 6 and report.added == 6
@@ -208,14 +208,14 @@ def test_extending_an_archive_embeds_only_the_articles_it_lacks(tmp_path, news_d
     embedded.clear()
     (news_dir / "zoo.txt").write_text("Zoo welcomes twin pandas\n\nTwin pandas were born at the Kelby zoo on Friday, keepers said.")
     report = ingest([news_dir], root, embedder=embedder, progress=False)
-    zoo = open_archive(root, embedder).prepared(load_document(news_dir / "zoo.txt").id)
+    zoo = open_corpus(root, embedder).prepared(load_document(news_dir / "zoo.txt").id)
     assert embedded == ["zoo"] and (report.documents, report.added) == (7, 1)
     assert report.sentences == len(zoo.sentences)
     # Documents in memory (how `qa eval --across-articles` builds its corpus) are skipped the same way.
     embedded.clear()
-    version = open_archive(root, embedder).directory
+    version = open_corpus(root, embedder).directory
     report = ingest(news_documents(news_dir), root, embedder=embedder, progress=False)
-    assert embedded == [] and report.sentences == 0 and open_archive(root, embedder).directory == version
+    assert embedded == [] and report.sentences == 0 and open_corpus(root, embedder).directory == version
 
 
 def test_unreadable_files_are_skipped_with_a_reason(tmp_path, news_dir, embedder):
@@ -231,7 +231,7 @@ def test_ray_ingestion_builds_the_same_archive_as_in_process(tmp_path, news_dir,
     here = ingest([news_dir], tmp_path / "here", embedder=embedder, progress=False)
     assert (on_ray.workers, here.workers) == (2, 0)
     assert on_ray.documents == here.documents == 6 and on_ray.sentences == here.sentences
-    ray_archive, local_archive = open_archive(tmp_path / "ray", embedder), open_archive(tmp_path / "here", embedder)
+    ray_archive, local_archive = open_corpus(tmp_path / "ray", embedder), open_corpus(tmp_path / "here", embedder)
     assert sorted(ray_archive.ids) == sorted(local_archive.ids)
     assert ray_archive.manifest["documents_digest"] == local_archive.manifest["documents_digest"]
     # Extending it on Ray: only the new article is embedded.
@@ -239,7 +239,7 @@ def test_ray_ingestion_builds_the_same_archive_as_in_process(tmp_path, news_dir,
     extra.mkdir()
     (extra / "zoo.txt").write_text("Zoo welcomes twin pandas\n\nTwin pandas were born at the Kelby zoo on Friday, keepers said.")
     more = ingest([news_dir, extra], tmp_path / "ray", workers=2, embedder=embedder, progress=False)
-    zoo = open_archive(tmp_path / "ray", embedder).prepared(load_document(extra / "zoo.txt").id)
+    zoo = open_corpus(tmp_path / "ray", embedder).prepared(load_document(extra / "zoo.txt").id)
     assert more.documents == 7 and more.added == 1 and more.sentences == len(zoo.sentences)
     assistant = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
     assistant.use_archive(tmp_path / "ray")
@@ -323,7 +323,7 @@ def test_archive_bm25_scores_as_bm25s_does(tmp_path, news_dir, embedder):
 
     from qa.lexical import best_rows, tokenize
 
-    archive = update_archive(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
+    archive = update_corpus(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
     texts = [c.text for document_id in archive.ids for c in archive.view(document_id).chunks]
     reference = bm25s.BM25(method="lucene")
     reference.index(tokenize(texts, bigrams=True), show_progress=False)
@@ -336,5 +336,5 @@ def test_archive_bm25_scores_as_bm25s_does(tmp_path, news_dir, embedder):
 
 def test_an_archive_of_stop_words_only_is_searched_by_meaning(tmp_path, embedder):
     plain = document_from_text("It is what it is. And so it was.", title="so")
-    archive = update_archive(tmp_path / "archive", embedder, prepare([plain], embedder))
+    archive = update_corpus(tmp_path / "archive", embedder, prepare([plain], embedder))
     assert not archive.bm25_scores("what is it").any() and archive.dense(embedder.embed(["what is it"])[0], k=5)

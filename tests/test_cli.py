@@ -125,7 +125,7 @@ def test_qa_index_builds_the_index_qa_ask_uses(tmp_path, monkeypatch, caplog):
     monkeypatch.chdir(REPO_ROOT)  # the documented path, seeds/indus_x.txt (a link to the package data)
     assert main(["index", "seeds/indus_x.txt", "--index-dir", str(tmp_path / "index")]) == 0
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="qa.index"):
+    with caplog.at_level(logging.INFO, logger="qa.articles"):
         assert main(["ask", "What does INDUS-X aim at?"]) == 0
     assert "building" not in caplog.text  # loaded, not built again
     assert len(list((tmp_path / "index").iterdir())) == 1

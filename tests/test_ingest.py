@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from qa.index import IndexStore
+from qa.articles import ArticleStore
 from qa.ingest import CANCELLED, DONE, FAILED, Ingestor
 from qa.pipeline import Assistant
 
@@ -39,7 +39,7 @@ def test_a_pasted_article_is_indexed_in_the_worker_and_answers(ingestor, index_d
     document = assistant.add_index(index, bm25=job.result.bm25)
     assert "12 million euros" in assistant.ask("How much did the bridge cost?", document.id).text
     # The stored index is the one an in-process add would load: nothing is embedded again.
-    assert IndexStore(index_dir, embedder).load_stored(document.id).chunks == index.chunks
+    assert ArticleStore(index_dir, embedder).load_stored(document.id).chunks == index.chunks
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from conftest import KeywordEmbedder
 
+from qa.articles import ArticleStore
 from qa.backends import ONNX_INT8, TORCH, TORCH_FP32, cpu_has_native_bf16
 from qa.chunking import split_sentences
 from qa.documents import document_from_text
 from qa.embedding import Embedder
-from qa.index import IndexStore
 from qa.lexical import best_rows
 from qa.retrieval import RetrievalSettings, Retriever, reciprocal_rank_fusion, weighted_fusion
 
@@ -42,7 +42,7 @@ def test_best_rows_keeps_positive_scores_best_first_ties_by_row():
 
 @pytest.fixture
 def fake_retriever(tmp_path, seed_text):
-    store = IndexStore(tmp_path / "index", KeywordEmbedder())
+    store = ArticleStore(tmp_path / "index", KeywordEmbedder())
     index = store.load_or_build(document_from_text(seed_text, "INDUS-X"))
     return Retriever(index, KeywordEmbedder(), RetrievalSettings(top_k=3))
 
@@ -69,7 +69,7 @@ def test_a_hit_is_read_as_its_chunks_sentences(fake_retriever):
 
 
 def test_real_retrieval_finds_the_answer_sentence_for_the_seed_questions(tmp_path, embedder, seed_text, seed_questions):
-    store = IndexStore(tmp_path / "index", embedder)
+    store = ArticleStore(tmp_path / "index", embedder)
     index = store.load_or_build(document_from_text(seed_text, "INDUS-X"))
     retriever = Retriever(index, embedder)
     answerable = [q for q in seed_questions if q.answerable and q.category != "known miss"]

@@ -607,13 +607,13 @@ def archive_server(tmp_path_factory, embedder, reader):
     """The page over the seed article and an archive of six short stories (qa serve --archive)."""
     from conftest import NEWS
 
-    from qa.archive import prepare
-    from qa.archive_build import update_archive
     from qa.documents import document_from_text
+    from qa.store import prepare
+    from qa.store_build import update_corpus
 
     root = tmp_path_factory.mktemp("archive")
     stories = [document_from_text(text, title=name.removesuffix(".txt"), source=name) for name, text in NEWS.items()]
-    update_archive(root, embedder, prepare(stories, embedder))
+    update_corpus(root, embedder, prepare(stories, embedder))
     assistant = Assistant(tmp_path_factory.mktemp("archive-ui-index"), embedder=embedder, reader=reader)
     assistant.add(seed_document())
     assistant.use_archive(root)
@@ -626,12 +626,12 @@ def archive_server(tmp_path_factory, embedder, reader):
 def test_the_whole_archive_is_a_choice_and_its_answers_name_their_article(tmp_path, embedder, reader):
     from conftest import NEWS
 
-    from qa.archive import prepare
-    from qa.archive_build import update_archive
     from qa.documents import document_from_text
+    from qa.store import prepare
+    from qa.store_build import update_corpus
 
     stories = [document_from_text(text, title=name.removesuffix(".txt")) for name, text in NEWS.items()]
-    update_archive(tmp_path / "archive", embedder, prepare(stories, embedder))
+    update_corpus(tmp_path / "archive", embedder, prepare(stories, embedder))
     assistant = Assistant(tmp_path / "index", embedder=embedder, reader=reader)
     assistant.add(seed_document())
     assistant.use_archive(tmp_path / "archive")

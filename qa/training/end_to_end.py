@@ -274,25 +274,25 @@ def _rss_bytes() -> int:
 def build_corpus(documents: list[Document], index_dir: Path, embedder, workers: int | None = None, ray_address: str | None = None):
     """The archive of exactly ``documents`` in ``index_dir``: reused when one is there already,
     built (or completed, resuming unfinished shards) otherwise. Returns (archive, ingest report or None)."""
-    from qa.archive import ArchiveError, documents_digest, open_archive
-    from qa.archive_build import update_archive
     from qa.archive_ingest import ingest
+    from qa.store import CorpusError, documents_digest, open_corpus
+    from qa.store_build import update_corpus
     from qa.versions import CURRENT_FILE
 
     wanted = documents_digest(d.id for d in documents)
     try:
-        archive = open_archive(index_dir, embedder)
-    except ArchiveError as error:  # built by another version: this folder is the evaluation's own
+        archive = open_corpus(index_dir, embedder)
+    except CorpusError as error:  # built by another version: this folder is the evaluation's own
         logger.warning("%s; building it again", error)
         (index_dir / CURRENT_FILE).unlink()
         archive = None
     if archive is not None and archive.manifest["documents_digest"] == wanted:
         return archive, None
     report = ingest(documents, index_dir, workers=workers, ray_address=ray_address, embedder=embedder)
-    archive = open_archive(index_dir, embedder)
+    archive = open_corpus(index_dir, embedder)
     extra = set(archive.ids) - {d.id for d in documents}
     if extra:  # the folder held an archive of other articles too
-        archive = update_archive(index_dir, embedder, removed=extra)
+        archive = update_corpus(index_dir, embedder, removed=extra)
     return archive, report
 
 

@@ -1,6 +1,6 @@
-"""Writing an archive: the next version of its files (FAISS over every chunk's vector, the SQLite
-store of articles and chunks, BM25 as memory-mapped arrays), with the articles added, replaced or
-removed, switched to atomically (``qa.versions.publish_version``)."""
+"""Writing a corpus (``qa.store``): the next version of its files (FAISS over every chunk's vector,
+the SQLite store of articles and chunks, BM25 as memory-mapped arrays), with the articles added,
+replaced or removed, switched to atomically (``qa.versions.publish_version``)."""
 
 from __future__ import annotations
 
@@ -16,41 +16,47 @@ import bm25s
 import faiss
 import numpy as np
 
-from qa.archive import (
-    BM25_FILES,
-    FAISS_FILE,
-    STORE_FILE,
-    VECTORS_FILE,
-    Archive,
-    ArchiveSettings,
-    PreparedDocument,
-    documents_digest,
-    manifest_key,
-    open_archive,
-)
 from qa.embedding import TextEmbedder
 from qa.errors import DocumentError
 from qa.lexical import tokenize
+from qa.store import (
+    ARCHIVE_SETTINGS,
+    BM25_FILES,
+    FAISS_FILE,
+    STORE_FILE,
+    STORE_FORMAT,
+    VECTORS_FILE,
+    Corpus,
+    CorpusSettings,
+    PreparedDocument,
+    documents_digest,
+    manifest_key,
+    open_corpus,
+)
 from qa.versions import publish_version
 
 logger = logging.getLogger(__name__)
 
-def update_archive(
+def update_corpus(
     root: str | Path,
     embedder: TextEmbedder,
     added: Iterable[PreparedDocument] = (),
     removed: Iterable[str] = (),
-    settings: ArchiveSettings = ArchiveSettings(),
+    settings: CorpusSettings = ARCHIVE_SETTINGS,
     progress: Callable[[str], None] | None = None,
-) -> Archive:
-    """Write the next version of the archive under ``root`` and switch to it.
+    *,
+    replace_all: bool = False,
+) -> Corpus:
+    """Write the next version of the corpus under ``root`` and switch to it.
 
     The articles already there are kept, less ``removed`` and less any an ``added`` one replaces
-    (same source, different text); an ``added`` article already there is left as it is.
+    (same source, different text); an ``added`` article already there is left as it is. With
+    ``replace_all`` the new version holds ``added`` alone, whatever was there (stale or damaged
+    included): how a single article's corpus is rebuilt.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    previous = open_archive(root, embedder, settings)
+    previous = None if replace_all else open_corpus(root, embedder, settings)
     added = list(added)
     gone = set(removed)
     if previous is not None:
@@ -69,18 +75,18 @@ def update_archive(
         root, lambda folder: _write_version(folder, documents, embedder, settings, progress)
     )
     logger.info(
-        "archive %s: %d articles (%d added, %d removed), %d chunks, %s index",
+        "corpus %s: %d articles (%d added, %d removed), %d chunks, %s index",
         root, len(documents), len(fresh), len(previous or ()) - len(kept), manifest["chunks"], manifest["faiss"],
     )
-    return Archive(directory, manifest, settings)
+    return Corpus(directory, manifest, settings)
 
 
-def remove_from_archive(
-    root: str | Path, embedder: TextEmbedder, articles: Iterable[str], settings: ArchiveSettings = ArchiveSettings()
-) -> Archive:
+def remove_from_corpus(
+    root: str | Path, embedder: TextEmbedder, articles: Iterable[str], settings: CorpusSettings = ARCHIVE_SETTINGS
+) -> Corpus:
     """The archive under ``root`` less ``articles``, each named by its id or by its source (the
     path it was read from); DocumentError naming any the archive doesn't hold."""
-    archive = open_archive(root, embedder, settings)
+    archive = open_corpus(root, embedder, settings)
     if archive is None:
         raise DocumentError(f"there is no archive in {root}")
     sources = archive.sources()
@@ -88,14 +94,14 @@ def remove_from_archive(
     unknown = [a for a in wanted if a not in archive and a not in sources]
     if unknown:
         raise DocumentError(f"the archive in {root} holds no article {', '.join(map(repr, unknown))}")
-    return update_archive(root, embedder, removed={a if a in archive else sources[a] for a in wanted}, settings=settings)
+    return update_corpus(root, embedder, removed={a if a in archive else sources[a] for a in wanted}, settings=settings)
 
 
 def _write_version(
     directory: Path,
     documents: list[PreparedDocument],
     embedder: TextEmbedder,
-    settings: ArchiveSettings,
+    settings: CorpusSettings,
     progress: Callable[[str], None] | None,
 ) -> tuple[dict, list[str]]:
     """Writes the version's data files into ``directory``; its manifest and their names."""
@@ -114,6 +120,7 @@ def _write_version(
     kind = _write_faiss(directory / FAISS_FILE, np.asarray(vectors, dtype=np.float32), settings)
     files = [VECTORS_FILE, STORE_FILE, FAISS_FILE, *BM25_FILES.values()]
     manifest = {
+        "format_version": STORE_FORMAT,
         **manifest_key(embedder, settings),
         "faiss": kind,
         "documents": len(documents),
@@ -124,7 +131,7 @@ def _write_version(
     return manifest, files
 
 
-def _write_bm25(directory: Path, texts: list[str], settings: ArchiveSettings) -> dict[str, int]:
+def _write_bm25(directory: Path, texts: list[str], settings: CorpusSettings) -> dict[str, int]:
     """BM25 (Lucene's variant, as for one article) of ``texts``, written as its sparse matrix by
     term; returns the term → column map. No terms at all ("It is what it is."): an empty matrix."""
     tokens = tokenize(texts, bigrams=settings.bm25_bigrams)
@@ -144,7 +151,7 @@ def _write_store(path: Path, documents: list[PreparedDocument], terms: dict[str,
     try:
         store.executescript(
             """
-            CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, text TEXT, source TEXT,
+            CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, text TEXT, source TEXT, meta TEXT,
                                     sentences TEXT, first_chunk INTEGER, chunk_count INTEGER);
             CREATE INDEX documents_by_source ON documents(source);
             CREATE TABLE chunks (row INTEGER PRIMARY KEY, number INTEGER, start INTEGER, end INTEGER,
@@ -157,9 +164,10 @@ def _write_store(path: Path, documents: list[PreparedDocument], terms: dict[str,
         for p in documents:
             document = p.document
             sentences = json.dumps([[s.start, s.end] for s in p.sentences])
+            meta = json.dumps(document.meta, ensure_ascii=False)
             store.execute(
-                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (document.id, document.title, document.text, document.source, sentences, row, len(p.chunks)),
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (document.id, document.title, document.text, document.source, meta, sentences, row, len(p.chunks)),
             )
             store.executemany(
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
@@ -171,7 +179,7 @@ def _write_store(path: Path, documents: list[PreparedDocument], terms: dict[str,
         store.close()
 
 
-def _write_faiss(path: Path, vectors: np.ndarray, settings: ArchiveSettings) -> str:
+def _write_faiss(path: Path, vectors: np.ndarray, settings: CorpusSettings) -> str:
     """The dense index for ``vectors``; returns its kind, "fp16" (exact) or "ivfpq"."""
     count, dimension = vectors.shape
     if count <= settings.exact_up_to:

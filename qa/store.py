@@ -1,35 +1,40 @@
-"""An archive: any number of articles in one corpus index, under one folder.
+"""The corpus store: any number of articles in one index under one folder. An archive is a corpus;
+so is each article added on its own (``qa.articles``), as a corpus of one.
 
 ``<root>/CURRENT`` names the live version ``<root>/<version>/``, which holds:
 
 - ``vectors.npy``: every chunk's unit vector (float16, one row per chunk), memory-mapped: dense
   hits are re-scored exactly from it, and an article's own vectors are read from it;
 - ``faiss.index``: exact inner product over the float16 vectors (a float16 scalar quantiser, as
-  ``vectors.npy`` stores them) up to ``ArchiveSettings.exact_up_to`` chunks, compressed and
+  ``vectors.npy`` stores them) up to ``CorpusSettings.exact_up_to`` chunks, compressed and
   approximate above (IVF with product quantisation), memory-mapped; which one is recorded in the
   manifest;
-- ``archive.sqlite``: the articles (title, source, text, sentence offsets), the chunks (a row
-  per vector) and the BM25 terms (term → column). SQLite rather than Arrow/Parquet because a question needs a few rows by key (its
-  hits' chunks and articles), not columns: an indexed lookup reads them without loading the
-  archive's text (about 100 MB for 19k articles) into memory; and it is in the standard library;
+- ``archive.sqlite``: the articles (title, source, text, metadata, sentence offsets), the chunks (a
+  row per vector) and the BM25 terms (term → column). SQLite rather than Arrow/Parquet because a
+  question needs a few rows by key (its hits' chunks and articles), not columns: an indexed lookup
+  reads them without loading the corpus's text (about 100 MB for 19k articles) into memory; and it
+  is in the standard library;
 - ``bm25_data.npy``, ``bm25_indices.npy``, ``bm25_indptr.npy``: each term's BM25 score in each
   chunk that has it, as a sparse matrix by term (as bm25s computes it), memory-mapped. The terms
   are looked up in SQLite rather than held in a dictionary: with word pairs an archive of 19k
   articles has 1 M terms, which in a Python dictionary took 235 MB more of the server's memory;
-- ``manifest.json``: format, embedder, chunking, index kind, counts, the set of documents, and
-  every file's size and sha256.
+- ``manifest.json``: format, embedder, the embedding recipe (chunking, how chunk vectors are made,
+  BM25 terms), index kind, counts, the set of documents, and every file's size and sha256.
 
-Articles are added, replaced (same source, new text) and removed by writing a new version: the
-vectors of articles already there are carried over, only new ones are embedded. As for a single
-article's index (``qa.index``), the version is written under a temporary name, renamed into place,
-and ``CURRENT`` switched by one atomic ``os.replace``: a build killed at any point leaves the last
-good archive live.
+Articles are added, replaced (same source, new text) and removed by writing a new version
+(``qa.store_build``): the vectors of articles already there are carried over, only new ones are
+embedded. The version is written under a temporary name, renamed into place, and ``CURRENT``
+switched by one atomic ``os.replace``: a build killed at any point leaves the last good version live.
+
+Opening checks the manifest (format, embedder, recipe) and every file's size and checksum: a stale
+or damaged corpus raises ``CorpusError`` saying which and why.
 
 For example::
 
-    archive = update_archive("news/", embedder, prepare(documents, embedder))
-    archive.dense(embedder.embed(["Who won?"])[0], k=5)
+    corpus = update_corpus("news/", embedder, prepare(documents, embedder))
+    corpus.dense(embedder.embed(["Who won?"])[0], k=5)
     # -> [(1234, 0.71), ...]
+    corpus.view("some-article-id").search(query_vector, k=3)  # one article, searched alone
 
 """
 
@@ -41,7 +46,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -51,32 +56,45 @@ import numpy as np
 
 from qa.chunking import Chunk, ChunkingConfig, Sentence, chunk_text
 from qa.documents import Document
-from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, TextEmbedder, chunk_vectors
+from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, WINDOW_TEXT, TextEmbedder, chunk_vectors
 from qa.errors import DocumentError
-from qa.index import DocumentIndex
 from qa.lexical import tokenize
 from qa.versions import CURRENT_FILE, MANIFEST_FILE, file_damage, is_version_name
 
 logger = logging.getLogger(__name__)
 
-ARCHIVE_FORMAT = 2  # 2: BM25 as memory-mapped arrays, its terms in SQLite
+# 2: BM25 as memory-mapped arrays, its terms in SQLite; 4: each article's metadata (``Document.meta``),
+# and single articles too (3 was the last format of the per-article indexes this store replaced).
+STORE_FORMAT = 4
+# Formats this code opens: a format-2 archive reads as one whose articles have no metadata, so a
+# large archive built before is not embedded again.
+READABLE_FORMATS = (2, 4)
+# Texts (chunks or sentences) embedded between two progress reports: at most 4 s on two cores in fp32.
+PROGRESS_EVERY_TEXTS = 256
+# Fewer texts than this embed in a few seconds: no progress bar.
+PROGRESS_BAR_ABOVE_TEXTS = 200
 VECTORS_FILE = "vectors.npy"
 FAISS_FILE = "faiss.index"
-STORE_FILE = "archive.sqlite"
+STORE_FILE = "archive.sqlite"  # the name it has had since archives came, before single articles moved in
 BM25_FILES = {part: f"bm25_{part}.npy" for part in ("data", "indices", "indptr")}
 # Dense index kinds searched exactly; "flat" (IndexFlatIP) is what archives built before 2026-12-03 hold.
 EXACT_KINDS = ("fp16", "flat")
 
 
 @dataclass(frozen=True)
-class ArchiveSettings:
+class CorpusSettings:
+    """How a corpus is built and searched; the embedding recipe (chunking, chunk vectors, BM25
+    terms) is recorded in its manifest. The defaults are an archive's; ``ARTICLE_SETTINGS`` an
+    article's on its own."""
+
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
-    # How chunk vectors are made (qa.embedding): sentence means, 2.3x faster to ingest, the same
-    # retrieval on nyt_news_dev.
+    # How chunk vectors are made (qa.embedding): for an archive, sentence means, 2.3x faster to
+    # ingest, the same retrieval on nyt_news_dev; a single article is better served by its
+    # windows' own text (the seed's questions: F1 96.4 against 89.8).
     chunk_vectors: str = SENTENCE_MEAN
     # BM25 terms include neighbouring pairs: among 19k articles, BM25 alone puts nyt_news_dev's
     # right article first for 73.6% of questions with pairs, 74.3% without, but fused with dense
-    # retrieval 73.5% against 70.2%.
+    # retrieval 73.5% against 70.2%. Within one article, words alone (as measured since the start).
     bm25_bigrams: bool = True
     # Exact search up to this many chunks (about 30k news articles), above it IVF-PQ (48 bytes a
     # chunk). Measured on nyt_news_dev's 100 articles among 18,896 SQuAD paragraphs (57.5k chunks):
@@ -96,6 +114,32 @@ class ArchiveSettings:
             raise ValueError(f"exact_up_to must be at least 256, not {self.exact_up_to}")
 
 
+ARCHIVE_SETTINGS = CorpusSettings()
+ARTICLE_SETTINGS = CorpusSettings(chunk_vectors=WINDOW_TEXT, bm25_bigrams=False)
+
+
+@dataclass
+class DocumentIndex:
+    """An article's sentences, chunks and chunk vectors, ready to search on its own: an article of a
+    corpus (``Corpus.view``)."""
+
+    document: Document
+    sentences: list[Sentence]
+    chunks: list[Chunk]
+    faiss_index: faiss.Index  # exact inner product over unit vectors, i.e. cosine
+    manifest: dict  # the manifest of the corpus it belongs to
+    persisted: bool = True  # False: kept in memory only, its folder could not be written
+
+    def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(chunk index, cosine similarity) of the ``k`` nearest chunks, best first."""
+        k = min(k, len(self.chunks))
+        if k <= 0:
+            return []
+        query = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
+        scores, ids = self.faiss_index.search(query, k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+
 @dataclass(frozen=True)
 class PreparedDocument:
     """An article cut into sentences and chunks, with its chunks' unit vectors: what an archive
@@ -106,18 +150,26 @@ class PreparedDocument:
     chunks: list[Chunk]
     vectors: np.ndarray  # (len(chunks), dimension), unit rows
 
+    def index(self, manifest: dict, persisted: bool = True) -> DocumentIndex:
+        """The article ready to search on its own (an exact index of its vectors)."""
+        faiss_index = faiss.IndexFlatIP(self.vectors.shape[1])
+        faiss_index.add(np.asarray(self.vectors, dtype=np.float32))
+        return DocumentIndex(self.document, self.sentences, self.chunks, faiss_index, manifest, persisted)
+
 
 def prepare(
     documents: Sequence[Document],
     embedder: TextEmbedder,
-    settings: ArchiveSettings = ArchiveSettings(),
-    progress: bool = False,
+    settings: CorpusSettings = ARCHIVE_SETTINGS,
+    progress: bool | None | Callable[[int, int], None] = False,
 ) -> list[PreparedDocument]:
-    """Segment ``documents`` and embed them, all in one batched pass."""
+    """Segment ``documents`` and embed them, all in one batched pass. ``progress``: a progress bar
+    (True; None: above ``PROGRESS_BAR_ABOVE_TEXTS`` texts), or ``progress(done, total)`` called
+    after each batch of texts."""
     cut = [chunk_text(document.id, document.text, settings.chunking) for document in documents]
     by_sentence = settings.chunk_vectors == SENTENCE_MEAN
     texts = [part.text for sentences, chunks in cut for part in (sentences if by_sentence else chunks)]
-    vectors = embedder.embed(texts, progress=progress)
+    vectors = _embed(embedder, texts, progress)
     prepared, row = [], 0
     for document, (sentences, chunks) in zip(documents, cut):
         count = len(sentences) if by_sentence else len(chunks)
@@ -127,13 +179,30 @@ def prepare(
     return prepared
 
 
-class ArchiveError(DocumentError):
-    """An archive that can't be used as it is (stale, damaged); the message says which and why."""
+def _embed(embedder: TextEmbedder, texts: list[str], progress: bool | None | Callable[[int, int], None]) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, embedder.dimension), np.float32)
+    if not callable(progress):
+        return embedder.embed(texts, progress=len(texts) > PROGRESS_BAR_ABOVE_TEXTS if progress is None else progress)
+    parts = [np.zeros((0, embedder.dimension), np.float32)]
+    for first in range(0, len(texts), PROGRESS_EVERY_TEXTS):
+        parts.append(embedder.embed(texts[first : first + PROGRESS_EVERY_TEXTS]))
+        progress(min(first + PROGRESS_EVERY_TEXTS, len(texts)), len(texts))
+    return np.concatenate(parts)
 
 
-def manifest_key(embedder: TextEmbedder, settings: ArchiveSettings) -> dict:
+class CorpusError(DocumentError):
+    """A corpus that can't be used as it is; the message says which and why, ``problem`` just why
+    ("stale (embedder changed)", "damaged (vectors.npy checksum mismatch)")."""
+
+    def __init__(self, root: Path, problem: str, advice: str = "") -> None:
+        self.problem = problem
+        super().__init__(f"the archive in {root} is {problem}" + (f": {advice}" if advice else ""))
+
+
+def manifest_key(embedder: TextEmbedder, settings: CorpusSettings) -> dict:
+    """The manifest fields a corpus must match to be opened with ``embedder`` and ``settings``."""
     return {
-        "format_version": ARCHIVE_FORMAT,
         "embedder": embedder.id,
         "dimension": embedder.dimension,
         "chunking": asdict(settings.chunking),
@@ -147,10 +216,10 @@ def documents_digest(document_ids: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(document_ids)).encode()).hexdigest()
 
 
-class Archive:
-    """One verified version of an archive, open for search. Safe to share between threads."""
+class Corpus:
+    """One verified version of a corpus, open for search. Safe to share between threads."""
 
-    def __init__(self, directory: Path, manifest: dict, settings: ArchiveSettings) -> None:
+    def __init__(self, directory: Path, manifest: dict, settings: CorpusSettings) -> None:
         self.directory = directory
         self.manifest = manifest
         self.settings = settings
@@ -166,6 +235,7 @@ class Archive:
         self.ids: list[str] = [row[0] for row in rows]
         self._first_chunks = [row[1] for row in rows]
         self._numbers = {document_id: number for number, document_id in enumerate(self.ids)}
+        self._meta_column = "meta" if manifest["format_version"] >= 4 else "'{}'"
         self.view = lru_cache(maxsize=256)(self._view)
 
     def __len__(self) -> int:
@@ -183,10 +253,11 @@ class Archive:
             return self._store.execute(sql, parameters).fetchall()
 
     def document(self, document_id: str) -> Document:
-        rows = self._query("SELECT id, title, text, source FROM documents WHERE id = ?", (document_id,))
+        rows = self._query(f"SELECT id, title, text, source, {self._meta_column} FROM documents WHERE id = ?", (document_id,))
         if not rows:
             raise DocumentError(f"no article {document_id!r} in the archive")
-        return Document(*rows[0])
+        *fields, meta = rows[0]
+        return Document(*fields, meta=json.loads(meta))
 
     def sources(self) -> dict[str, str]:
         """Article id by source (file path), for the articles that have one."""
@@ -212,12 +283,10 @@ class Archive:
                 (first, first + count),
             )
         ]
-        index = faiss.IndexFlatIP(self._vectors.shape[1])
-        index.add(np.asarray(self._vectors[first : first + count], dtype=np.float32))
-        return DocumentIndex(document, sentences, chunks, index, self.manifest)
+        return PreparedDocument(document, sentences, chunks, self._vectors[first : first + count]).index(self.manifest)
 
     def prepared(self, document_id: str) -> PreparedDocument:
-        """What the archive stores of an article, to carry it into the next version."""
+        """What the corpus stores of an article, to carry it into the next version."""
         view = self.view(document_id)
         first = self._first_chunks[self._numbers[document_id]]
         return PreparedDocument(view.document, view.sentences, view.chunks, self._vectors[first : first + len(view.chunks)])
@@ -260,31 +329,35 @@ class Archive:
                 scores[indices[start:end]] += data[start:end]  # a column names each chunk once
         return scores
 
-def open_archive(root: str | Path, embedder: TextEmbedder, settings: ArchiveSettings = ArchiveSettings()) -> Archive | None:
+
+def open_corpus(root: str | Path, embedder: TextEmbedder, settings: CorpusSettings = ARCHIVE_SETTINGS) -> Corpus | None:
     """The live version under ``root``, verified; None when nothing was ever built there.
 
-    Raises ArchiveError when the archive is stale (another embedder or chunking) or damaged.
+    Raises CorpusError when the corpus is stale (another embedder or recipe) or damaged.
     """
     root = Path(root)
     if not (root / CURRENT_FILE).is_file():
         return None
-    version = (root / CURRENT_FILE).read_text().strip()
-    directory = root / version
-    if not is_version_name(version) or not directory.is_dir():
-        raise ArchiveError(f"the archive in {root} is damaged (CURRENT names no version folder: {version[:40]!r})")
     try:
+        version = (root / CURRENT_FILE).read_text().strip()
+        directory = root / version
+        if not is_version_name(version) or not directory.is_dir():
+            raise CorpusError(root, f"damaged (CURRENT names no version folder: {version[:40]!r})")
         manifest = json.loads((directory / MANIFEST_FILE).read_text())
         expected = manifest_key(embedder, settings)
         changed = [key.replace("_", " ") for key, value in expected.items() if manifest.get(key) != value]
+        if manifest.get("format_version") not in READABLE_FORMATS:
+            changed.insert(0, "format version")
         if changed:
-            raise ArchiveError(
-                f"the archive in {root} is stale ({', '.join(changed)} changed): remove the folder and build it again with qa index"
+            raise CorpusError(
+                root, f"stale ({', '.join(changed)} changed)", "remove the folder and build it again with qa index"
             )
         for name, recorded in manifest["files"].items():
             if damage := file_damage(directory, name, recorded):
-                raise ArchiveError(f"the archive in {root} is damaged ({damage[1]})")
-        return Archive(directory, manifest, settings)
-    except ArchiveError:
+                raise CorpusError(root, f"damaged ({damage[1]})")
+        return Corpus(directory, manifest, settings)
+    except CorpusError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, sqlite3.Error) as error:
-        raise ArchiveError(f"the archive in {root} is unreadable ({error.__class__.__name__}: {error})") from None
+    # Anything the checks above don't name (unreadable bytes, odd JSON shapes) is still damage.
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, sqlite3.Error) as error:
+        raise CorpusError(root, f"unreadable ({error.__class__.__name__}: {error})") from None
