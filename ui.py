@@ -28,6 +28,7 @@ from qa.gradio_startup import skipping_stub_writing
 with skipping_stub_writing():  # 3 s less of start-up (qa/gradio_startup.py)
     import gradio as gr
 
+from qa.answer import Answer
 from qa.api import ask_json
 from qa.config import PASTED_TITLE, SERVER, WHOLE_ARCHIVE
 from qa.conversation import Conversation, Turn
@@ -35,7 +36,7 @@ from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, Document
 from qa.errors import QAError
 from qa.ingest import DONE, IngestJob, Ingestor
 from qa.library import seed_document
-from qa.pipeline import MAX_QUESTION_CHARS, Answer, Assistant, ready_default_assistant
+from qa.pipeline import MAX_QUESTION_CHARS, Assistant, ready_default_assistant
 from qa.render import (  # the page's HTML; tests read it through ui too
     CSS,
     PLAIN_TEXT_SCRIPT,

@@ -15,15 +15,20 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["Answer", "Assistant", "Conversation", "Document", "QAError", "Reader", "ask"]
 
 if TYPE_CHECKING:
+    from qa.answer import Answer
     from qa.conversation import Conversation
     from qa.documents import Document
     from qa.errors import QAError
-    from qa.pipeline import Answer, Assistant, ask
+    from qa.pipeline import Assistant, ask
     from qa.reader import Reader
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Answer", "Assistant", "ask"):
+    if name == "Answer":
+        from qa.answer import Answer
+
+        return Answer
+    if name in ("Assistant", "ask"):
         from qa import pipeline
 
         return getattr(pipeline, name)

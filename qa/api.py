@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 
+from qa.answer import Answer
 from qa.conversation import Turn
 from qa.errors import QAError
-from qa.pipeline import Answer, Assistant
+from qa.pipeline import Assistant
 
 logger = logging.getLogger(__name__)
 

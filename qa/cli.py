@@ -44,6 +44,8 @@ def format_answer(answer, show_source: bool = False) -> str:
     if answer.understood_as:
         how = "your question was long: I read its beginning" if answer.question_was_cut else "understood as"
         understood += f"\n  ({how}: {answer.understood_as!r})"
+    if answer.kind != "span":  # about the whole article: its sentences, or a list
+        return f"{answer}{understood}"
     if not answer.answerable:
         return (
             f"The article doesn't say (confidence {answer.score:.0%} that it does).\n"
@@ -330,6 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(handler=_training("export_reader"))
 
+    kinds = commands.add_parser(
+        "train-article-questions", help="the classifier of questions about the whole article", argument_default=argparse.SUPPRESS
+    )
+    kinds.add_argument("--squad", type=Path, help="SQuAD 1.1 train, whose questions are the span examples")
+    kinds.add_argument("--output-dir", type=Path, help="default: qa/models/article-questions")
+    kinds.set_defaults(handler=_training("train_article_questions"))
+
     onnx = commands.add_parser("export-onnx", help="ONNX graphs (int8) of the reader and the embedder")
     onnx.add_argument("--reader", type=Path, default=DEFAULT_READER_DIR, help="reader model directory")
     onnx.add_argument("--no-embedder", action="store_true", help="export the reader only")
@@ -358,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     # Long jobs report progress (eval's is its progress bar alone: one INFO line per article indexed
     # would bury it).
     if args.command in ("train", "export-reader", "export-onnx", "index", "generate-unanswerable",
-                        "generate-conversations"):
+                        "generate-conversations", "train-article-questions"):
         logging.getLogger("qa").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         return args.handler(args)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import threading
+from collections import OrderedDict
 from typing import Protocol
 
 import numpy as np
@@ -44,6 +45,8 @@ SENTENCE_MEAN = "sentence-mean"
 CHUNK_VECTORS = (WINDOW_TEXT, SENTENCE_MEAN)
 # Queries embedded together at most, when several threads ask at once (qa.batching).
 MAX_BATCHED_QUERIES = 32
+# Query vectors kept for a question asked again (its kind told, then searched): 1.5 KB each.
+RECENT_QUERIES = 256
 
 
 class TextEmbedder(Protocol):
@@ -73,6 +76,8 @@ class Embedder:
         self._encoder: SentenceEncoder | None = None
         self._lock = threading.Lock()
         self._queries = MicroBatcher(self.embed, MAX_BATCHED_QUERIES, name="queries")
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @property
     def id(self) -> str:
@@ -99,8 +104,19 @@ class Embedder:
         return np.ascontiguousarray(vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12))
 
     def embed_query(self, text: str) -> np.ndarray:
-        """One text's unit vector; calls from several threads at once are embedded together."""
-        return self._queries(text)
+        """One text's unit vector; calls from several threads at once are embedded together. The
+        last few are kept: a question is embedded to tell its kind, then searched with."""
+        with self._recent_lock:
+            if (vector := self._recent.get(text)) is not None:
+                self._recent.move_to_end(text)
+                return vector
+        vector = self._queries(text)
+        vector.setflags(write=False)
+        with self._recent_lock:
+            self._recent[text] = vector
+            if len(self._recent) > RECENT_QUERIES:
+                self._recent.popitem(last=False)
+        return vector
 
 
 def chunk_vectors(sentence_vectors: np.ndarray, chunks: list[Chunk]) -> np.ndarray:

@@ -12,12 +12,13 @@ import bisect
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa.articles import ArticleStore
 from qa.config import PASTED_TITLE, WHOLE_ARCHIVE
-from qa.conversation import Resolution
+from qa.conversation import Resolution, Turn
 from qa.documents import Document, document_from_text, load_document
 from qa.embedding import TextEmbedder
 from qa.errors import DocumentError
@@ -180,6 +181,20 @@ class Library:
             return self.loaded(article) if in_archive else None
         others = self.archive is not None or len(self._documents) > 1
         return self.loaded(article) if (in_archive or article in self._documents) and others else None
+
+    def article_asked_about(self, document_id: str | None, history: Sequence[Turn]) -> DocumentIndex | None:
+        """The article a question about "the article" means: the one named, else the one the
+        conversation's latest answer came from, else the only article held (the most recently added
+        when there are several); None for the archive as a whole (asked of it, or of everything
+        with an archive open and no article loaded)."""
+        if document_id not in (None, WHOLE_ARCHIVE):
+            return self.loaded(document_id).index
+        for turn in reversed(history):
+            if turn.document_id and (turn.document_id in self._documents or self.archive is not None and turn.document_id in self.archive):
+                return self.loaded(turn.document_id).index
+        if document_id == WHOLE_ARCHIVE or not self._documents:
+            return None
+        return self.loaded(self.documents[-1].id).index
 
     def near_context(self, resolution: Resolution, read: list[Context]) -> list[Context]:
         """The previous answer's sentence and the next one, for an elliptical follow-up, unless

@@ -17,15 +17,18 @@ import logging
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
+from qa.answer import Alternative, Answer
+from qa.article_questions import QuestionKinds
 from qa.articles import ArticleStore
 from qa.conversation import Resolution, Turn, reader_question, resolve, turns_about
 from qa.documents import Document
 from qa.embedding import Embedder
 from qa.errors import QuestionError
 from qa.library import LOADED_CHARS_BUDGET, Library, LoadedArticle, seed_document
+from qa.overview import Overview
 from qa.paths import default_index_dir
 from qa.reader import Reader, Span
 from qa.reading import (
@@ -45,66 +48,6 @@ logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
 MAX_ALTERNATIVES = 3
-
-@dataclass(frozen=True)
-class Alternative:
-    """Another candidate answer, with the same fields as the main one."""
-
-    text: str
-    score: float
-    sentence: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The answer to one question about one document.
-
-    ``text == document.text[start:end]`` inside ``sentence``. When the article doesn't say,
-    ``answerable`` is False, ``text`` is "", ``start``/``end`` are None and ``sentence`` is the
-    closest sentence found. ``score`` is a confidence in [0, 1], 0.5 at the abstention threshold.
-    """
-
-    question: str
-    text: str
-    score: float
-    answerable: bool
-    sentence: str
-    sentence_start: int | None
-    sentence_end: int | None
-    start: int | None
-    end: int | None
-    document_id: str
-    document_title: str
-    alternatives: tuple[Alternative, ...] = field(default_factory=tuple)
-    # The question as the reader read it, when that differs from ``question``: a follow-up with
-    # its references resolved, or a question longer than the reader takes cut to its beginning.
-    understood_as: str | None = None
-
-    @property
-    def question_was_cut(self) -> bool:
-        """True when the question was too long for the reader, which read its beginning."""
-        return self.understood_as is not None and self.question.startswith(self.understood_as)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def __str__(self) -> str:
-        """One line: the answer, its sentence and the confidence, or that the article doesn't say.
-
-        >>> print(Answer("When?", "Sunday", 0.98, True, "He arrived on Sunday.", 0, 21, 14, 20, "d", "T"))
-        Sunday — He arrived on Sunday. (0.98)
-        """
-        if not self.answerable:
-            return f"The article doesn't say. Closest: {self.sentence} ({self.score:.2f})"
-        return f"{self.text} — {self.sentence} ({self.score:.2f})"
-
-    def _repr_html_(self) -> str:
-        """A notebook shows the answer in bold inside its sentence, with the confidence."""
-        from qa.render import answer_card  # html rendering, loaded when a notebook asks
-
-        return answer_card(self)
 
 
 def check_question(question: str) -> str:
@@ -148,6 +91,8 @@ class Assistant:
         self.store = ArticleStore(Path(index_dir or default_index_dir()), self.embedder, index_settings)
         self.library = Library(self.store, self.embedder, retrieval_settings, loaded_chars_budget)
         self.stop_early = stop_early
+        self.overview = Overview()
+        self.question_kinds = QuestionKinds(self.embedder.embed_query)
         # The library's public surface, as the assistant's own.
         self.add, self.add_text, self.add_file, self.add_index = (
             self.library.add, self.library.add_text, self.library.add_file, self.library.add_index,
@@ -219,8 +164,18 @@ class Assistant:
 
     def ask(self, question: str, document_id: str | None = None, *, history: Sequence[Turn] = ()) -> Answer:
         """Answer ``question`` from one document (or from all loaded ones), in the light of the
-        earlier turns of its conversation, if any (see ``read``)."""
-        return self.answer(self.read(question, document_id, history=history))
+        earlier turns of its conversation, if any (see ``read``); a question about the whole
+        article as ``article_answer`` does."""
+        return self.article_answer(question, document_id, history=history) or self.answer(self.read(question, document_id, history=history))
+
+    def article_answer(self, question: str, document_id: str | None = None, *, history: Sequence[Turn] = ()) -> Answer | None:
+        """The answer to a question about the whole article ("What is it about?", "Who is
+        mentioned?": ``qa.article_questions``), from the article the question or the conversation
+        is about (``qa.overview``); None for a question about a fact in it."""
+        kind = self.question_kinds.kind(check_question(question))
+        if kind is None:
+            return None
+        return self.overview.reply(question, kind, self.library.article_asked_about(document_id, history), self.archive)
 
     def answer(self, reading: Reading) -> Answer:
         """The answer a reading gives: its best span if that beats the no-answer threshold."""

@@ -10,9 +10,9 @@ import html
 import logging
 import re
 
+from qa.answer import SPAN, SUMMARY, Answer
 from qa.documents import Document
 from qa.errors import QAError
-from qa.pipeline import Answer
 
 logger = logging.getLogger("ui")
 
@@ -73,8 +73,11 @@ def source_html(answer: Answer) -> str:
 def reply_html(answer: Answer, from_archive: bool = False) -> str:
     """One chat reply: the answer, its sentence with the answer highlighted, the confidence, and
     the alternatives; or, when the article doesn't say, the closest sentence found. Asked of a
-    whole archive, the reply says which article it comes from."""
+    whole archive, the reply says which article it comes from. An answer about the whole article
+    is its sentences or a list (``overview_html``)."""
     source = source_html(answer) if from_archive else ""
+    if answer.kind != SPAN:
+        return overview_html(answer, source)
     sentence = one_line(answer.sentence)
     if not answer.answerable:
         closest = (
@@ -102,6 +105,38 @@ def reply_html(answer: Answer, from_archive: bool = False) -> str:
         f'<span class="qa-muted">confidence {answer.score:.0%}</span></p>'
         f"<blockquote>{marked}</blockquote>{source}{understood_html(answer)}{alternatives}</div>"
     )
+
+
+# What an article-level answer lists, and what the article doesn't say when it has none of it.
+OVERVIEW_LABELS = {
+    "summary": ("In the article's own words:", "anything to summarize"),
+    "main_points": ("The main points, in the article's own sentences:", "any points"),
+    "people": ("People named:", "anyone by name"),
+    "organisations": ("Organisations named:", "any organisation by name"),
+    "places": ("Places named:", "any place by name"),
+    "date": ("Published:", "when it was written"),
+    "author": ("By:", "who wrote it"),
+}
+
+
+def overview_html(answer: Answer, source: str = "") -> str:
+    """An answer about the whole article: a summary as a quote of its sentences, main points and
+    names as a list (each cited sentence is marked in the article panel), a date or author as is."""
+    label, missing = OVERVIEW_LABELS.get(answer.kind, ("", "it"))
+    if not answer.answerable:
+        return (
+            f'<div class="qa-reply qa-abstain"><p><strong>The article doesn\'t say {missing}.</strong></p>'
+            f"{source}</div>"
+        )
+    if answer.kind == SUMMARY:
+        body = f"<blockquote>{html.escape(one_line(answer.text))}</blockquote>"
+    elif answer.citations:
+        items = "".join(f"<li>{html.escape(one_line(citation.text))}</li>" for citation in answer.citations)
+        body = f"<ul>{items}</ul>"
+    else:
+        body = f'<p><strong class="qa-answer">{html.escape(one_line(answer.text))}</strong></p>'
+    note = '<p class="qa-muted">from the page\'s details</p>' if not answer.citations else ""
+    return f'<div class="qa-reply qa-overview"><p>{label}</p>{body}{note}{source}</div>'
 
 
 def answer_card(answer: Answer) -> str:
@@ -142,18 +177,51 @@ def article_html(document: Document, answer: Answer | None = None) -> str:
 
     For an abstention the closest sentence is marked too, in a style that says it is no answer.
     """
+    if answer is not None and answer.citations:
+        return _article_html(document, cited_sentences(answer))
     spans = []
     if answer is not None and answer.sentence_start is not None:
         css_class = "cited" if answer.answerable else "cited closest"
         spans.append((answer.sentence_start, answer.sentence_end, "mark", css_class))
         if answer.answerable:
             spans.append((answer.start, answer.end, "strong", ""))
-    paragraphs = "".join(
-        f"<p>{highlighted(match.group(), match.start(), spans)}</p>"
-        for match in PARAGRAPH.finditer(document.text)
-        if match.group().strip()
-    )
-    return f'<h3>{html.escape(document.title)}</h3><div id="article">{paragraphs}</div>'
+    return _article_html(document, [spans] if spans else [])
+
+
+def cited_sentences(answer: Answer) -> list[list[tuple[int, int, str, str]]]:
+    """The marks of an article-level answer: each cited sentence once, with a cited name inside it
+    in bold (the first name cited there).
+
+    >>> from qa.answer import Citation
+    >>> cited_sentences(Answer("Who?", "A, B", 1.0, True, "", 0, 9, None, None, "d", "T", kind="people",
+    ...     citations=(Citation("A", 0, 1, 0, 9), Citation("B", 4, 5, 0, 9))))
+    [[(0, 9, 'mark', 'cited'), (0, 1, 'strong', '')]]
+    """
+    marks: dict[int, list[tuple[int, int, str, str]]] = {}
+    for citation in answer.citations:
+        marks.setdefault(citation.sentence_start, [(citation.sentence_start, citation.sentence_end, "mark", "cited")])
+        if (citation.start, citation.end) != (citation.sentence_start, citation.sentence_end) and len(marks[citation.sentence_start]) == 1:
+            marks[citation.sentence_start].append((citation.start, citation.end, "strong", ""))
+    return [marks[start] for start in sorted(marks)]
+
+
+def _article_html(document: Document, marks: list[list[tuple[int, int, str, str]]]) -> str:
+    """The article's paragraphs, each mark chain (``highlighted``'s spans) applied where it falls."""
+    paragraphs = []
+    for match in PARAGRAPH.finditer(document.text):
+        if not match.group().strip():
+            continue
+        start, end = match.span()
+        inside = [chain for chain in marks if chain[0][0] < end and chain[0][1] > start]
+        pieces, at = [], start
+        for chain in inside:  # disjoint sentences, in order
+            chain_start, chain_end = max(chain[0][0], at), min(chain[0][1], end)
+            pieces.append(html.escape(document.text[at:chain_start]))
+            pieces.append(highlighted(document.text[chain_start:chain_end], chain_start, chain))
+            at = chain_end
+        pieces.append(html.escape(document.text[at:end]))
+        paragraphs.append(f"<p>{''.join(pieces)}</p>")
+    return f'<h3>{html.escape(document.title)}</h3><div id="article">{"".join(paragraphs)}</div>'
 
 
 def archive_html(count: int) -> str:

@@ -237,6 +237,7 @@ class Corpus:
         self._numbers = {document_id: number for number, document_id in enumerate(self.ids)}
         self._meta_column = "meta" if manifest["format_version"] >= 4 else "'{}'"
         self.view = lru_cache(maxsize=256)(self._view)
+        self._centrality: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -290,6 +291,16 @@ class Corpus:
         view = self.view(document_id)
         first = self._first_chunks[self._numbers[document_id]]
         return PreparedDocument(view.document, view.sentences, view.chunks, self._vectors[first : first + len(view.chunks)])
+
+    def centrality(self) -> np.ndarray:
+        """Each article's closeness to the whole corpus: the cosine of its mean chunk vector with the
+        mean of all of them (in ``ids`` order); a pass over the stored vectors, kept once made."""
+        if self._centrality is None:
+            sums = np.add.reduceat(np.asarray(self._vectors, dtype=np.float32), self._first_chunks, axis=0) if self.ids else np.zeros((0, 1))
+            means = sums / np.linalg.norm(sums, axis=1, keepdims=True).clip(min=1e-12)
+            centroid = means.mean(axis=0)
+            self._centrality = means @ (centroid / max(float(np.linalg.norm(centroid)), 1e-12))
+        return self._centrality
 
     def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(chunk row, cosine) of the ``k`` nearest chunks of the whole archive, best first."""

@@ -12,7 +12,6 @@ import pytest
 from conftest import NEWS, REPO_ROOT, write_squad
 
 from qa.archive_ingest import SHARDS_DIR, article_files, ingest
-
 from qa.config import WHOLE_ARCHIVE
 from qa.conversation import Conversation
 from qa.documents import document_from_text, load_document

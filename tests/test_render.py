@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.pipeline import Answer
+from qa.answer import Answer
 
 
 def test_a_notebook_shows_the_answer_marked_in_its_sentence_and_escaped():

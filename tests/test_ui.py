@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 import ui
+from qa.answer import Alternative, Answer
 from qa.documents import Document
 from qa.library import seed_document
-from qa.pipeline import Alternative, Answer, Assistant
+from qa.pipeline import Assistant
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

@@ -1,5 +1,5 @@
 """The training and evaluation subcommands of ``qa`` (eval, train, generate-unanswerable,
-generate-conversations, export-reader, export-onnx): ``qa.cli`` builds their options and calls
+generate-conversations, export-reader, export-onnx, train-article-questions): ``qa.cli`` builds their options and calls
 these handlers only when such a command runs."""
 
 from __future__ import annotations
@@ -127,4 +127,14 @@ def export_onnx(args: argparse.Namespace) -> int:
     print(f"reader graphs written to {export_reader_onnx(args.reader, keep_fp32=args.fp32)}")
     if not args.no_embedder:
         print(f"embedder graphs written to {export_embedder_onnx(keep_fp32=args.fp32)}")
+    return 0
+
+
+def train_article_questions(args: argparse.Namespace) -> int:
+    from qa.article_questions import CLASSIFIER_DIR
+    from qa.training.article_questions import train
+    from qa.training.squad import SQUAD1_TRAIN
+
+    card = train(getattr(args, "squad", SQUAD1_TRAIN), getattr(args, "output_dir", CLASSIFIER_DIR))
+    print(json.dumps(card, indent=1))
     return 0

@@ -1,0 +1,230 @@
+"""Telling a question about the whole article ("what is it about?", "who is mentioned?") from a
+question about a fact in it: pure rules on the question's words.
+
+A question is about the whole article when, its politeness and references to the article left
+out ("could you", "please", "the story", "it"), every word it has left belongs to one kind's
+vocabulary and one of them is that kind's trigger. So "What is this article about?" is a summary
+question, but "What is the dispute about?" is not ("dispute" belongs to no kind), nor is "Which
+companies will build the engines?" ("build", "engines"). A span question is never taken for an
+article-level one unless every word of it is one the kinds use.
+
+>>> article_question_kind("tl;dr?")
+'summary'
+>>> article_question_kind("And the main points?")
+'main_points'
+>>> article_question_kind("Which organisations are mentioned in the story?")
+'organisations'
+>>> article_question_kind("Who wrote it?")
+'author'
+>>> article_question_kind("Who wrote the letter to the senator?") is None
+True
+>>> article_question_kind("What are the main points of the new law?") is None
+True
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from qa.answer import SPAN as SPAN_KIND
+from qa.answer import SUMMARY
+
+MAIN_POINTS = "main_points"
+PEOPLE = "people"
+ORGANISATIONS = "organisations"
+PLACES = "places"
+DATE = "date"
+AUTHOR = "author"
+ARCHIVE_SUMMARY = "archive_summary"  # "what are these articles about?": the archive's most central articles
+ENTITY_KINDS = (PEOPLE, ORGANISATIONS, PLACES)
+KINDS = (SUMMARY, MAIN_POINTS, PEOPLE, ORGANISATIONS, PLACES, DATE, AUTHOR, ARCHIVE_SUMMARY)
+CLASSIFIER_DIR = Path(__file__).parent / "models" / "article-questions"
+
+# Words that ask politely, open a follow-up or name the article: they say nothing of what is asked.
+_FILLERS = frozenset(
+    """
+    a an the this that these those it its article articles story stories piece pieces report text post
+    news document doc page item writeup write up essay column coverage link above here there
+    in of on from for to by with within inside at into as
+    me us you your we i i'd id please pls plz kindly can could would will shall may might must
+    give tell show list name share provide get let know want need like wanna gimme just quick quickly
+    short shortly fast simply again help see
+    ok okay so and now then also hey hi hello well thanks thank cool great alright right next but too
+    what which who whom whose how are is was were be been do does did all any some every each
+    mentioned mention mentions named name referred refer refers referenced cited appear appears appearing
+    featured included come comes came up brought
+    find extract pull out pick identify enumerate itemize highlight generate make turn break down run
+    through outline spot locate read pasted shared linked just you've ive i've
+    """.split()
+)
+# Words that name the article itself ("it" excepted: in a conversation "it" is often something else).
+_ARTICLE_WORDS = frozenset("this article story piece report text post news document page writeup link essay column".split())
+
+# Per kind: trigger words (one must be there), the other words it may use, and weak triggers that
+# count only beside a word naming the article ("What does the article discuss?", but not "What
+# does he discuss?" nor "What happened?", a follow-up in a conversation).
+_VOCABULARY: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
+    AUTHOR: (
+        frozenset("author authors wrote writer writers written byline reporter reporters journalist journalists "
+                  "authored penned bylined correspondent autor".split()),
+        frozenset("by whom whose name names credited staff behind words together anywhere say says".split()),
+        frozenset("filed contributed covered".split()),
+    ),
+    DATE: (
+        frozenset("date dated published publication written posted released old timestamp updated created".split()),
+        frozenset("when was it out day time year month week today exactly originally first ago publish "
+                  "write post release last long go live online put roughly approximately idea pub".split()),
+        frozenset("recent current new from run filed".split()),
+    ),
+    PEOPLE: (
+        frozenset("people persons individuals characters names involved quoted figures ppl anyone anybody "
+                  "everyone everybody officials experts celebrities".split()),
+        frozenset("who whos key main important other notable public many play role talked talk talking "
+                  "discussed about gets mention shows".split()),
+        frozenset("".split()),
+    ),
+    ORGANISATIONS: (
+        frozenset("organisations organizations orgs companies firms agencies institutions groups bodies "
+                  "businesses corporations entities parties teams clubs universities schools brands ngos "
+                  "ministries departments unions hospitals newspapers broadcasters outlets nonprofits profits".split()),
+        frozenset("key main important other involved political public official government trade labor labour "
+                  "media non or and talk talks about discussed center centre names".split()),
+        frozenset("".split()),
+    ),
+    PLACES: (
+        # Plurals only (and "take place"): "In what country?" is a follow-up about one fact.
+        frozenset("places place locations countries cities regions towns locales states provinces continents "
+                  "neighbourhoods neighborhoods venues landmarks rivers mountains capitals villages stadiums".split()),
+        frozenset("where key main important other involved take takes taking took set happen happens happening "
+                  "happened located occur occurs geographic geographical features or parts world names cover "
+                  "covers focused".split()),
+        frozenset("".split()),
+    ),
+    MAIN_POINTS: (
+        frozenset("points takeaways takeaway highlights facts bullet bullets details essentials ideas messages "
+                  "info information findings lessons rundown breakdown pts things stuff bits parts elements".split()),
+        frozenset("main key important most biggest major top central crucial few three five basic the point "
+                  "summary summarize summarise salient core primary big relevant significant headline must "
+                  "know remember numbers figures matter matters should take away makes make by not whole thing "
+                  "thing list briefly reported discussed".split()),
+        frozenset("".split()),
+    ),
+    SUMMARY: (
+        frozenset("about summary summarize summarise summarized summarised summarization sum tldr gist overview "
+                  "synopsis nutshell recap explain describe brief briefly topic subject essence cliffsnotes "
+                  "cliffs abridge abridged shorten shorter concise".split()),
+        frozenset("main central general overall basic basically roughly mainly up in one two sentence sentences "
+                  "line few words short version simple terms whats like five story news entire full whole "
+                  "paragraph under executive long sweet minute second notes chance message big picture "
+                  "saying says say".split()),
+        frozenset("say saying says discuss discusses discussed discussing cover covers covering covered talk talks "
+                  "talking happening happened happens reading message".split()),
+    ),
+}
+# When two kinds fit, the narrower wins: "summarize the main points" asks for the points.
+_PRIORITY = (AUTHOR, DATE, PEOPLE, ORGANISATIONS, PLACES, MAIN_POINTS, SUMMARY)
+# A singular kind of name, asked about: "Which company is this story about?", "What country is this about?".
+_SINGULAR_ABOUT = {"company": ORGANISATIONS, "organisation": ORGANISATIONS, "organization": ORGANISATIONS,
+                   "country": PLACES, "city": PLACES, "region": PLACES, "location": PLACES, "place": PLACES,
+                   "state": PLACES}
+# "What are these articles about?": a summary of the archive, not of one article.
+_PLURAL_REFERENCES = re.compile(r"\b(these|those|all the|all of the)\s+(articles|stories|pieces|documents|reports)\b|\barchive\b|\bcollection\b")
+_CONTRACTIONS = (("what's", "what is"), ("who's", "who is"), ("where's", "where is"), ("when's", "when is"),
+                 ("it's", "it is"), ("tl;dr", "tldr"), ("tl dr", "tldr"), ("tl,dr", "tldr"), ("write-up", "writeup"),
+                 ("take away", "takeaway"), ("cliff notes", "cliffsnotes"), ("cliffs notes", "cliffsnotes"),
+                 ("long story short", "summary"), ("what r ", "what are "))
+# A question about someone ("What is her character's name?") is about a fact, whatever else it says.
+_SOMEONE = re.compile(r"\b(he|she|him|her|his|hers|they|them|their|theirs)\b")
+_OPENERS = re.compile(r"^(what|how) about\b")
+_WORDS = re.compile(r"[a-z]+")
+# "What's the story here?", "What's the news?": the article's story itself.
+_THE_STORY = re.compile(r"^(what is|whats) (the|this) (main )?(story|news)( here| in a sentence)?\W*$")
+# "Who is this by?" ("By whom?" alone is a follow-up about one fact.)
+_BY_WHOM = re.compile(r"\bwho\b.*\bby\b(\W+(please|pls|thanks|thank you))*\W*$")
+# "Who is mentioned?", "who appears in it?", "who is this article about?": a people question.
+_WHO_IS_IN = re.compile(r"\bwho\b.*\b(mention|mentioned|mentiond|named|appear|appears|featured|in it|in this|in the|about|talked|"
+                        r"talking|brought up|shows up|gets)\b")
+
+
+def article_question_kind(question: str) -> str | None:
+    """The kind of article-level question ``question`` is (``KINDS``), or None for a question
+    about a fact in the article."""
+    text = question.lower().replace("’", "'")
+    for contraction, expanded in _CONTRACTIONS:
+        text = text.replace(contraction, expanded)
+    text = _OPENERS.sub("", text.strip())
+    words = _WORDS.findall(text)
+    text = " ".join(words)
+    content = {word for word in words if word not in _FILLERS}
+    names_article = bool(_ARTICLE_WORDS & set(words))
+    for kind in _PRIORITY:
+        triggers, others, weak = _VOCABULARY[kind]
+        fires = content & triggers or names_article and content & weak
+        if fires and content <= triggers | others | weak:
+            return _refined(kind, content, text)
+    for word, kind in _SINGULAR_ABOUT.items():
+        if content == {word, "about"}:
+            return kind
+    if not content and _BY_WHOM.search(text):
+        return AUTHOR
+    if content <= {"whos", "about", "talked", "talking", "gets", "shows"} and _WHO_IS_IN.search(text) and (names_article or not content):
+        return PEOPLE
+    if not content - {"main", "here", "sentence"} and _THE_STORY.search(text):
+        return SUMMARY
+    return None
+
+
+def _refined(kind: str, content: set[str], text: str) -> str | None:
+    if kind == SUMMARY and re.search(r"\bwho\b", text):  # "Who is it about?" asks for people
+        return PEOPLE
+    if kind == PLACES and "place" in content and not re.search(r"\b(take|takes|taking|took) place\b", text):
+        return None  # "place" alone is one place asked for
+    if kind == SUMMARY and _PLURAL_REFERENCES.search(text):
+        return ARCHIVE_SUMMARY
+    return kind
+
+
+
+
+class QuestionKinds:
+    """The rules, then where they find no kind the classifier trained on their misses' kind of
+    phrasing (``qa.training.article_questions``): a logistic regression over the question's
+    embedding, loaded on first use from ``directory``.
+
+    ``embed_query`` gives a question's unit vector (``Embedder.embed_query``).
+    """
+
+    def __init__(self, embed_query: Callable[[str], np.ndarray], directory: Path = CLASSIFIER_DIR) -> None:
+        self.embed_query = embed_query
+        self.directory = Path(directory)
+        self._model: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
+        self._lock = threading.Lock()
+
+    def kind(self, question: str) -> str | None:
+        """``article_question_kind``'s answer, else the classifier's kind if it is confident."""
+        if (kind := article_question_kind(question)) is not None:
+            return kind
+        if _SOMEONE.search(question.lower()):
+            return None
+        coef, intercept, classes, threshold = self._load()
+        scores = coef @ self.embed_query(question) + intercept
+        probabilities = np.exp(scores - scores.max())
+        probabilities /= probabilities.sum()
+        best = int(probabilities.argmax())
+        if classes[best] == SPAN_KIND or probabilities[best] < threshold:
+            return None
+        return _refined(str(classes[best]), set(), question.lower())
+
+    def _load(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        with self._lock:
+            if self._model is None:
+                weights = np.load(self.directory / "classifier.npz")
+                card = json.loads((self.directory / "classifier.json").read_text())
+                self._model = (weights["coef"], weights["intercept"], weights["classes"], float(card["threshold"]))
+            return self._model
