@@ -104,7 +104,7 @@ class ChatPage:
 
     def panel(self, document_id: str, answer: Answer | None = None) -> str:
         """The article panel: the article asked (or, for the whole archive, the answer's article)."""
-        if document_id == WHOLE_ARCHIVE and answer is None:
+        if document_id == WHOLE_ARCHIVE and (answer is None or not answer.document_id):  # no article, or the archive's summary
             return archive_html(len(self.assistant.archive))
         return article_html(self.assistant.document(answer.document_id if answer else document_id), answer)
 

@@ -139,6 +139,9 @@ _CONTRACTIONS = (("what's", "what is"), ("who's", "who is"), ("where's", "where 
                  ("it's", "it is"), ("tl;dr", "tldr"), ("tl dr", "tldr"), ("tl,dr", "tldr"), ("write-up", "writeup"),
                  ("take away", "takeaway"), ("cliff notes", "cliffsnotes"), ("cliffs notes", "cliffsnotes"),
                  ("long story short", "summary"), ("what r ", "what are "))
+# The classifier reads no question of fewer words: "By who?", "Where exactly?" are a conversation's
+# follow-ups about one fact (the rules know the short article-level ones: "tl;dr", "authors?").
+CLASSIFIER_MIN_WORDS = 3
 # A question about someone ("What is her character's name?") is about a fact, whatever else it says.
 _SOMEONE = re.compile(r"\b(he|she|him|her|his|hers|they|them|their|theirs)\b")
 _OPENERS = re.compile(r"^(what|how) about\b")
@@ -210,7 +213,7 @@ class QuestionKinds:
         """``article_question_kind``'s answer, else the classifier's kind if it is confident."""
         if (kind := article_question_kind(question)) is not None:
             return kind
-        if _SOMEONE.search(question.lower()):
+        if _SOMEONE.search(question.lower()) or len(_WORDS.findall(question.lower())) < CLASSIFIER_MIN_WORDS:
             return None
         coef, intercept, classes, threshold = self._load()
         scores = coef @ self.embed_query(question) + intercept

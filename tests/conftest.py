@@ -46,8 +46,10 @@ def fast_tests_load_no_model(request, monkeypatch):
         raise AssertionError(f"{request.node.nodeid} loads a real model: mark it @pytest.mark.slow or use a fake")
 
     import qa.backends
+    import qa.entities
 
     monkeypatch.setattr(qa.backends, "onnx_session", refuse)
+    monkeypatch.setattr(qa.entities, "load_pipeline", refuse)
     monkeypatch.setattr(qa.backends.TorchReaderModel, "__init__", refuse)
     monkeypatch.setattr(qa.backends.TorchSentenceEncoder, "__init__", refuse)
 
@@ -98,6 +100,17 @@ def embedder():
     from qa.embedding import Embedder
 
     return Embedder()
+
+
+@pytest.fixture(scope="session")
+def seed_assistant(reader, embedder, tmp_path_factory):
+    """An assistant over the seed article, with the shipped models; shared: ask, never add."""
+    from qa.library import seed_document
+    from qa.pipeline import Assistant
+
+    assistant = Assistant(tmp_path_factory.mktemp("index"), reader=reader, embedder=embedder)
+    assistant.add(seed_document())
+    return assistant
 
 
 def write_squad(path: Path, paragraphs: list[tuple[str, list[tuple[str, str, list[str]]]]], version="v2.0"):

@@ -144,16 +144,6 @@ def test_a_declined_turn_lends_no_names():
     assert resolve("When did he resign?", SCANDAL + declined).question == "When did Bo Xilai resign?"
 
 
-@pytest.fixture(scope="module")
-def seed_assistant(reader, embedder, tmp_path_factory):
-    from qa.library import seed_document
-    from qa.pipeline import Assistant
-
-    assistant = Assistant(tmp_path_factory.mktemp("index"), reader=reader, embedder=embedder)
-    assistant.add(seed_document())
-    return assistant
-
-
 @pytest.mark.slow
 def test_the_readmes_follow_up_and_a_turn_that_must_change_nothing(seed_assistant):
     chat = Conversation(seed_assistant)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from qa.answer import Answer
+from qa.answer import Answer, Citation
+from qa.api import api_payload
+from qa.documents import Document
+from qa.render import article_html, reply_html
 
 
 def test_a_notebook_shows_the_answer_marked_in_its_sentence_and_escaped():
@@ -15,3 +18,35 @@ def test_a_notebook_shows_the_answer_marked_in_its_sentence_and_escaped():
     assert str(answer) == "Sunday — The <b>Defence</b> Secretary arrived on Sunday. (0.98)"
     declined = Answer("Who?", "", 0.1, False, sentence, 0, len(sentence), None, None, "d", "T")
     assert str(declined).startswith("The article doesn't say.") and "doesn" in declined._repr_html_()
+
+
+def _people_answer() -> tuple[Document, Answer]:
+    text = "Austin met <Singh> in Delhi.\n\nLater Modi spoke. Austin left on Sunday."
+    document = Document("d", "Talks", text)
+    citations = (
+        Citation("Lloyd Austin", 0, 6, 0, 28),
+        Citation("<Singh>", 11, 18, 0, 28),
+        Citation("Modi", 36, 40, 30, 47),
+    )
+    return document, Answer("Who is mentioned?", "Lloyd Austin, <Singh>, Modi", 1.0, True, "", 0, 28, None, None, "d", "Talks",
+                            kind="people", citations=citations)
+
+
+def test_a_list_answer_shows_as_a_list_and_marks_every_cited_sentence():
+    document, answer = _people_answer()
+    reply = reply_html(answer)
+    assert "<li>Lloyd Austin</li>" in reply and "<li>&lt;Singh&gt;</li>" in reply and "People named:" in reply
+    panel = article_html(document, answer)
+    assert panel.count('<mark class="cited">') == 2  # two sentences cited, each marked once
+    assert '<mark class="cited"><strong>Austin</strong> met &lt;Singh&gt; in Delhi.</mark>' in panel
+    assert '<mark class="cited">Later <strong>Modi</strong> spoke.</mark> Austin left on Sunday.' in panel
+    assert str(answer) == "- Lloyd Austin\n- <Singh>\n- Modi"
+
+
+def test_a_summary_shows_as_its_sentences_and_a_missing_author_says_so():
+    summary = Answer("tl;dr", "A. B.", 1.0, True, "", 0, 2, None, None, "d", "T", kind="summary",
+                     citations=(Citation("A.", 0, 2, 0, 2), Citation("B.", 3, 5, 3, 5)))
+    assert "<blockquote>A. B.</blockquote>" in reply_html(summary) and str(summary) == "A. B."
+    nobody = Answer("Who wrote it?", "", 0.0, False, "", None, None, None, None, "d", "T", kind="author")
+    assert "doesn't say who wrote it" in reply_html(nobody).replace("&#x27;", "'").replace("\\'", "'")
+    assert api_payload(summary)["kind"] == "summary" and api_payload(summary)["citations"][1]["start"] == 3

@@ -132,7 +132,7 @@ def follow_ups() -> list[str]:
     for noun in _NOUNS:
         made |= {f"name one {noun}.", f"name another {noun}.", f"what is his {noun}?", f"what is their {noun}?",
                  f"name three other {noun}s.", f"which other {noun}s?", f"any other {noun}s?", f"what {noun}s?"}
-    for event, wh in itertools.product(_EVENTS, ["where", "when", "why", "how", "who"]):
+    for event, wh in itertools.product(_EVENTS, ["where", "when", "why", "how", "who", "what"]):
         made.add(f"{wh} {event}?")
     return sorted(made)
 

@@ -1,0 +1,105 @@
+"""Telling questions about the whole article from questions about a fact in it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from qa.article_questions import QuestionKinds, article_question_kind
+
+ARTICLE_LEVEL = [
+    ("What is this article about?", "summary"),
+    ("Summarize the article", "summary"),
+    ("tl;dr", "summary"),
+    ("Can you give me the gist of the story, please?", "summary"),
+    ("What's the story here?", "summary"),
+    ("What are these articles about?", "archive_summary"),
+    ("What are the main points?", "main_points"),
+    ("and the key facts?", "main_points"),
+    ("Summarize the main points of the report.", "main_points"),
+    ("Who are the people mentioned?", "people"),
+    ("Who is mentioned?", "people"),
+    ("Who is this article about?", "people"),
+    ("Which organisations are named in the story?", "organisations"),
+    ("What companies are mentioned?", "organisations"),
+    ("Which places are mentioned?", "places"),
+    ("Where does the story take place?", "places"),
+    ("What countries are involved?", "places"),
+    ("When was this written?", "date"),
+    ("What is the publication date?", "date"),
+    ("Who wrote it?", "author"),
+    ("ok, and who is this by?", "author"),
+]
+# Questions about one fact that use the same words: never taken for article-level ones.
+SPAN_LOOK_ALIKES = [
+    "What is the dispute about?",
+    "Who wrote the letter to the senator?",
+    "When was the treaty signed?",
+    "Which places did the hurricane hit?",
+    "What are the main points of the new law?",
+    "Which companies will build the jet engines?",
+    "Where did the minister arrive?",
+    "Who is the President of France?",
+    "In what country?",
+    "By who?",
+    "Where?",
+    "What happened?",
+    "When was it?",
+    "Who said the talks were productive?",
+    "What is INDUS-X about?",
+    "Tell me about him.",
+]
+
+
+@pytest.mark.parametrize(("question", "kind"), ARTICLE_LEVEL)
+def test_article_level_phrasings_are_told(question, kind):
+    assert article_question_kind(question) == kind
+
+
+@pytest.mark.parametrize("question", SPAN_LOOK_ALIKES)
+def test_a_question_about_one_fact_is_never_taken_for_one_about_the_article(question):
+    assert article_question_kind(question) is None
+
+
+def test_none_of_the_seed_questions_is_article_level(seed_questions):
+    assert [q.question for q in seed_questions if article_question_kind(q.question)] == []
+
+
+def classifier_dir(tmp_path, threshold=0.6):
+    """A two-kind classifier over 2-dimensional "embeddings": the first axis says summary."""
+    np.savez(tmp_path / "classifier.npz", coef=np.array([[4.0, 0.0], [-4.0, 0.0]], np.float32),
+             intercept=np.zeros(2, np.float32), classes=np.array(["summary", "span"]))
+    (tmp_path / "classifier.json").write_text(json.dumps({"threshold": threshold}))
+    return tmp_path
+
+
+def test_the_classifier_is_asked_only_where_the_rules_find_no_kind(tmp_path):
+    asked = []
+
+    def embed(question):
+        asked.append(question)
+        return np.array([1.0, 0.0]) if "boil" in question.lower() else np.array([-1.0, 0.0])
+
+    kinds = QuestionKinds(embed, classifier_dir(tmp_path))
+    assert kinds.kind("What is this article about?") == "summary" and asked == []  # the rules knew
+    assert kinds.kind("Boil it down for me") == "summary"
+    assert kinds.kind("Who won the match?") is None
+    assert asked == ["Boil it down for me", "Who won the match?"]
+
+
+def test_the_classifier_needs_its_threshold_and_never_reads_a_question_about_someone(tmp_path):
+    kinds = QuestionKinds(lambda question: np.array([0.05, 0.0]), classifier_dir(tmp_path, threshold=0.6))
+    assert kinds.kind("Boil it down") is None  # summary at p = 0.599, under 0.6
+    confident = QuestionKinds(lambda question: np.array([1.0, 0.0]), classifier_dir(tmp_path))
+    assert confident.kind("Boil it down") == "summary"
+    assert confident.kind("Boil her speech down") is None  # "her": about someone in it
+
+
+@pytest.mark.slow
+def test_the_shipped_classifier_reads_what_the_rules_miss(embedder, seed_questions):
+    kinds = QuestionKinds(embedder.embed_query)
+    for question, kind in (("Who put this article together?", "author"), ("Where is the story set?", "places")):
+        assert article_question_kind(question) is None and kinds.kind(question) == kind
+    assert [q.question for q in seed_questions if kinds.kind(q.question)] == []

@@ -1,0 +1,123 @@
+"""Answers about the whole article: summaries, main points, names, date and author."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import HashingEmbedder
+
+from qa.articles import ArticleStore
+from qa.documents import document_from_text
+from qa.entities import merged_mentions
+from qa.errors import QuestionError
+from qa.overview import Overview, main_point_sentences, summary_sentences
+
+STORY = (
+    "Heavy rain flooded the old town of Ribe on Monday night after the river broke its banks. "
+    "Firefighters pumped water from hundreds of cellars until the morning. "
+    "He said it was the worst flood in forty years. "
+    "The council opened the sports hall for families who had to leave their homes. "
+    "Insurers expect claims to reach several million kroner across the region. "
+    "Forecasters warn that more rain will fall on Thursday."
+)
+
+
+def index_of(tmp_path, text=STORY, **meta):
+    return ArticleStore(tmp_path, HashingEmbedder()).load_or_build(document_from_text(text, "Floods in Ribe", meta=meta))
+
+
+def overview() -> Overview:
+    return Overview(HashingEmbedder().embed)
+
+
+def test_a_summary_is_the_lead_and_central_sentences_in_order_each_cited(tmp_path):
+    index = index_of(tmp_path)
+    answer = overview().answer("What is this about?", "summary", index)
+    assert answer.answerable and answer.kind == "summary" and 2 <= len(answer.citations) <= 4
+    assert answer.citations[0].text.startswith("Heavy rain flooded")  # the lead
+    starts = [c.start for c in answer.citations]
+    assert starts == sorted(set(starts))  # in the article's order, none twice
+    for citation in answer.citations:
+        assert index.document.text[citation.start : citation.end] == citation.text
+        assert (citation.sentence_start, citation.sentence_end) == (citation.start, citation.end)
+    assert not any(c.text.startswith("He said") for c in answer.citations)  # leans on what came before
+    assert answer.text == " ".join(c.text for c in answer.citations)
+
+
+def test_main_points_are_central_sentences_none_repeating_another(tmp_path):
+    answer = overview().answer("What are the main points?", "main_points", index_of(tmp_path))
+    assert answer.kind == "main_points" and len(answer.citations) >= 2
+    assert str(answer).splitlines() == [f"- {c.text}" for c in answer.citations]
+
+
+def test_date_and_author_come_from_the_pages_details_or_the_article_doesnt_say(tmp_path):
+    index = index_of(tmp_path / "a", author="Karen Holm", date="2024-10-21")
+    assert overview().answer("Who wrote it?", "author", index).text == "Karen Holm"
+    assert overview().answer("When was it published?", "date", index).text == "2024-10-21"
+    bare = overview().answer("Who wrote it?", "author", index_of(tmp_path / "b"))
+    assert not bare.answerable and str(bare) == "The article doesn't say."
+
+
+def test_names_are_asked_of_one_article_not_of_a_whole_archive(tmp_path):
+    with pytest.raises(QuestionError, match="one article"):
+        overview().reply("Who is mentioned?", "people", None, archive=object())
+
+
+def test_sentences_are_scored_once_per_article(tmp_path):
+    embedder = HashingEmbedder()
+    kept = Overview(embedder.embed)
+    index = index_of(tmp_path)
+    first = kept.centrality(index)
+    assert embedder.calls == 1 and np.array_equal(kept.centrality(index), first) and embedder.calls == 1
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_a_summary_never_repeats_and_keeps_its_count(count):
+    sentences = [f"Item {n} of the list has words of its own like {w}." for n, w in enumerate("alpha beta gamma delta".split())]
+    chosen = summary_sentences([0.1, 0.4, 0.3, 0.2], sentences, count)
+    assert chosen[0] == 0 and len(chosen) == len(set(chosen)) <= count
+    assert main_point_sentences([0.1, 0.4, 0.3, 0.2], sentences, count) == sorted(main_point_sentences([0.1, 0.4, 0.3, 0.2], sentences, count))
+
+
+def test_name_forms_merge_under_the_longest_cited_at_the_first_mention():
+    mentions = merged_mentions([
+        ("Sec Def Austin", 10, 24, "PERSON"), ("Lloyd J Austin III", 40, 58, "PERSON"),
+        ("the Ministry of Defence", 70, 93, "ORG"), ("Llyod Austin", 95, 107, "PERSON"), ("Llyod", 120, 125, "ORG"),
+    ])
+    # "Llyod Austin": the same surname, the first name one typo away; "Llyod" alone, tagged an
+    # organisation, is in a person's name.
+    assert [(m.name, m.start, m.count, m.label) for m in mentions] == [
+        ("Lloyd J Austin III", 10, 4, "PERSON"), ("Ministry of Defence", 70, 1, "ORG")]
+
+
+# --- the seed article, with the shipped models -----------------------------------------------------
+
+
+@pytest.mark.parametrize("question", [
+    "What is this article about?", "Summarize the article", "What are the main points?",
+    "Who are the people mentioned?", "Which organisations are mentioned?", "What places are mentioned?",
+])
+def test_article_level_questions_on_the_seed_never_get_doesnt_say(seed_assistant, question):
+    answer = seed_assistant.ask(question)
+    assert answer.answerable and answer.kind != "span" and answer.citations
+
+
+def test_what_it_is_about_cites_what_indus_x_aims_at(seed_assistant):
+    answer = seed_assistant.ask("What is it about?")
+    assert any("aims at" in c.text and "INDUS-X" in c.text for c in answer.citations)
+
+
+def test_who_is_mentioned_lists_singh_and_austin_each_at_a_first_mention(seed_assistant):
+    answer = seed_assistant.ask("Who is mentioned?")
+    names = [c.text for c in answer.citations]
+    assert "Rajnath Singh" in names and "Lloyd J Austin III" in names
+    text = seed_assistant.documents[0].text
+    for citation in answer.citations:  # cited where the article first says it, in any form
+        said = text[citation.start : citation.end]
+        assert said.split()[-1] in citation.text.split() or said in citation.text
+        assert citation.sentence_start <= citation.start < citation.end <= citation.sentence_end
+
+
+def test_date_and_author_of_the_seed_are_not_said(seed_assistant):
+    assert not seed_assistant.ask("Who wrote it?").answerable
+    assert not seed_assistant.ask("When was this published?").answerable
