@@ -231,3 +231,13 @@ def test_help_is_plain_text(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "``" not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_qa_ask_answers_a_question_about_the_whole_article(capsys):
+    assert main(["ask", "Who is mentioned?"]) == 0
+    out = capsys.readouterr().out
+    assert "- Rajnath Singh" in out and "- Lloyd J Austin III" in out
+    assert main(["ask", "What is this article about?", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["kind"] == "summary" and "INDUS-X" in payload["answer"] and payload["citations"][0]["start"] == 0

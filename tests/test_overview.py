@@ -121,3 +121,45 @@ def test_who_is_mentioned_lists_singh_and_austin_each_at_a_first_mention(seed_as
 def test_date_and_author_of_the_seed_are_not_said(seed_assistant):
     assert not seed_assistant.ask("Who wrote it?").answerable
     assert not seed_assistant.ask("When was this published?").answerable
+
+
+# --- an archive ------------------------------------------------------------------------------------
+
+
+def archive_assistant(tmp_path):
+    from conftest import NEWS, fake_reader
+
+    from qa.pipeline import Assistant
+    from qa.store import prepare
+    from qa.store_build import update_corpus
+
+    embedder = HashingEmbedder()
+    stories = [document_from_text(text, name.removesuffix(".txt")) for name, text in NEWS.items()]
+    update_corpus(tmp_path / "archive", embedder, prepare(stories, embedder))
+    assistant = Assistant(tmp_path / "index", reader=fake_reader("nothing at all")[0], embedder=embedder)
+    assistant.use_archive(tmp_path / "archive")
+    return assistant, stories
+
+
+def test_what_these_articles_are_about_lists_the_archives_most_central_articles(tmp_path):
+    assistant, stories = archive_assistant(tmp_path)
+    answer = assistant.ask("What are these articles about?", "*")
+    assert answer.kind == "archive_summary" and 1 <= len(answer.citations) <= 5
+    by_id = {story.id: story for story in stories}
+    for citation in answer.citations:  # each article's lead sentence, cited in that article
+        story = by_id[citation.document_id]
+        assert citation.document_title == story.title and story.text[citation.start : citation.end] == citation.text
+        assert citation.start == 0
+    assert len({c.document_id for c in answer.citations}) == len(answer.citations)
+
+
+def test_asked_of_a_whole_archive_what_it_is_about_means_the_conversations_article(tmp_path):
+    from qa.conversation import Turn
+
+    assistant, stories = archive_assistant(tmp_path)
+    earlier = [Turn("Who won?", "Berg", 10, stories[2].id)]
+    answer = assistant.ask("What is it about?", "*", history=earlier)
+    assert answer.kind == "summary" and answer.document_id == stories[2].id
+    assert assistant.ask("What is it about?", "*").kind == "archive_summary"  # no article yet: the archive
+    with pytest.raises(QuestionError, match="one article"):
+        assistant.ask("Who is mentioned?", "*")

@@ -375,6 +375,21 @@ def test_the_cited_sentence_is_scrolled_into_view_in_a_long_article(page):
 
 
 @pytest.mark.browser
+def test_a_question_about_the_whole_article_shows_a_list_and_marks_each_cited_sentence(page):
+    from playwright.sync_api import expect
+
+    reply = ask(page, "Who is mentioned?")
+    expect(reply).to_contain_text("People named:")
+    expect(reply.locator("li").first).to_be_visible()
+    expect(reply.locator("li", has_text="Rajnath Singh")).to_have_count(1)
+    expect(page.locator("#article mark.cited strong").first).to_be_visible()
+    assert page.locator("#article mark.cited").count() >= 2  # every name's first mention, not one sentence
+    summary = ask(page, "What is this article about?")
+    expect(summary.locator("blockquote")).to_contain_text("INDUS-X")
+    expect(page.locator("#article mark.cited").first).to_contain_text("aims at")
+
+
+@pytest.mark.browser
 def test_an_unanswerable_question_gets_the_closest_sentence(page):
     from playwright.sync_api import expect
 
