@@ -34,6 +34,7 @@ from qa.config import PASTED_TITLE, SERVER, WHOLE_ARCHIVE
 from qa.conversation import Conversation, Turn
 from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, Document
 from qa.errors import QAError
+from qa.fetch import looks_like_link
 from qa.ingest import DONE, IngestJob, Ingestor
 from qa.library import seed_document
 from qa.pipeline import MAX_QUESTION_CHARS, Assistant, ready_default_assistant
@@ -209,6 +210,9 @@ class ChatPage:
 
     def paste(self, text: str, title: str, saved: dict | None, request: gr.Request = None) -> Iterator[tuple]:
         title = (title or "").strip() or PASTED_TITLE
+        if looks_like_link(text or ""):  # a link pasted: its article, fetched by the worker
+            yield from self._follow(self.ingestor.submit_link(text.strip()), saved, request)
+            return
         yield from self._follow(self.ingestor.submit_text(text or "", title), saved, request)
 
     def cancel(self, request: gr.Request = None) -> str:
@@ -320,7 +324,7 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
                         label="Title", placeholder=PASTED_TITLE, elem_id="paste-title"
                     )
                     pasted_text = gr.Textbox(
-                        label="Or paste the article's text", lines=6, elem_id="paste-text",
+                        label="Or paste the article's text, or a link to it", lines=6, elem_id="paste-text",
                         max_length=MAX_DOCUMENT_CHARS,
                     )
                     paste_button = gr.Button("Use the pasted text", elem_id="paste")

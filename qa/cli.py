@@ -212,13 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = with_reader(commands.add_parser("ask", help="answer one question"))
     ask.add_argument("question")
-    ask.add_argument("--doc", type=Path, help="article (.txt, .md, .html); default: the INDUS-X seed")
+    ask.add_argument("--doc", help="article: a .txt, .md or .html file, or an http(s) link; default: the INDUS-X seed")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("--archive", type=Path, help="ask the whole archive built there (qa index --archive)")
     ask.set_defaults(handler=_ask)
 
     chat = with_reader(commands.add_parser("chat", help="a conversation in the terminal"))
-    chat.add_argument("--doc", type=Path, help="article (.txt, .md, .html); default: the INDUS-X seed")
+    chat.add_argument("--doc", help="article: a .txt, .md or .html file, or an http(s) link; default: the INDUS-X seed")
     chat.add_argument("--archive", type=Path, help="ask the whole archive built there (qa index --archive)")
     chat.set_defaults(handler=_chat)
 
@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
         return command
 
     index = with_ray(commands.add_parser("index", help="build (or check) the index of articles, or an archive"))
-    index.add_argument("paths", type=Path, nargs="*", help="article files, or directories of them")
+    index.add_argument("paths", nargs="*", help="article files, directories of them, or (without --archive) links")
     index.add_argument("--archive", type=Path, help="build or extend one archive of all the articles there")
     index.add_argument("--remove", nargs="+", default=[], metavar="ID_OR_PATH",
                        help="remove these articles (ids, or the paths they were read from) from the --archive")

@@ -131,6 +131,10 @@ class Ingestor:
     def submit_text(self, text: str, title: str) -> IngestJob:
         return self._submit(IngestJob("text", (text, title), title))
 
+    def submit_link(self, link: str) -> IngestJob:
+        """The article at ``link``, fetched by the worker (``qa.fetch``: public addresses only)."""
+        return self._submit(IngestJob("link", (link,), link))
+
     def _submit(self, job: IngestJob) -> IngestJob:
         self._pending.put(job)
         return job
@@ -257,6 +261,7 @@ def _worker_main(requests, events, index_dir: str, index_settings: CorpusSetting
     from qa.documents import document_from_bytes, document_from_text
     from qa.embedding import Embedder
     from qa.errors import QAError
+    from qa.fetch import fetch_article
     from qa.retrieval import build_bm25
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -268,7 +273,10 @@ def _worker_main(requests, events, index_dir: str, index_settings: CorpusSetting
     while (request := requests.get()) is not None:
         job_id, kind, payload = request
         try:
-            document = document_from_bytes(*payload) if kind == "file" else document_from_text(*payload)
+            if kind == "link":
+                document = fetch_article(*payload)
+            else:
+                document = document_from_bytes(*payload) if kind == "file" else document_from_text(*payload)
             events.put(("started", job_id, document.id, document.title))
             index = store.load_or_build(document, progress=lambda done, total, job_id=job_id: events.put(("progress", job_id, done, total)))
             events.put(("done", job_id, _portable(index), build_bm25(index)))

@@ -241,3 +241,8 @@ def test_qa_ask_answers_a_question_about_the_whole_article(capsys):
     assert main(["ask", "What is this article about?", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["kind"] == "summary" and "INDUS-X" in payload["answer"] and payload["citations"][0]["start"] == 0
+
+
+def test_qa_ask_reads_a_link_but_never_one_to_this_machine(capsys):
+    assert main(["ask", "Who won?", "--doc", "http://127.0.0.1:9/story"]) == 2
+    assert "error: 127.0.0.1 is on this machine or a private network" in capsys.readouterr().err

@@ -49,6 +49,10 @@ def test_a_pasted_article_is_indexed_in_the_worker_and_answers(ingestor, index_d
         (lambda i: i.submit_file(b"text", "slides.pdf"), "unsupported file type"),
         (lambda i: i.submit_text("   ", "Blank"), "empty"),
         (lambda i: i.submit_text("?!  ...", "Marks"), "no words"),
+        # A link is fetched by the worker, which never reaches this machine or a private network.
+        (lambda i: i.submit_link("http://127.0.0.1:9/story"), "this machine or a private network"),
+        (lambda i: i.submit_link("http://169.254.169.254/latest/meta-data/"), "this machine or a private network"),
+        (lambda i: i.submit_link("file:///etc/passwd"), "only http and https"),
     ],
 )
 def test_bad_input_fails_with_a_sentence(ingestor, submit, message):
