@@ -27,6 +27,7 @@ from qa.conversation import Resolution, Turn, reader_question, resolve, turns_ab
 from qa.documents import Document
 from qa.embedding import Embedder
 from qa.errors import QuestionError
+from qa.language import not_english_note
 from qa.library import LOADED_CHARS_BUDGET, Library, LoadedArticle, seed_document
 from qa.overview import Overview
 from qa.paths import default_index_dir
@@ -51,7 +52,8 @@ MAX_ALTERNATIVES = 3
 
 
 def check_question(question: str) -> str:
-    """The question, stripped; QuestionError when it is empty or too long to be a question."""
+    """The question, stripped; QuestionError when it is empty, too long to be a question, or written
+    in a script the reader can't read."""
     if not isinstance(question, str) or not question.strip():
         raise QuestionError("Please type a question.")
     question = " ".join(question.split())
@@ -59,6 +61,8 @@ def check_question(question: str) -> str:
         raise QuestionError(
             f"That question is {len(question):,} characters long; please keep it under {MAX_QUESTION_CHARS:,}."
         )
+    if note := not_english_note(question):
+        raise QuestionError(f"{note.replace('This is', 'Your question is')} Please ask in English.")
     return question
 
 

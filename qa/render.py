@@ -13,6 +13,7 @@ import re
 from qa.answer import SPAN, SUMMARY, Answer
 from qa.documents import Document
 from qa.errors import QAError
+from qa.language import not_english_note
 
 logger = logging.getLogger("ui")
 
@@ -221,7 +222,29 @@ def _article_html(document: Document, marks: list[list[tuple[int, int, str, str]
             at = chain_end
         pieces.append(html.escape(document.text[at:end]))
         paragraphs.append(f"<p>{''.join(pieces)}</p>")
-    return f'<h3>{html.escape(document.title)}</h3><div id="article">{"".join(paragraphs)}</div>'
+    return f'<h3>{html.escape(document.title)}</h3>{byline_html(document)}<div id="article">{"".join(paragraphs)}</div>'
+
+
+def byline(document: Document) -> str:
+    """Where an article comes from, as its page said: "Harbour News, 2024-10-21, by Ana Silva".
+
+    >>> byline(Document("d", "T", "x", meta={"sitename": "Harbour News", "date": "2024-10-21", "author": "Ana Silva"}))
+    'Harbour News, 2024-10-21, by Ana Silva'
+    """
+    meta = document.meta
+    parts = [str(meta[key]).strip() for key in ("sitename", "date") if str(meta.get(key) or "").strip()]
+    if str(meta.get("author") or "").strip():
+        parts.append(f"by {str(meta['author']).strip()}")
+    return ", ".join(parts)
+
+
+def byline_html(document: Document) -> str:
+    """The byline under the article's title, its link when it came from one (http(s) only)."""
+    url = str(document.meta.get("url") or "")
+    link = f' — <a href="{html.escape(url)}" rel="noopener noreferrer" target="_blank">the page</a>' if url.startswith(("http://", "https://")) else ""
+    text = byline(document)
+    note = f'<p class="qa-muted qa-language">{html.escape(language)} Answers may miss.</p>' if (language := not_english_note(document.text)) else ""
+    return (f'<p class="qa-muted qa-byline">{html.escape(text)}{link}</p>' if text or link else "") + note
 
 
 def archive_html(count: int) -> str:

@@ -166,7 +166,7 @@ def test_unknown_document(assistant):
     [
         "What does INDUS-X aim at? " + "Please answer in detail, " * 22,  # 574 characters: the old panic
         "What does INDUS-X aim at and " + "why " * 240,  # 989: the old truncation error
-        "印度和美国在新德里启动了什么国防创新倡议，这个倡议的目标是什么，谁宣布的？" * 3,  # 126 Chinese characters
+        "What does INDUS-X aim at? « réponse détaillée, s'il vous plaît » ✓ 🚀 " * 9,  # many tokens per character
     ],
 )
 def test_a_question_longer_than_the_reader_takes_is_read_cut_and_says_so(assistant, question):
@@ -198,11 +198,21 @@ def test_questions_of_any_length_and_script_get_an_answer_or_a_sentence(assistan
         try:
             answer = assistant.ask(question)
         except QuestionError as error:
-            assert str(error) in ("Please type a question.",) or "characters long" in str(error)
+            assert str(error) == "Please type a question." or "characters long" in str(error) or "English only" in str(error)
             return
         assert answer.sentence is not None and 0.0 <= answer.score <= 1.0
 
     check()
+
+
+@pytest.mark.parametrize(("question", "script"), [
+    ("美国国防部长什么时候抵达新德里？", "Chinese or Japanese"),
+    ("متى وصل وزير الدفاع الأمريكي؟", "Arabic"),
+    ("מתי הגיע שר ההגנה?", "Hebrew"),
+])
+def test_a_question_in_another_script_is_told_that_the_reader_understands_english_only(assistant, question, script):
+    with pytest.raises(QuestionError, match=f"Your question is written in {script} script: the reader understands English only"):
+        assistant.ask(question)
 
 
 def test_an_article_of_stop_words_is_searched_by_meaning(tmp_path, reader, embedder):

@@ -50,3 +50,18 @@ def test_a_summary_shows_as_its_sentences_and_a_missing_author_says_so():
     nobody = Answer("Who wrote it?", "", 0.0, False, "", None, None, None, None, "d", "T", kind="author")
     assert "doesn't say who wrote it" in reply_html(nobody).replace("&#x27;", "'").replace("\\'", "'")
     assert api_payload(summary)["kind"] == "summary" and api_payload(summary)["citations"][1]["start"] == 3
+
+
+def test_the_article_panel_says_where_the_article_comes_from_and_links_only_to_web_pages():
+    meta = {"sitename": "Harbour <News>", "date": "2024-10-21", "author": "Ana Silva", "url": "https://news.example/ferry"}
+    panel = article_html(Document("d", "Ferry", "The ferry sailed.", meta=meta))
+    assert "Harbour &lt;News&gt;, 2024-10-21, by Ana Silva" in panel
+    assert '<a href="https://news.example/ferry" rel="noopener noreferrer" target="_blank">the page</a>' in panel
+    hostile = article_html(Document("d", "Ferry", "The ferry sailed.", meta={"url": "javascript:alert(1)"}))
+    assert "javascript" not in hostile and "qa-byline" not in hostile
+    assert "qa-byline" not in article_html(Document("d", "Pasted", "Text."))
+
+
+def test_an_article_in_another_script_says_the_reader_understands_english_only():
+    panel = article_html(Document("d", "新闻", "印度和美国在新德里启动了国防创新倡议。"))
+    assert "Chinese or Japanese script: the reader understands English only. Answers may miss." in panel

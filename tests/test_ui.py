@@ -495,7 +495,7 @@ def test_questions_of_any_length_and_script_never_hang_the_page(page):
 
     check()
     reply = ask(page, "印度和美国在新德里启动了什么国防创新倡议，这个倡议的目标是什么，谁宣布的？" * 3)
-    expect(reply.locator(".qa-understood")).to_contain_text("Your question was long")
+    expect(reply).to_contain_text("the reader understands English only")
     assert no_error_badges(page)
 
 
