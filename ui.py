@@ -63,6 +63,12 @@ MODEL_QUEUE = {"concurrency_id": "models", "concurrency_limit": 8}
 # at once without holding up a question.
 INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}
 PROGRESS_EVERY_S = 0.5
+# What the empty chat says (Markdown).
+WELCOME = (
+    "**Ask the article on the right anything** — who, what, when, where — or ask about it as a whole: "
+    "*What is it about?*, *the main points?*, *Who is mentioned?* Every answer quotes the article, or says "
+    "it doesn't say. Bring your own article below: a file, pasted text or a link."
+)
 
 
 def new_saved() -> dict:
@@ -151,7 +157,8 @@ class ChatPage:
     def respond(self, question: str, history: list, document_id: str, saved: dict | None):
         """The question and its reply appended to the chat, and the cited sentence shown in the
         article; a question that can't be asked gets a message and stays in its box to be fixed."""
-        history = [*(history or []), {"role": "user", "content": question_html(question or "")}]
+        # An empty question gets its message, and no bubble of its own is kept.
+        history = [*(history or [])] + ([{"role": "user", "content": question_html(question)}] if (question or "").strip() else [])
         saved = visit(saved)
         try:
             turns = [Turn(*turn) for turn in saved["turns"]]
@@ -294,7 +301,7 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
                 # and no LaTeX delimiters means a "$$" in an article shows as typed.
                 chat = gr.Chatbot(
                     label="Chat", height=480, elem_id="chat", sanitize_html=True, latex_delimiters=[],
-                    buttons=["copy"],
+                    buttons=["copy"], placeholder=WELCOME,
                 )
                 question = gr.Textbox(
                     label="Your question",

@@ -41,6 +41,8 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 # Control characters other than whitespace: text has next to none, binary files have many.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 MAX_CONTROL_SHARE = 0.01
+# A .txt file's first line is its title when it is a headline this short at most.
+MAX_HEADLINE_CHARS = 150
 
 
 logger = logging.getLogger(__name__)
@@ -217,7 +219,23 @@ def document_from_bytes(data: bytes, name: str) -> Document:
     elif suffix in (".md", ".markdown"):
         found_title, text = markdown_to_text(text)
         title = found_title or title
+    else:
+        title = headline(text) or title
     return document_from_text(text, title=title, source=name, meta=meta)
+
+
+def headline(text: str) -> str | None:
+    """A plain-text article's first line when it reads as a headline: short, on a line of its own
+    followed by a blank line, not ending as a sentence does.
+
+    >>> headline("Ferry resumes after storm\\n\\nThe ferry sailed again on Tuesday."), headline("The ferry sailed.\\n\\nMore.")
+    ('Ferry resumes after storm', None)
+    """
+    first, blank, _ = text.lstrip().partition("\n\n")
+    first = first.strip()
+    if not blank or "\n" in first or not 3 <= len(first) <= MAX_HEADLINE_CHARS or first[-1] in ".,;:":
+        return None
+    return first
 
 
 def load_document(path: str | Path) -> Document:

@@ -19,6 +19,10 @@ logger = logging.getLogger("ui")
 
 # A user's question is shown cut to this many characters.
 SHOWN_QUESTION_CHARS = 300
+# A reply quotes at most this much of its sentence, around the answer: an article of one
+# 2,000,000-character line would otherwise be quoted whole in every reply (and fill the browser's
+# storage of the conversation after two).
+MAX_QUOTED_CHARS = 400
 SORRY = "Sorry, something went wrong on our side; it has been logged. Please try again."
 
 # Runs of text without a blank line in them: the article's paragraphs.
@@ -66,6 +70,34 @@ def question_html(question: str) -> str:
     return f'<p class="qa-question">{html.escape(shown) or "<em>(empty question)</em>"}</p>'
 
 
+def quoted(answer: Answer) -> tuple[str, int | None]:
+    """The answer's sentence as the reply quotes it, and where that quote starts in the article: a
+    "sentence" longer than ``MAX_QUOTED_CHARS`` (an article of one long line) is cut to the words
+    around the answer, with an ellipsis at each cut end.
+
+    >>> long = Answer("Q", "noon", 1.0, True, "x " * 500 + "at noon " + "y " * 500, 0, 2008, 1003, 1007, "d", "T")
+    >>> text, start = quoted(long)
+    >>> len(text) < 420 and "at noon" in text and text.startswith("…") and text.endswith("…"), start
+    (True, 802)
+    """
+    sentence = one_line(answer.sentence)
+    if len(sentence) <= MAX_QUOTED_CHARS or answer.sentence_start is None:
+        return sentence, answer.sentence_start
+    middle = (answer.start if answer.start is not None else answer.sentence_start) - answer.sentence_start
+    first = max(0, min(middle - MAX_QUOTED_CHARS // 2, len(sentence) - MAX_QUOTED_CHARS))
+    last = first + MAX_QUOTED_CHARS
+    first, last = _word_edge(sentence, first, -1), _word_edge(sentence, last, 1)
+    cut = ("…" if first > 0 else "") + sentence[first:last] + ("…" if last < len(sentence) else "")
+    return cut, answer.sentence_start + first - (1 if first > 0 else 0)
+
+
+def _word_edge(text: str, at: int, step: int) -> int:
+    """``at`` moved (by ``step``) to the nearest space, so a cut falls between words."""
+    while 0 < at < len(text) and not text[at].isspace():
+        at += step
+    return max(0, min(at, len(text)))
+
+
 def source_html(answer: Answer) -> str:
     """Which article of an archive an answer comes from, linking to its text in the article panel."""
     return f'<p class="qa-muted qa-source">from <a href="#article-panel">{html.escape(answer.document_title)}</a></p>'
@@ -76,10 +108,10 @@ def reply_html(answer: Answer, from_archive: bool = False) -> str:
     the alternatives; or, when the article doesn't say, the closest sentence found. Asked of a
     whole archive, the reply says which article it comes from. An answer about the whole article
     is its sentences or a list (``overview_html``)."""
-    source = source_html(answer) if from_archive else ""
+    source = source_html(answer) if from_archive and answer.answerable else ""
     if answer.kind != SPAN:
         return overview_html(answer, source)
-    sentence = one_line(answer.sentence)
+    sentence, sentence_start = quoted(answer)
     if not answer.answerable:
         closest = (
             f"<p>The closest sentence I found:</p><blockquote>{html.escape(sentence)}</blockquote>"
@@ -91,7 +123,7 @@ def reply_html(answer: Answer, from_archive: bool = False) -> str:
             f'<span class="qa-muted">confidence that it does: {answer.score:.0%}</span></p>{closest}'
             f"{source}{understood_html(answer)}</div>"
         )
-    marked = highlighted(sentence, answer.sentence_start, [(answer.start, answer.end, "mark", "")])
+    marked = highlighted(sentence, sentence_start, [(answer.start, answer.end, "mark", "")])
     alternatives = ""
     if answer.alternatives:
         items = "".join(
@@ -258,7 +290,8 @@ def archive_html(count: int) -> str:
 CSS = """
 #article { position: relative; max-height: 72vh; overflow-y: auto; line-height: 1.55; padding-right: 0.5em; }
 #article p { white-space: pre-line; margin: 0 0 0.9em; }
-#article mark.cited, .qa-reply mark { background: #ffe58a; color: inherit; }
+/* Dark text on the yellow in light and dark mode alike: #1b1b1b on #ffe58a is 15:1 (WCAG asks 4.5). */
+#article mark.cited, .qa-reply mark { background: #ffe58a; color: #1b1b1b; }
 #article mark.closest { background: none; outline: 2px dashed #c9a400; }
 .qa-reply blockquote { margin: 0.4em 0; padding-left: 0.8em; border-left: 3px solid #ccc; }
 .qa-muted { opacity: 0.7; font-size: 0.9em; }

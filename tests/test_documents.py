@@ -122,3 +122,10 @@ def test_huge_document_is_refused():
 def test_missing_file(tmp_path):
     with pytest.raises(DocumentError, match="no such file"):
         load_document(tmp_path / "nope.txt")
+
+
+def test_a_text_files_headline_is_its_title():
+    from qa.documents import document_from_bytes
+
+    assert document_from_bytes(b"Ferry resumes after storm\n\nThe ferry sailed on Tuesday.", "notes-3.txt").title == "Ferry resumes after storm"
+    assert document_from_bytes(b"The ferry sailed on Tuesday.\n\nIt was late.", "notes-3.txt").title == "notes 3"

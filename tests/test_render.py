@@ -65,3 +65,9 @@ def test_the_article_panel_says_where_the_article_comes_from_and_links_only_to_w
 def test_an_article_in_another_script_says_the_reader_understands_english_only():
     panel = article_html(Document("d", "新闻", "印度和美国在新德里启动了国防创新倡议。"))
     assert "Chinese or Japanese script: the reader understands English only. Answers may miss." in panel
+
+
+def test_a_reply_from_a_whole_archive_names_its_article_only_when_it_answers():
+    found = Answer("When?", "Sunday", 0.9, True, "On Sunday.", 0, 10, 3, 9, "d", "Ferry")
+    declined = Answer("When?", "", 0.1, False, "On Sunday.", 0, 10, None, None, "d", "Ferry")
+    assert "from <a" in reply_html(found, from_archive=True) and "Ferry" not in reply_html(declined, from_archive=True)

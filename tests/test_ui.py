@@ -389,6 +389,38 @@ def test_a_question_about_the_whole_article_shows_a_list_and_marks_each_cited_se
     expect(page.locator("#article mark.cited").first).to_contain_text("aims at")
 
 
+CONTRAST_SCRIPT = """(element) => {
+    const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const luminance = ([r, g, b]) => {
+        const [R, G, B] = [r, g, b].map((c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; });
+        return 0.2126 * R + 0.7152 * G + 0.0722 * B;
+    };
+    const style = getComputedStyle(element);
+    const [a, b] = [luminance(rgb(style.color)), luminance(rgb(style.backgroundColor))];
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+@pytest.mark.browser
+def test_the_highlighted_answer_is_readable_in_dark_mode(browser, server):
+    page = open_page(browser, server.rstrip("/") + "/?__theme=dark", color_scheme="dark")
+    try:
+        reply = ask(page, "What does INDUS-X aim at?")
+        for mark in (reply.locator("blockquote mark"), page.locator("#article mark.cited")):
+            assert mark.evaluate(CONTRAST_SCRIPT) >= 4.5  # WCAG AA for text
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_an_empty_question_leaves_no_bubble_and_the_empty_chat_says_what_to_do(page):
+    from playwright.sync_api import expect
+
+    expect(page.locator("#chat")).to_contain_text("Ask the article on the right anything")
+    expect(ask(page, "   ")).to_have_text("Please type a question.")
+    expect(page.locator("#chat .qa-question")).to_have_count(0)
+
+
 @pytest.mark.browser
 def test_an_unanswerable_question_gets_the_closest_sentence(page):
     from playwright.sync_api import expect
