@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 _WORD = re.compile(r"\w+")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 # Straight and typographic double quotes; a span must hold both ends of a quotation or neither.
 QUOTES = frozenset('"“”„«»')
 # How far outside a span its unpaired quote's partner may be and still be taken in: a word or two.
@@ -79,14 +80,19 @@ def clean_boundaries(text: str, start: int, end: int) -> tuple[int, int] | None:
 
     A clean span holds both ends of any quotation inside it, or neither (a span that is one whole
     quotation loses its quotes); does not start or end with dangling punctuation; and stops before a
-    comma, semicolon or dash that opens a clause.
+    comma, semicolon or dash that opens a clause. A span never crosses a paragraph break: no answer
+    runs from one paragraph, table row or list item into the next.
 
     >>> text = 'He met "Rajnath Singh," the minister, on Sunday, when talks began.'
     >>> text[slice(*clean_boundaries(text, 7, 23))]
     'Rajnath Singh'
     >>> text[slice(*clean_boundaries(text, 41, 65))]
     'Sunday'
+    >>> clean_boundaries("Visitors: 120.\\n\\nDay: Tuesday; Visitors: 95.", 10, 44) is None  # across paragraphs
+    True
     """
+    if _PARAGRAPH_BREAK.search(text, start, end):
+        return None
     start, end = _cut_clause(text, start, end)
     while True:
         before = (start, end)

@@ -129,3 +129,13 @@ def test_a_text_files_headline_is_its_title():
 
     assert document_from_bytes(b"Ferry resumes after storm\n\nThe ferry sailed on Tuesday.", "notes-3.txt").title == "Ferry resumes after storm"
     assert document_from_bytes(b"The ferry sailed on Tuesday.\n\nIt was late.", "notes-3.txt").title == "notes 3"
+
+
+def test_an_html_table_with_a_header_row_is_read_a_row_a_sentence():
+    from qa.documents import html_to_text
+
+    page = ("<table><thead><tr><th>City</th><th>Rain</th><th>Sun</th></tr></thead>"
+            "<tr><td>Oslo</td><td>12 mm</td><td>3 h</td></tr><tr><td>Rome</td><td></td><td></td></tr></table>")
+    assert html_to_text(page)[1] == "The Rain for Oslo is 12 mm. The Sun for Oslo is 3 h.\n\nRome."
+    bare = "<table><tr><td>a</td><td>b</td></tr><tr><td>c</td><td>d</td></tr></table>"
+    assert html_to_text(bare)[1] == "a b\n\nc d"  # no header row: cells as they are

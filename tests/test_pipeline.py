@@ -234,3 +234,13 @@ def test_articles_beyond_the_memory_budget_are_unloaded_and_come_back(tmp_path, 
     assert sum(len(document.text) for document in assistant.documents) <= 250
     assert assistant.ask("When did the bridge open?", stories[0].id).text == "1 May"  # back from disk
     assert stories[0].id in [document.id for document in assistant.documents]
+
+
+def test_a_markdown_tables_rows_are_read_as_sentences_and_answered(tmp_path, reader, embedder):
+    assistant = Assistant(tmp_path, reader=reader, embedder=embedder)
+    table = "# Museum visits\n\n| Day | Visitors |\n|---|---|\n| Monday | 120 |\n| Tuesday | 95 |\n| Wednesday | 310 |\n"
+    path = tmp_path / "visits.md"
+    path.write_text(table)
+    document = assistant.add_file(path)
+    assert "| Day |" not in document.text
+    assert assistant.ask("How many visitors came on Tuesday?", document.id).text == "95"
