@@ -63,6 +63,9 @@ MODEL_QUEUE = {"concurrency_id": "models", "concurrency_limit": 8}
 # at once without holding up a question.
 INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}
 PROGRESS_EVERY_S = 0.5
+# Gradio refuses files above this with its own red toast; below it, a file over MAX_FILE_BYTES
+# reaches the page, whose status line says how big it is and what the limit is.
+UPLOAD_LIMIT_BYTES = 4 * MAX_FILE_BYTES
 # What the empty chat says (Markdown).
 WELCOME = (
     "**Ask the article on the right anything** — who, what, when, where — or ask about it as a whole: "
@@ -322,8 +325,8 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
                 )
                 with gr.Accordion("Bring your own article", open=False, elem_id="own-article"):
                     gr.Markdown(
-                        f"A .txt, .md or .html file up to {MAX_FILE_BYTES // 1_000_000} MB, or pasted text up to "
-                        f"{MAX_DOCUMENT_CHARS:,} characters. Only you see the articles you bring."
+                        f"A .txt or .md file, or pasted text, of up to {MAX_DOCUMENT_CHARS:,} characters; a saved "
+                        f".html page up to {MAX_FILE_BYTES // 1_000_000} MB; or a link. Only you see the articles you bring."
                     )
                     # No file_types filter: every refused file gets the same explanation in the status line.
                     upload = gr.File(label="Upload a .txt, .md or .html file", elem_id="upload")
@@ -380,7 +383,7 @@ def launch(app: gr.Blocks, host: str = SERVER.host, port: int = SERVER.port) -> 
         quiet=True,
         css=CSS,
         head=PLAIN_TEXT_SCRIPT,
-        max_file_size=MAX_FILE_BYTES,
+        max_file_size=UPLOAD_LIMIT_BYTES,
     )
     return app.local_url
 

@@ -459,6 +459,17 @@ def test_an_uploaded_article_can_be_asked(page, tmp_path):
 
 
 @pytest.mark.browser
+def test_a_file_over_the_limit_gets_the_pages_own_sentence_not_an_error_toast(page, tmp_path):
+    from playwright.sync_api import expect
+
+    big = tmp_path / "big.html"
+    big.write_bytes(b"<p>" + b"word " * 1_800_000 + b"</p>")  # 9 MB: over the 8 MB the page promises
+    load_article(page, upload=big)
+    expect(page.locator("#status")).to_contain_text("big.html is 9,000,007 bytes; the limit is 8,000,000")
+    assert no_error_badges(page)
+
+
+@pytest.mark.browser
 def test_a_binary_upload_is_refused_and_the_current_article_stays_selected(page, tmp_path):
     from playwright.sync_api import expect
 
