@@ -292,6 +292,7 @@ CSS = """
 #article p { white-space: pre-line; margin: 0 0 0.9em; }
 /* Dark text on the yellow in light and dark mode alike: #1b1b1b on #ffe58a is 15:1 (WCAG asks 4.5). */
 #article mark.cited, .qa-reply mark { background: #ffe58a; color: #1b1b1b; }
+#article mark.cited strong, .qa-reply mark strong { color: inherit; }
 #article mark.closest { background: none; outline: 2px dashed #c9a400; }
 .qa-reply blockquote { margin: 0.4em 0; padding-left: 0.8em; border-left: 3px solid #ccc; }
 .qa-muted { opacity: 0.7; font-size: 0.9em; }

@@ -408,6 +408,10 @@ def test_the_highlighted_answer_is_readable_in_dark_mode(browser, server):
         reply = ask(page, "What does INDUS-X aim at?")
         for mark in (reply.locator("blockquote mark"), page.locator("#article mark.cited")):
             assert mark.evaluate(CONTRAST_SCRIPT) >= 4.5  # WCAG AA for text
+        ask(page, "Who is mentioned?")
+        name = page.locator("#article mark.cited strong").first  # a name in bold inside its marked sentence
+        assert name.evaluate("(e) => getComputedStyle(e).color") == page.locator("#article mark.cited").first.evaluate(
+            "(e) => getComputedStyle(e).color")
     finally:
         page.close()
 
