@@ -303,7 +303,8 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
                 # Replies are HTML built from escaped text; the sanitizer is a second line of defence,
                 # and no LaTeX delimiters means a "$$" in an article shows as typed.
                 chat = gr.Chatbot(
-                    label="Chat", height=480, elem_id="chat", sanitize_html=True, latex_delimiters=[],
+                    # No label badge: it sat over the top message.
+                    label="Chat", show_label=False, height=480, elem_id="chat", sanitize_html=True, latex_delimiters=[],
                     buttons=["copy"], placeholder=WELCOME,
                 )
                 question = gr.Textbox(

@@ -296,6 +296,8 @@ CSS = """
 #article mark.closest { background: none; outline: 2px dashed #c9a400; }
 .qa-reply blockquote { margin: 0.4em 0; padding-left: 0.8em; border-left: 3px solid #ccc; }
 .qa-muted { opacity: 0.7; font-size: 0.9em; }
+/* The article's name ends before the dropdown's caret instead of running under it. */
+#article-choice input { padding-right: 2.2em; text-overflow: ellipsis; }
 /* A phone: the chat leaves room for the question box and the Ask button below it. */
 @media (max-width: 640px) { #chat { height: 46vh !important; } #article { max-height: 60vh; } }
 """
