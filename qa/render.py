@@ -98,6 +98,10 @@ def _word_edge(text: str, at: int, step: int) -> int:
     return max(0, min(at, len(text)))
 
 
+# On a phone the article is far below the chat: each answer links to where it is marked.
+JUMP_TO_ARTICLE = '<p class="qa-jump"><a href="#article-panel">See it marked in the article ↓</a></p>'
+
+
 def source_html(answer: Answer) -> str:
     """Which article of an archive an answer comes from, linking to its text in the article panel."""
     return f'<p class="qa-muted qa-source">from <a href="#article-panel">{html.escape(answer.document_title)}</a></p>'
@@ -136,7 +140,7 @@ def reply_html(answer: Answer, from_archive: bool = False) -> str:
     return (
         f'<div class="qa-reply"><p><strong class="qa-answer">{html.escape(one_line(answer.text))}</strong> '
         f'<span class="qa-muted">confidence {answer.score:.0%}</span></p>'
-        f"<blockquote>{marked}</blockquote>{source}{understood_html(answer)}{alternatives}</div>"
+        f"<blockquote>{marked}</blockquote>{source}{understood_html(answer)}{alternatives}{JUMP_TO_ARTICLE}</div>"
     )
 
 
@@ -169,7 +173,8 @@ def overview_html(answer: Answer, source: str = "") -> str:
     else:
         body = f'<p><strong class="qa-answer">{html.escape(one_line(answer.text))}</strong></p>'
     note = '<p class="qa-muted">from the page\'s details</p>' if not answer.citations else ""
-    return f'<div class="qa-reply qa-overview"><p>{label}</p>{body}{note}{source}</div>'
+    jump = JUMP_TO_ARTICLE if answer.citations and answer.document_id else ""
+    return f'<div class="qa-reply qa-overview"><p>{label}</p>{body}{note}{source}{jump}</div>'
 
 
 def answer_card(answer: Answer) -> str:
@@ -299,7 +304,8 @@ CSS = """
 /* The article's name ends before the dropdown's caret instead of running under it. */
 #article-choice input { padding-right: 2.2em; text-overflow: ellipsis; }
 /* A phone: the chat leaves room for the question box and the Ask button below it. */
-@media (max-width: 640px) { #chat { height: 46vh !important; } #article { max-height: 60vh; } }
+.qa-jump { display: none; font-size: 0.9em; }
+@media (max-width: 640px) { #chat { height: 46vh !important; } #article { max-height: 60vh; } .qa-jump { display: block; } }
 """
 # Chat messages are HTML; what a user copies, and what a screen reader announces, is their text.
 # Gradio's copy button writes the message's source and labels it with the same: both are turned
@@ -308,6 +314,7 @@ PLAIN_TEXT_SCRIPT = """<script>
 (() => {
   const plain = (markup) => {
     const doc = new DOMParser().parseFromString(markup, 'text/html');
+    doc.querySelectorAll('.qa-jump').forEach((element) => element.remove());  // a phone's link, not the answer
     doc.querySelectorAll('p, blockquote, li, summary, div').forEach((element) => element.append('\\n'));
     return doc.body.textContent.replace(/[ \\t]+\\n/g, '\\n').replace(/\\n{3,}/g, '\\n\\n').trim();
   };

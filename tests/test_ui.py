@@ -426,6 +426,21 @@ def test_an_empty_question_leaves_no_bubble_and_the_empty_chat_says_what_to_do(p
 
 
 @pytest.mark.browser
+def test_on_a_phone_each_answer_links_to_its_marked_sentence(browser, server):
+    from playwright.sync_api import expect
+
+    phone = open_page(browser, server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        reply = ask(phone, "When did the US Defence Secretary arrive in New Delhi?")
+        jump = reply.locator(".qa-jump a")
+        expect(jump).to_be_visible()
+        jump.click()
+        expect(phone.locator("#article mark.cited")).to_be_in_viewport()
+    finally:
+        phone.close()
+
+
+@pytest.mark.browser
 def test_an_unanswerable_question_gets_the_closest_sentence(page):
     from playwright.sync_api import expect
 
