@@ -22,7 +22,6 @@ from qa.conversation import Resolution, Turn
 from qa.documents import Document, document_from_text, load_document
 from qa.embedding import TextEmbedder
 from qa.errors import DocumentError
-from qa.fetch import fetch_article, looks_like_link
 from qa.reading import Context, read_already, sentence_bounds
 from qa.retrieval import ArchiveRetriever, Hit, RetrievalSettings, Retriever
 from qa.store import ARCHIVE_SETTINGS, Corpus, CorpusSettings, DocumentIndex, open_corpus
@@ -228,7 +227,9 @@ def load_article(path: str | Path) -> Document:
     """The article in the file ``path``, or at the link ``path`` (``qa.fetch``); the seed file is the
     seed article, under its title, so that ``qa index seeds/indus_x.txt`` builds the very index
     ``qa ask`` then uses."""
-    if isinstance(path, str) and looks_like_link(path):
+    if isinstance(path, str) and path.strip().lower().startswith(("http://", "https://")):
+        from qa.fetch import fetch_article  # httpx, imported only for a link
+
         return fetch_article(path)
     if Path(path).resolve() == SEED_ARTICLE.resolve():
         return seed_document()
