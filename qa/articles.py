@@ -105,16 +105,21 @@ class ArticleStore:
             )
             return prepared.index(manifest_key(self.embedder, self.settings), persisted=False)
         logger.info("indexed %r: %d chunks in %s", document.title, len(prepared.chunks), corpus.directory)
-        return corpus.view(document.id)
+        view = corpus.view(document.id)  # the stored float16 vectors: as it will load next time
+        corpus.close()
+        return view
 
     def _load(self, document_id: str) -> DocumentIndex:
         """The verified stored article; raises _Missing, or CorpusError saying what is wrong."""
         corpus = open_corpus(self.root / document_id, self.embedder, self.settings)
         if corpus is None:
             raise _Missing()
-        if corpus.ids != [document_id]:
-            raise CorpusError(self.root / document_id, f"damaged (it holds {corpus.ids[:2]}, not {document_id!r})")
-        return corpus.view(document_id)
+        try:
+            if corpus.ids != [document_id]:
+                raise CorpusError(self.root / document_id, f"damaged (it holds {corpus.ids[:2]}, not {document_id!r})")
+            return corpus.view(document_id)
+        finally:
+            corpus.close()  # the view holds its own copies: no file stays open per article
 
     def writable(self) -> bool:
         """True when indexes can be written here (the folder exists or can be made, and takes a file)."""

@@ -242,6 +242,14 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def close(self) -> None:
+        """Let go of its files now (the store's connection, the mapped arrays) rather than when the
+        garbage collector gets to it: a view (``view``) already taken holds its own copies."""
+        self.view.cache_clear()
+        self._store.close()
+        self._vectors = self._faiss = None
+        self._bm25 = {}
+
     def __contains__(self, document_id: object) -> bool:
         return document_id in self._numbers
 
