@@ -192,6 +192,10 @@ NEWS = {
 }
 
 
+# Each story's title, as read from its file: its headline (the first line, a line of its own).
+HEADLINES = {name.removesuffix(".txt"): text.split("\n", 1)[0] for name, text in NEWS.items()}
+
+
 @pytest.fixture
 def news_dir(tmp_path) -> Path:
     """A folder of six short, unrelated news stories as .txt files."""

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import NEWS, REPO_ROOT, write_squad
+from conftest import HEADLINES, NEWS, REPO_ROOT, write_squad
 
 from qa.archive_ingest import SHARDS_DIR, article_files, ingest
 from qa.config import WHOLE_ARCHIVE
@@ -73,7 +73,7 @@ def test_a_question_finds_its_article_in_the_whole_archive(tmp_path, news_dir, e
     assistant = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
     assistant.use_archive(tmp_path / "archive")
     found = assistant.ask(question)
-    assert found.answerable and answer in found.text and found.document_title == title
+    assert found.answerable and answer in found.text and found.document_title == HEADLINES[title]
     assert found.sentence in assistant.document(found.document_id).text
 
 
@@ -85,7 +85,7 @@ def test_a_follow_up_is_read_in_the_conversations_article_first_and_a_new_topic_
     assistant = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
     assistant.use_archive(tmp_path / "archive")
     chat = Conversation(assistant, document_id)
-    assert chat.ask("Who designed the footbridge?").document_title == "bridge"
+    assert chat.ask("Who designed the footbridge?").document_title == HEADLINES["bridge"]
     bridge = chat.turns[-1].document_id
     # On topic: answered from the bridge article alone, read as if it had been named.
     follow_up = assistant.read("When does construction start?", document_id, history=chat.turns)
@@ -99,7 +99,7 @@ def test_a_follow_up_is_read_in_the_conversations_article_first_and_a_new_topic_
     assert searches[0] == bridge and "archive" in searches
     assert switch.contexts[0][0].document.id == bridge
     answer = chat.ask("How many ships waited offshore?")
-    assert (answer.text, answer.document_title) == ("32", "harbour")
+    assert (answer.text, answer.document_title) == ("32", HEADLINES["harbour"])
 
 
 def test_the_whole_archive_is_ranked_by_weighted_scores(tmp_path, news_dir, embedder):
@@ -208,7 +208,7 @@ def test_extending_an_archive_embeds_only_the_articles_it_lacks(tmp_path, news_d
     (news_dir / "zoo.txt").write_text("Zoo welcomes twin pandas\n\nTwin pandas were born at the Kelby zoo on Friday, keepers said.")
     report = ingest([news_dir], root, embedder=embedder, progress=False)
     zoo = open_corpus(root, embedder).prepared(load_document(news_dir / "zoo.txt").id)
-    assert embedded == ["zoo"] and (report.documents, report.added) == (7, 1)
+    assert embedded == ["Zoo welcomes twin pandas"] and (report.documents, report.added) == (7, 1)
     assert report.sentences == len(zoo.sentences)
     # Documents in memory (how `qa eval --across-articles` builds its corpus) are skipped the same way.
     embedded.clear()
@@ -242,7 +242,7 @@ def test_ray_ingestion_builds_the_same_archive_as_in_process(tmp_path, news_dir,
     assert more.documents == 7 and more.added == 1 and more.sentences == len(zoo.sentences)
     assistant = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
     assistant.use_archive(tmp_path / "ray")
-    assert assistant.ask("Where were the twin pandas born?").document_title == "zoo"
+    assert assistant.ask("Where were the twin pandas born?").document_title == "Zoo welcomes twin pandas"
 
 
 @pytest.mark.ray
@@ -273,7 +273,7 @@ def test_qa_ask_over_an_archive_says_which_article(tmp_path, news_dir):
     built = qa("index", str(news_dir), "--archive", str(tmp_path / "archive"))
     assert built.returncode == 0 and "6 articles (6 new)" in built.stdout, built.stderr[-2000:]
     asked = qa("ask", "Who designed the footbridge?", "--archive", str(tmp_path / "archive"))
-    assert asked.returncode == 0 and "Priya Nair" in asked.stdout and "from: bridge" in asked.stdout
+    assert asked.returncode == 0 and "Priya Nair" in asked.stdout and f"from: {HEADLINES['bridge']}" in asked.stdout
     missing = qa("ask", "Who?", "--archive", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no archive" in missing.stderr and "Traceback" not in missing.stderr
     removed = qa("index", "--archive", str(tmp_path / "archive"), "--remove", str(news_dir / "bridge.txt"))
