@@ -31,7 +31,7 @@ def main() -> None:
     classifier_only = QuestionKinds(embedder.embed_query)
     deciders = {
         "rules": article_question_kind,
-        "classifier": lambda q: _classifier_alone(classifier_only, q),
+        "classifier": classifier_only.classified,
         "rules, then classifier (shipped)": shipped.kind,
     }
     rows = json.loads(HELD_OUT.read_text())["questions"]
@@ -60,17 +60,6 @@ def main() -> None:
 def right_kind(wanted: str, given: str) -> bool:
     """A summary of "these articles" is a summary too."""
     return given == wanted or wanted == "summary" and given == "archive_summary"
-
-
-def _classifier_alone(kinds: QuestionKinds, question: str) -> str | None:
-    coef, intercept, classes, threshold = kinds._load()
-    import numpy as np
-
-    scores = coef @ kinds.embed_query(question) + intercept
-    probabilities = np.exp(scores - scores.max())
-    probabilities /= probabilities.sum()
-    best = int(probabilities.argmax())
-    return None if classes[best] == "span" or probabilities[best] < threshold else str(classes[best])
 
 
 if __name__ == "__main__":

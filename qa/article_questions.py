@@ -213,16 +213,20 @@ class QuestionKinds:
         """``article_question_kind``'s answer, else the classifier's kind if it is confident."""
         if (kind := article_question_kind(question)) is not None:
             return kind
-        if _SOMEONE.search(question.lower()) or len(_WORDS.findall(question.lower())) < CLASSIFIER_MIN_WORDS:
+        lowered = question.lower()
+        if _SOMEONE.search(lowered) or len(_WORDS.findall(lowered)) < CLASSIFIER_MIN_WORDS:
             return None
+        kind = self.classified(question)
+        return _refined(kind, set(), lowered) if kind else None
+
+    def classified(self, question: str) -> str | None:
+        """The classifier's kind for ``question`` alone (no rules, no gates), if it is confident."""
         coef, intercept, classes, threshold = self._load()
         scores = coef @ self.embed_query(question) + intercept
         probabilities = np.exp(scores - scores.max())
         probabilities /= probabilities.sum()
         best = int(probabilities.argmax())
-        if classes[best] == SPAN_KIND or probabilities[best] < threshold:
-            return None
-        return _refined(str(classes[best]), set(), question.lower())
+        return None if classes[best] == SPAN_KIND or probabilities[best] < threshold else str(classes[best])
 
     def _load(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         with self._lock:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 
-# Letters read to tell an article's script: its beginning is enough.
-SAMPLE_CHARS = 20_000
+# Characters read to tell a text's script: its beginning is enough, and the article panel asks on
+# every answer (20,000 characters took 5 ms; 2,000 take 0.5).
+SAMPLE_CHARS = 2_000
 # Unicode's names for scripts, as a reader says them.
 _SCRIPT_NAMES = {
     "LATIN": "Latin", "CJK": "Chinese or Japanese", "HIRAGANA": "Japanese", "KATAKANA": "Japanese",
