@@ -32,17 +32,20 @@ from qa.answer import Answer
 from qa.api import ask_json
 from qa.config import PASTED_TITLE, SERVER, WHOLE_ARCHIVE
 from qa.conversation import Conversation, Turn
-from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, Document
+from qa.documents import MAX_DOCUMENT_CHARS, Document
 from qa.errors import QAError
 from qa.fetch import looks_like_link
 from qa.ingest import DONE, IngestJob, Ingestor
 from qa.library import seed_document
 from qa.pipeline import MAX_QUESTION_CHARS, Assistant, ready_default_assistant
 from qa.render import (  # the page's HTML; tests read it through ui too
+    BRING_YOUR_OWN,
     CSS,
     PLAIN_TEXT_SCRIPT,
     SCROLL_TO_CITATION,
     SORRY,
+    UPLOAD_LIMIT_BYTES,
+    WELCOME,
     archive_html,
     article_html,
     failure_note,
@@ -63,15 +66,6 @@ MODEL_QUEUE = {"concurrency_id": "models", "concurrency_limit": 8}
 # at once without holding up a question.
 INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}
 PROGRESS_EVERY_S = 0.5
-# Gradio refuses files above this with its own red toast; below it, a file over MAX_FILE_BYTES
-# reaches the page, whose status line says how big it is and what the limit is.
-UPLOAD_LIMIT_BYTES = 4 * MAX_FILE_BYTES
-# What the empty chat says (Markdown).
-WELCOME = (
-    "**Ask the article on the right anything** — who, what, when, where — or ask about it as a whole: "
-    "*What is it about?*, *the main points?*, *Who is mentioned?* Every answer quotes the article, or says "
-    "it doesn't say. Bring your own article below: a file, pasted text or a link."
-)
 
 
 def new_saved() -> dict:
@@ -325,15 +319,10 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
                     elem_id="examples",
                 )
                 with gr.Accordion("Bring your own article", open=False, elem_id="own-article"):
-                    gr.Markdown(
-                        f"A .txt or .md file, or pasted text, of up to {MAX_DOCUMENT_CHARS:,} characters; a saved "
-                        f".html page up to {MAX_FILE_BYTES // 1_000_000} MB; or a link. Only you see the articles you bring."
-                    )
+                    gr.Markdown(BRING_YOUR_OWN)
                     # No file_types filter: every refused file gets the same explanation in the status line.
                     upload = gr.File(label="Upload a .txt, .md or .html file", elem_id="upload")
-                    pasted_title = gr.Textbox(
-                        label="Title", placeholder=PASTED_TITLE, elem_id="paste-title"
-                    )
+                    pasted_title = gr.Textbox(label="Title", placeholder=PASTED_TITLE, elem_id="paste-title")
                     pasted_text = gr.Textbox(
                         label="Or paste the article's text, or a link to it", lines=6, elem_id="paste-text",
                         max_length=MAX_DOCUMENT_CHARS,

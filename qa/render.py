@@ -11,12 +11,26 @@ import logging
 import re
 
 from qa.answer import SPAN, SUMMARY, Answer
-from qa.documents import Document
+from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, Document
 from qa.errors import QAError
 from qa.language import not_english_note
 
 logger = logging.getLogger("ui")
 
+# Gradio refuses files above this with its own red toast; below it, a file over MAX_FILE_BYTES
+# reaches the page, whose status line says how big it is and what the limit is.
+UPLOAD_LIMIT_BYTES = 4 * MAX_FILE_BYTES
+# What the page promises of the articles a visitor brings (Markdown).
+BRING_YOUR_OWN = (
+    f"A .txt or .md file, or pasted text, of up to {MAX_DOCUMENT_CHARS:,} characters; a saved .html page "
+    f"up to {MAX_FILE_BYTES // 1_000_000} MB; or a link. Only you see the articles you bring."
+)
+# What the empty chat says (Markdown).
+WELCOME = (
+    "**Ask the article on the right anything** — who, what, when, where — or ask about it as a whole: "
+    "*What is it about?*, *the main points?*, *Who is mentioned?* Every answer quotes the article, or says "
+    "it doesn't say. Bring your own article below: a file, pasted text or a link."
+)
 # A user's question is shown cut to this many characters.
 SHOWN_QUESTION_CHARS = 300
 # A reply quotes at most this much of its sentence, around the answer: an article of one
