@@ -238,12 +238,12 @@ class ChatPage:
                 reason = job.message or job.describe()
                 yield gr.update(), f"⚠️ {markdown_text(reason)} — the current article stays loaded.", gr.update(visible=False), saved
                 return
-            document = self.assistant.add_index(job.result.index, bm25=job.result.bm25)
+            document = self.assistant.add_index(job.result)
             library = [entry for entry in saved["library"] if entry[0] != document.id] + [[document.id, document.title]]
             saved = {**saved, "library": library}
             self._evict()
             status = f"Loaded **{markdown_text(document.title)}**: ask away."
-            if not job.result.index.persisted:
+            if not job.result.persisted:
                 status += " (Kept in memory only: the index folder can't be written, so it goes when the server restarts.)"
             yield gr.update(choices=self.choices(saved), value=document.id), status, gr.update(visible=False), saved
         except Exception:

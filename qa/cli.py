@@ -330,6 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="generated unanswerable questions held aside from training (qa generate-unanswerable): "
         "NoAns accuracy per category goes on the model card",
     )
+    export.add_argument(
+        "--average-with-start", type=float, metavar="WEIGHT",
+        help="average the checkpoint's weights with the reader its run started from (--init-from), "
+        "this weight on the start (0.5 shipped reader v4)",
+    )
     export.set_defaults(handler=_training("export_reader"))
 
     kinds = commands.add_parser(

@@ -14,7 +14,7 @@ For example::
     job = ingestor.submit_text("Austin arrived on Sunday.", "Visit")
     job.wait(60) and job.state
     # -> 'done'
-    assistant.add_index(job.result.index, bm25=job.result.bm25)
+    assistant.add_index(job.result)
 
 """
 
@@ -30,7 +30,6 @@ import traceback
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from qa.articles import ArticleStore
 from qa.store import ARTICLE_SETTINGS, CorpusSettings, DocumentIndex
@@ -50,14 +49,6 @@ class IngestSettings:
     idle_shutdown_s: float = 300.0  # the worker's memory (~400 MB) is given back after this long idle
 
 
-@dataclass(frozen=True)
-class Ingested:
-    """A built index and its BM25, ready for ``Assistant.add_index``."""
-
-    index: DocumentIndex
-    bm25: Any
-
-
 class IngestJob:
     """One upload or paste on its way to an index. ``state`` goes queued → running → done, failed
     or cancelled; ``message`` says why a job failed, in a sentence for the user."""
@@ -70,7 +61,7 @@ class IngestJob:
         self.document_id: str | None = None
         self.done = self.total = 0
         self.message = ""
-        self.result: Ingested | None = None
+        self.result: DocumentIndex | None = None  # with its BM25, ready for ``Assistant.add_index``
         self._finished = threading.Event()
         self._cancel_requested = threading.Event()
 
@@ -100,7 +91,7 @@ class IngestJob:
             return f"Stopped indexing {self.title}."
         return self.message
 
-    def _finish(self, state: str, message: str = "", result: Ingested | None = None) -> None:
+    def _finish(self, state: str, message: str = "", result: DocumentIndex | None = None) -> None:
         self.state, self.message, self.result = state, message, result
         self.payload = ()  # the upload's bytes are no longer needed
         self._finished.set()
@@ -241,18 +232,20 @@ class Ingestor:
 
 
 def _portable(index: DocumentIndex) -> tuple:
-    """An index as plain picklable parts (a FAISS index is not picklable; its serialised bytes are)."""
+    """An index as plain picklable parts (a FAISS index is not picklable; its serialised bytes are),
+    its BM25 built here, off the question path."""
     import faiss
 
-    return index.document, index.sentences, index.chunks, faiss.serialize_index(index.faiss_index), index.manifest, index.persisted
+    index.build_bm25()
+    return (index.document, index.sentences, index.chunks, faiss.serialize_index(index.faiss_index), index.manifest,
+            index.persisted, index.bm25)
 
 
-def _rebuilt(parts: tuple, bm25: Any) -> Ingested:
+def _rebuilt(parts: tuple) -> DocumentIndex:
     import faiss
 
-    document, sentences, chunks, faiss_bytes, manifest, persisted = parts
-    index = DocumentIndex(document, sentences, chunks, faiss.deserialize_index(faiss_bytes), manifest, persisted)
-    return Ingested(index, bm25)
+    document, sentences, chunks, faiss_bytes, manifest, persisted, bm25 = parts
+    return DocumentIndex(document, sentences, chunks, faiss.deserialize_index(faiss_bytes), manifest, persisted, bm25)
 
 
 def _worker_main(requests, events, index_dir: str, index_settings: CorpusSettings, threads: int) -> None:
@@ -262,7 +255,6 @@ def _worker_main(requests, events, index_dir: str, index_settings: CorpusSetting
     from qa.embedding import Embedder
     from qa.errors import QAError
     from qa.fetch import fetch_article
-    from qa.retrieval import build_bm25
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The lowest CPU priority: a question arriving meanwhile gets the cores it needs at once
@@ -279,7 +271,7 @@ def _worker_main(requests, events, index_dir: str, index_settings: CorpusSetting
                 document = document_from_bytes(*payload) if kind == "file" else document_from_text(*payload)
             events.put(("started", job_id, document.id, document.title))
             index = store.load_or_build(document, progress=lambda done, total, job_id=job_id: events.put(("progress", job_id, done, total)))
-            events.put(("done", job_id, _portable(index), build_bm25(index)))
+            events.put(("done", job_id, _portable(index)))
         except QAError as error:
             events.put(("refused", job_id, str(error)))
         except Exception:

@@ -35,6 +35,25 @@ def tokenize(texts: list[str], bigrams: bool = False) -> list[list[str]]:
     return tokens
 
 
+def build_bm25(texts: list[str]) -> bm25s.BM25 | None:
+    """A BM25 index of ``texts`` (an article's chunks); None when none has a term that isn't a stop
+    word ("It is what it is."): such an article is searched by meaning alone."""
+    tokens = tokenize(texts)
+    if not any(tokens):
+        return None
+    bm25 = bm25s.BM25(method="lucene")
+    bm25.index(tokens, show_progress=False)
+    return bm25
+
+
+def bm25_scores_of(bm25: bm25s.BM25 | None, query: str, rows: int) -> np.ndarray:
+    """Each of the ``rows`` texts' BM25 score for ``query`` (0 where it shares no term)."""
+    terms = bm25.get_tokens_ids(tokenize([query])[0]) if bm25 is not None else []
+    if not terms:
+        return np.zeros(rows, dtype=np.float32)
+    return np.asarray(bm25.get_scores_from_ids(terms), dtype=np.float32)
+
+
 def best_rows(scores: np.ndarray, k: int) -> np.ndarray:
     """Rows of the ``k`` highest positive ``scores``, best first, ties by row.
 

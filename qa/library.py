@@ -23,7 +23,7 @@ from qa.documents import Document, document_from_text, load_document
 from qa.embedding import TextEmbedder
 from qa.errors import DocumentError
 from qa.reading import Context, read_already, sentence_bounds
-from qa.retrieval import ArchiveRetriever, Hit, RetrievalSettings, Retriever
+from qa.retrieval import ChunkSource, Hit, RetrievalSettings, Retriever
 from qa.store import ARCHIVE_SETTINGS, Corpus, CorpusSettings, DocumentIndex, open_corpus
 
 logger = logging.getLogger(__name__)
@@ -37,19 +37,14 @@ SEED_TITLE = "INDUS-X: US and India launch a defence innovation bridge"
 LOADED_CHARS_BUDGET = 10_000_000
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoadedArticle:
-    """An article ready to be searched: its index, and its own retriever (None for an article of
-    the archive met in a search of the whole archive, ``ArchiveRetriever``)."""
+    """An article a search found: its index, and which search found it (``search``: its own id
+    when the article was searched alone, "archive" when the whole archive was)."""
 
     document: Document
     index: DocumentIndex
-    retriever: Retriever | None
-
-    @property
-    def search(self) -> str:
-        """Which search found this article's hits: its own, or the archive's."""
-        return self.document.id if self.retriever is not None else "archive"
+    search: str
 
 
 class Library:
@@ -74,7 +69,7 @@ class Library:
         self._order: dict[str, int] = {}  # when each article was first added, for listing them
         self._lock = threading.Lock()
         self.archive: Corpus | None = None
-        self.archive_retriever: ArchiveRetriever | None = None
+        self.retriever = Retriever(embedder, retrieval_settings)
 
     def use_archive(self, root: str | Path, settings: CorpusSettings = ARCHIVE_SETTINGS) -> Corpus:
         """Ask the archive built under ``root`` (``qa index``) too: a question without a document
@@ -84,7 +79,6 @@ class Library:
             raise DocumentError(f"there is no archive in {root}: build one with qa index FILES --archive {root}")
         with self._lock:
             self.archive = archive
-            self.archive_retriever = ArchiveRetriever(archive, self.embedder, self.retrieval_settings)
         return archive
 
     @property
@@ -102,14 +96,13 @@ class Library:
         """Index ``document`` (or load its index from disk) and make it askable."""
         with self._lock:
             if document.id not in self._documents:
-                self._keep(self.store.load_or_build(document), "build")
+                self._keep(self.store.load_or_build(document))
         return document
 
-    def add_index(self, index: DocumentIndex, bm25: object = "build") -> Document:
-        """Make an article askable from its index and its BM25 (``Retriever``'s ``bm25``), both
-        built elsewhere (``qa.ingest``)."""
+    def add_index(self, index: DocumentIndex) -> Document:
+        """Make an article askable from its index, built elsewhere (``qa.ingest``)."""
         with self._lock:
-            self._keep(index, bm25)
+            self._keep(index)
         return index.document
 
     def add_text(self, text: str, title: str = PASTED_TITLE) -> Document:
@@ -118,10 +111,9 @@ class Library:
     def add_file(self, path: str | Path) -> Document:
         return self.add(load_article(path))
 
-    def _keep(self, index: DocumentIndex, bm25: object) -> None:
+    def _keep(self, index: DocumentIndex) -> None:
         document = index.document
-        retriever = Retriever(index, self.embedder, self.retrieval_settings, bm25=bm25)
-        self._documents[document.id] = LoadedArticle(document, index, retriever)
+        self._documents[document.id] = LoadedArticle(document, index, document.id)
         self._documents.move_to_end(document.id)
         self._order.setdefault(document.id, len(self._order))
         self._pinned = self._pinned or document.id
@@ -139,7 +131,7 @@ class Library:
         with self._lock:
             if document_id not in self._documents:
                 in_archive = self.archive is not None and document_id in self.archive
-                self._keep(self.archive.view(document_id) if in_archive else self.store.load_stored(document_id), "build")
+                self._keep(self.archive.view(document_id) if in_archive else self.store.load_stored(document_id))
             self._documents.move_to_end(document_id)
             return self._documents[document_id]
 
@@ -149,25 +141,29 @@ class Library:
         if not self._documents and self.archive is None:
             raise DocumentError("no article is loaded: add one first")
         if document_id == WHOLE_ARCHIVE:
-            if self.archive_retriever is None:
+            if self.archive is None:
                 raise DocumentError("this server has no archive to ask: ask one article instead")
-            return self._archive_hits(query)
+            return self._hits(self.archive, query, "archive")
         if document_id:
-            loaded = self.loaded(document_id)
-            return [(loaded, hit) for hit in loaded.retriever.search(query)]
+            loaded = self.loaded(document_id)  # an article of the archive is searched in it, filtered to it
+            source = self.archive if self.archive is not None and document_id in self.archive else loaded.index
+            return self._hits(source, query, document_id, document_id)
         in_archive = self.archive if self.archive is not None else ()
         hits = [
-            (loaded, hit)
+            found
             for loaded in list(self._documents.values())
             if loaded.document.id not in in_archive
-            for hit in loaded.retriever.search(query)
+            for found in self._hits(loaded.index, query, loaded.document.id)
         ]
-        if self.archive_retriever is not None:
-            hits += self._archive_hits(query)
+        if self.archive is not None:
+            hits += self._hits(self.archive, query, "archive")
         return hits
 
-    def _archive_hits(self, query: str) -> list[tuple[LoadedArticle, Hit]]:
-        return [(LoadedArticle(view.document, view, None), hit) for view, hit in self.archive_retriever.search(query)]
+    def _hits(self, source: ChunkSource, query: str, search: str, document_id: str | None = None) -> list[tuple[LoadedArticle, Hit]]:
+        return [
+            (LoadedArticle(view.document, view, search), hit)
+            for view, hit in self.retriever.search(source, query, document_id=document_id)
+        ]
 
     def conversation_article(self, resolution: Resolution, document_id: str | None) -> LoadedArticle | None:
         """The article a conversation is about, when a question asks every article (the archive,
@@ -206,7 +202,7 @@ class Library:
             loaded = self._documents[near_id]
         elif self.archive is not None and near_id in self.archive:
             view = self.archive.view(near_id)
-            loaded = LoadedArticle(view.document, view, None)
+            loaded = LoadedArticle(view.document, view, "archive")
         else:
             return []
         start, end = sentence_bounds(loaded.index, resolution.near, resolution.near)

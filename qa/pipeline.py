@@ -137,7 +137,7 @@ class Assistant:
         article = self.library.conversation_article(resolution, document_id)
         if article is None:
             return self._read_hits(question, read_as, reader_input, resolution, self.library.search(query, document_id))
-        own = self._read_hits(question, read_as, reader_input, resolution, [(article, hit) for hit in article.retriever.search(query)])
+        own = self._read_hits(question, read_as, reader_input, resolution, self.library.search(query, article.document.id))
         if own.spans and self.reader.is_answer(own.best):
             return own
         # What the article's own reading read (its hits, the previous answer's sentences) is not read again.

@@ -1,5 +1,6 @@
-"""Hybrid retrieval over one article, or over a whole archive (``ArchiveRetriever``): dense (FAISS)
-and BM25 rankings fused, by reciprocal rank within one article, by weighted scores across articles.
+"""Hybrid retrieval: one ``Retriever`` over any ``ChunkSource`` (a single article's
+``DocumentIndex``, or a ``Corpus`` of many), with an optional document filter. Dense (FAISS) and
+BM25 rankings are fused by reciprocal rank within one article, by weighted scores across articles.
 
 Each hit carries its chunk's sentences: that text is what the reader reads.
 
@@ -11,14 +12,13 @@ variants and would vanish from the query. The Lucene variant used here keeps eve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
-import bm25s
 import numpy as np
 
 from qa.chunking import Chunk
 from qa.embedding import TextEmbedder
-from qa.lexical import best_rows, tokenize
+from qa.lexical import best_rows
 from qa.store import DocumentIndex
 
 
@@ -82,59 +82,78 @@ def weighted_fusion(cosines: np.ndarray, bm25: np.ndarray, best_bm25: float, den
     return dense_weight * cosines + (1.0 - dense_weight) * lexical
 
 
-def build_bm25(index: DocumentIndex) -> bm25s.BM25 | None:
-    """A BM25 index of the article's chunks; None when no chunk has a term that isn't a stop word
-    ("It is what it is."): such an article is searched by meaning alone."""
-    tokens = tokenize([c.text for c in index.chunks])
-    if not any(tokens):
-        return None
-    bm25 = bm25s.BM25(method="lucene")
-    bm25.index(tokens, show_progress=False)
-    return bm25
+class ChunkSource(Protocol):
+    """What a retriever searches, in chunk rows: one article (``qa.store.DocumentIndex``, rows are
+    its chunks) or a corpus of many (``qa.store.Corpus``, each article's chunks in a run of rows)."""
+
+    def __len__(self) -> int: ...  # articles
+
+    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+
+    def bm25_scores(self, query: str) -> np.ndarray: ...
+
+    def cosines(self, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray: ...
+
+    def rows(self, document_id: str) -> range: ...
+
+    def locate(self, row: int) -> tuple[str, int]: ...
+
+    def view(self, document_id: str) -> DocumentIndex: ...
 
 
 class Retriever:
-    """Finds the chunks of one indexed article that best match a question.
+    """Finds the chunks that best match a question, in one article or across many.
 
-    ``bm25`` is the article's BM25 index (``build_bm25``, None for none) when it was built
-    elsewhere, e.g. in the ingestion worker; by default ("build") it is built here.
+    Within one article (a source of one, or a source filtered to one ``document_id``) the dense
+    and BM25 rankings are fused by reciprocal rank; across articles by weighted scores
+    (``RetrievalSettings.archive_dense_weight`` says why).
     """
 
-    def __init__(
-        self,
-        index: DocumentIndex,
-        embedder: TextEmbedder,
-        settings: RetrievalSettings = RetrievalSettings(),
-        *,
-        bm25: bm25s.BM25 | None | Literal["build"] = "build",
-    ) -> None:
-        self.index = index
+    def __init__(self, embedder: TextEmbedder, settings: RetrievalSettings = RetrievalSettings()) -> None:
         self.embedder = embedder
         self.settings = settings
-        self._bm25 = build_bm25(index) if bm25 == "build" else bm25
 
-    def dense_ranking(self, question: str) -> list[int]:
+    def search(
+        self, source: ChunkSource, question: str, top_k: int | None = None, document_id: str | None = None
+    ) -> list[tuple[DocumentIndex, Hit]]:
+        """The ``top_k`` best chunks of ``source`` (of its article ``document_id`` alone, when
+        given), best first, each with its article."""
         vector = self.embedder.embed_query(question)
-        return [i for i, _ in self.index.search(vector, self.settings.candidates)]
-
-    def bm25_ranking(self, question: str) -> list[int]:
-        query = tokenize([question])
-        if not query[0] or self._bm25 is None:
-            return []
-        k = min(self.settings.candidates, len(self.index.chunks))
-        documents, scores = self._bm25.retrieve(query, k=k, show_progress=False)
-        # A chunk sharing no term with the question scores 0: it is not a BM25 match at all.
-        return [int(d) for d, s in zip(documents[0], scores[0]) if s > 0]
-
-    def search(self, question: str, top_k: int | None = None) -> list[Hit]:
-        """The ``top_k`` best chunks, best first."""
-        top_k = top_k or self.settings.top_k
-        dense, lexical = self.dense_ranking(question), self.bm25_ranking(question)
+        bm25 = source.bm25_scores(question)
+        if document_id is None and len(source) > 1:
+            return self._across(source, vector, bm25, top_k or self.settings.archive_top_k)
+        rows = source.rows(document_id) if document_id is not None else range(len(bm25))
+        if document_id is None:
+            dense = [row for row, _ in source.dense(vector, self.settings.candidates)]
+        else:  # a few hundred rows at most: their exact cosines
+            cosines = source.cosines(vector, np.arange(rows.start, rows.stop))
+            dense = [rows.start + int(i) for i in np.argsort(-cosines, kind="stable")[: self.settings.candidates]]
+        lexical = (rows.start + best_rows(bm25[rows.start : rows.stop], self.settings.candidates)).tolist()
         fused = reciprocal_rank_fusion([dense, lexical], self.settings.rrf_k)
-        dense_rank = {c: r for r, c in enumerate(dense, start=1)}
-        bm25_rank = {c: r for r, c in enumerate(lexical, start=1)}
-        best = sorted(fused, key=lambda c: (-fused[c], c))[:top_k]
-        return [hit_in(self.index, c, fused[c], dense_rank.get(c), bm25_rank.get(c)) for c in best]
+        best = sorted(fused, key=lambda row: (-fused[row], row))[: top_k or self.settings.top_k]
+        return self._hits(source, best, [fused[row] for row in best], dense, lexical)
+
+    def _across(self, source: ChunkSource, vector: np.ndarray, bm25: np.ndarray, top_k: int) -> list[tuple[DocumentIndex, Hit]]:
+        dense = [row for row, _ in source.dense(vector, self.settings.candidates)]
+        lexical = best_rows(bm25, self.settings.candidates).tolist()
+        candidates = np.union1d(np.array(dense, dtype=np.int64), np.array(lexical, dtype=np.int64))
+        cosines = source.cosines(vector, candidates)
+        fused = weighted_fusion(cosines, bm25[candidates], float(bm25.max(initial=0.0)), self.settings.archive_dense_weight)
+        order = np.lexsort((candidates, -cosines, -fused))[:top_k]  # ties by cosine, then row
+        return self._hits(source, [int(candidates[i]) for i in order], [float(fused[i]) for i in order], dense, lexical)
+
+    @staticmethod
+    def _hits(
+        source: ChunkSource, rows: list[int], scores: list[float], dense: list[int], lexical: list[int]
+    ) -> list[tuple[DocumentIndex, Hit]]:
+        dense_rank = {row: rank for rank, row in enumerate(dense, start=1)}
+        bm25_rank = {row: rank for rank, row in enumerate(lexical, start=1)}
+        hits = []
+        for row, score in zip(rows, scores):
+            document_id, number = source.locate(row)
+            view = source.view(document_id)
+            hits.append((view, hit_in(view, number, score, dense_rank.get(row), bm25_rank.get(row))))
+        return hits
 
 
 def hit_in(index: DocumentIndex, chunk_index: int, score: float, dense_rank: int | None, bm25_rank: int | None) -> Hit:
@@ -152,48 +171,3 @@ def hit_in(index: DocumentIndex, chunk_index: int, score: float, dense_rank: int
         context_start=sentences[first].start,
         context_end=sentences[last].end,
     )
-
-
-class ChunkCorpus(Protocol):
-    """What the archive retriever searches (``qa.store.Corpus``): every article's chunks in rows."""
-
-    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]: ...
-
-    def bm25_scores(self, query: str) -> np.ndarray: ...
-
-    def cosines(self, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray: ...
-
-    def locate(self, row: int) -> tuple[str, int]: ...
-
-    def view(self, document_id: str) -> DocumentIndex: ...
-
-
-class ArchiveRetriever:
-    """Hybrid search over a whole archive: the question is embedded once, and chunks are ranked
-    across articles by the weighted scores of dense and BM25 retrieval (``weighted_fusion``)."""
-
-    def __init__(self, archive: ChunkCorpus, embedder: TextEmbedder, settings: RetrievalSettings = RetrievalSettings()) -> None:
-        self.archive = archive
-        self.embedder = embedder
-        self.settings = settings
-
-    def search(self, question: str, top_k: int | None = None) -> list[tuple[DocumentIndex, Hit]]:
-        """The ``top_k`` best chunks of any article, best first, each with its article."""
-        top_k = top_k or self.settings.archive_top_k
-        vector = self.embedder.embed_query(question)
-        dense = [row for row, _ in self.archive.dense(vector, self.settings.candidates)]
-        bm25 = self.archive.bm25_scores(question)
-        lexical = best_rows(bm25, self.settings.candidates).tolist()
-        candidates = np.union1d(np.array(dense, dtype=np.int64), np.array(lexical, dtype=np.int64))
-        cosines = self.archive.cosines(vector, candidates)
-        fused = weighted_fusion(cosines, bm25[candidates], float(bm25.max(initial=0.0)), self.settings.archive_dense_weight)
-        dense_rank = {c: r for r, c in enumerate(dense, start=1)}
-        bm25_rank = {c: r for r, c in enumerate(lexical, start=1)}
-        hits = []
-        for position in np.lexsort((candidates, -cosines, -fused))[:top_k]:  # ties by cosine, then row
-            row = int(candidates[position])
-            document_id, number = self.archive.locate(row)
-            view = self.archive.view(document_id)
-            hit = hit_in(view, number, float(fused[position]), dense_rank.get(row), bm25_rank.get(row))
-            hits.append((view, hit))
-        return hits

@@ -58,7 +58,7 @@ from qa.chunking import Chunk, ChunkingConfig, Sentence, chunk_text
 from qa.documents import Document
 from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, WINDOW_TEXT, TextEmbedder, chunk_vectors
 from qa.errors import DocumentError
-from qa.lexical import tokenize
+from qa.lexical import bm25_scores_of, build_bm25, tokenize
 from qa.versions import CURRENT_FILE, MANIFEST_FILE, file_damage, is_version_name
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,9 @@ ARCHIVE_SETTINGS = CorpusSettings()
 ARTICLE_SETTINGS = CorpusSettings(chunk_vectors=WINDOW_TEXT, bm25_bigrams=False)
 
 
+UNBUILT = "unbuilt"
+
+
 @dataclass
 class DocumentIndex:
     """An article's sentences, chunks and chunk vectors, ready to search on its own: an article of a
@@ -129,6 +132,13 @@ class DocumentIndex:
     faiss_index: faiss.Index  # exact inner product over unit vectors, i.e. cosine
     manifest: dict  # the manifest of the corpus it belongs to
     persisted: bool = True  # False: kept in memory only, its folder could not be written
+    # Its chunks' BM25 index (``qa.lexical.build_bm25``): built on the first search unless given
+    # (the ingestion worker builds it beside the index). None: no chunk has a searchable term.
+    bm25: object = field(default=UNBUILT, repr=False, compare=False)
+
+    # A ``qa.retrieval.ChunkSource`` of one article: rows are its chunks.
+    def __len__(self) -> int:
+        return 1
 
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(chunk index, cosine similarity) of the ``k`` nearest chunks, best first."""
@@ -138,6 +148,30 @@ class DocumentIndex:
         query = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
         scores, ids = self.faiss_index.search(query, k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    dense = search
+
+    def build_bm25(self) -> None:
+        """Build its BM25 now, if not yet (the ingestion worker does, off the question path)."""
+        if self.bm25 is UNBUILT:
+            self.bm25 = build_bm25([chunk.text for chunk in self.chunks])
+
+    def bm25_scores(self, query: str) -> np.ndarray:
+        self.build_bm25()
+        return bm25_scores_of(self.bm25, query, len(self.chunks))
+
+    def cosines(self, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        vectors = self.faiss_index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+        return vectors @ np.asarray(query_vector, dtype=np.float32)
+
+    def rows(self, document_id: str) -> range:
+        return range(len(self.chunks))
+
+    def locate(self, row: int) -> tuple[str, int]:
+        return self.document.id, row
+
+    def view(self, document_id: str) -> DocumentIndex:
+        return self
 
 
 @dataclass(frozen=True)
@@ -271,6 +305,11 @@ class Corpus:
     def sources(self) -> dict[str, str]:
         """Article id by source (file path), for the articles that have one."""
         return dict(self._query("SELECT source, id FROM documents WHERE source != ''"))
+
+    def rows(self, document_id: str) -> range:
+        """The chunk rows of article ``document_id``."""
+        number = self._numbers[document_id]
+        return range(self._first_chunks[number], self._first_chunks[number + 1] if number + 1 < len(self.ids) else self.chunk_count)
 
     def locate(self, row: int) -> tuple[str, int]:
         """(article id, chunk number in that article) of chunk row ``row``."""

@@ -17,7 +17,7 @@ from qa.conversation import Conversation
 from qa.documents import document_from_text, load_document
 from qa.embedding import SENTENCE_MEAN
 from qa.pipeline import Assistant
-from qa.retrieval import ArchiveRetriever, RetrievalSettings, weighted_fusion
+from qa.retrieval import RetrievalSettings, Retriever, weighted_fusion
 from qa.store import CorpusError, CorpusSettings, open_corpus, prepare
 from qa.store_build import update_corpus
 
@@ -107,7 +107,8 @@ def test_the_whole_archive_is_ranked_by_weighted_scores(tmp_path, news_dir, embe
     question = "Who designed the footbridge?"
     vector = embedder.embed_query(question)
     settings = RetrievalSettings()
-    hits = ArchiveRetriever(archive, embedder, settings).search(question)
+    hits = Retriever(embedder, settings).search(archive, question)
+    assert len(hits) == settings.archive_top_k and len({view.document.id for view, _ in hits}) > 1
     assert "bridge" in hits[0][0].document.title
     scores = [hit.score for _, hit in hits]
     assert scores == sorted(scores, reverse=True)
@@ -116,6 +117,18 @@ def test_the_whole_archive_is_ranked_by_weighted_scores(tmp_path, news_dir, embe
     bm25 = archive.bm25_scores(question)
     expected = weighted_fusion(archive.cosines(vector, [row]), bm25[[row]], bm25.max(), settings.archive_dense_weight)[0]
     assert top.score == pytest.approx(float(expected))
+
+
+def test_a_search_filtered_to_one_article_of_the_archive_finds_only_its_chunks(tmp_path, news_dir, embedder):
+    archive = update_corpus(tmp_path / "archive", embedder, prepare(news_documents(news_dir), embedder))
+    harbour = next(document_id for document_id in archive.ids if "harbour" in archive.document(document_id).title.lower())
+    rows = archive.rows(harbour)
+    assert [archive.locate(row) for row in rows] == [(harbour, number) for number in range(len(rows))]
+    # "Who designed the footbridge?" is the bridge article's question; filtered, the harbour's best chunks.
+    found = Retriever(embedder, RetrievalSettings(top_k=2)).search(archive, "Who designed the footbridge?", document_id=harbour)
+    assert len(found) == min(2, len(rows)) and {view.document.id for view, _ in found} == {harbour}
+    ships = Retriever(embedder).search(archive, "How many ships waited offshore?", document_id=harbour)
+    assert "ships" in ships[0][1].chunk.text
 
 
 def test_a_large_archive_is_compressed_and_still_finds_the_right_article(tmp_path, embedder, reader):

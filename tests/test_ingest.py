@@ -10,6 +10,7 @@ import pytest
 from qa.articles import ArticleStore
 from qa.ingest import CANCELLED, DONE, FAILED, Ingestor
 from qa.pipeline import Assistant
+from qa.store import UNBUILT
 
 BRIDGE = "The new bridge over the Tamar opened on 4 May. It cost 12 million euros to build."
 
@@ -33,10 +34,10 @@ def ingestor(index_dir):
 def test_a_pasted_article_is_indexed_in_the_worker_and_answers(ingestor, index_dir, reader, embedder):
     job = ingestor.submit_text(BRIDGE, "Bridge")
     assert job.wait(180) and job.state == DONE, job.message
-    index = job.result.index
-    assert index.persisted and (index_dir / index.document.id / "CURRENT").is_file()
+    index = job.result
+    assert index.persisted and index.bm25 is not UNBUILT  # its BM25 built in the worker too and (index_dir / index.document.id / "CURRENT").is_file()
     assistant = Assistant(index_dir, reader=reader, embedder=embedder)
-    document = assistant.add_index(index, bm25=job.result.bm25)
+    document = assistant.add_index(index)
     assert "12 million euros" in assistant.ask("How much did the bridge cost?", document.id).text
     # The stored index is the one an in-process add would load: nothing is embedded again.
     assert ArticleStore(index_dir, embedder).load_stored(document.id).chunks == index.chunks

@@ -14,7 +14,7 @@ def _fake_hits(document_id: str, windows: list[tuple[int, int]], in_archive: boo
     found by the document's own search, or (``in_archive``) by a search of the whole archive."""
     sentences = [SimpleNamespace(start=10 * n, end=10 * n + 9) for n in range(10)]
     document, index = SimpleNamespace(id=document_id), SimpleNamespace(sentences=sentences)
-    loaded = LoadedArticle(document, index, retriever=None if in_archive else SimpleNamespace())
+    loaded = LoadedArticle(document, index, "archive" if in_archive else document_id)
     return [
         (loaded, SimpleNamespace(context_first=a, context_last=b, context_start=10 * a, context_end=10 * b + 9))
         for a, b in windows

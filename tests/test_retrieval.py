@@ -41,29 +41,27 @@ def test_best_rows_keeps_positive_scores_best_first_ties_by_row():
 
 
 @pytest.fixture
-def fake_retriever(tmp_path, seed_text):
+def seed_index(tmp_path, seed_text):
     store = ArticleStore(tmp_path / "index", KeywordEmbedder())
-    index = store.load_or_build(document_from_text(seed_text, "INDUS-X"))
-    return Retriever(index, KeywordEmbedder(), RetrievalSettings(top_k=3))
+    return store.load_or_build(document_from_text(seed_text, "INDUS-X"))
 
 
-def test_bm25_keeps_the_articles_common_terms(fake_retriever):
+def test_bm25_keeps_the_articles_common_terms(seed_index):
     # "INDUS-X" is in many chunks of its own article; under BM25 variants with negative or zero
     # idf it would drop out of the query. With the Lucene idf it still ranks the chunks naming it.
-    ranking = fake_retriever.bm25_ranking("INDUS-X")
-    chunks = fake_retriever.index.chunks
-    assert ranking and all("INDUS" in chunks[i].text for i in ranking)
-    assert fake_retriever.bm25_ranking("what is the") == []  # only stop words: no lexical match
+    ranking = best_rows(seed_index.bm25_scores("INDUS-X"), k=20)
+    assert len(ranking) and all("INDUS" in seed_index.chunks[i].text for i in ranking)
+    assert not seed_index.bm25_scores("what is the").any()  # only stop words: no lexical match
 
 
-def test_a_hit_is_read_as_its_chunks_sentences(fake_retriever):
-    hits = fake_retriever.search("When did the roadmap get concluded?")
-    assert len(hits) == 3
-    top = hits[0]
+def test_a_hit_is_read_as_its_chunks_sentences(seed_index):
+    found = Retriever(KeywordEmbedder(), RetrievalSettings(top_k=3)).search(seed_index, "When did the roadmap get concluded?")
+    assert len(found) == 3 and all(view is seed_index for view, _ in found)
+    top = found[0][1]
     assert "roadmap" in top.chunk.text
-    sentences = fake_retriever.index.sentences
+    sentences = seed_index.sentences
     assert (top.context_first, top.context_last) == (top.chunk.first, top.chunk.last)
-    text = fake_retriever.index.document.text
+    text = seed_index.document.text
     assert text[top.context_start : top.context_end].startswith(sentences[top.context_first].text)
     assert top.dense_rank is not None and top.bm25_rank is not None
 
@@ -71,12 +69,12 @@ def test_a_hit_is_read_as_its_chunks_sentences(fake_retriever):
 def test_real_retrieval_finds_the_answer_sentence_for_the_seed_questions(tmp_path, embedder, seed_text, seed_questions):
     store = ArticleStore(tmp_path / "index", embedder)
     index = store.load_or_build(document_from_text(seed_text, "INDUS-X"))
-    retriever = Retriever(index, embedder)
+    retriever = Retriever(embedder)
     answerable = [q for q in seed_questions if q.answerable and q.category != "known miss"]
     assert len(answerable) >= 10
     misses = []
     for question in answerable:
-        hits = retriever.search(question.question)
+        hits = [hit for _, hit in retriever.search(index, question.question)]
         context = " ".join(index.document.text[h.context_start : h.context_end] for h in hits)
         if not any(answer in context for answer in question.answers):
             misses.append(question.question)

@@ -163,6 +163,23 @@ def test_continued_training_exports_with_calibration_and_a_card_of_both_stages(t
     assert (shipped / "onnx" / "model.int8.onnx").exists()  # the graphs ship with the weights
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("shipped")) == ["shipped"]
 
+    # Averaged with the reader its run started from: every weight halfway between the two.
+    averaged = tmp_path / "averaged"
+    assert main(["export-reader", str(continued / "best"), str(averaged), "--calibration-data", str(calibration_data),
+                 "--average-with-start", "0.5"]) == 0
+    from safetensors.torch import load_file
+
+    start, end, mixed = (load_file(d / "model.safetensors") for d in (base / "best", continued / "best", averaged))
+    name = "qa_outputs.weight"
+    assert not torch.allclose(start[name].float(), end[name].float())  # the two differ, so the test can fail
+    assert torch.allclose(mixed[name].float(), (start[name].float() + end[name].float()) / 2, atol=1e-3)
+    card = (averaged / "README.md").read_text()
+    assert "### Weight averaging" in card and "--average-with-start 0.5" in card
+    # A run from the base encoder has no reader to average with: one clear sentence.
+    assert main(["export-reader", str(base / "best"), str(tmp_path / "none"), "--calibration-data", str(calibration_data),
+                 "--average-with-start", "0.5"]) == 2
+    assert "trained from the base encoder" in capsys.readouterr().err
+
 
 def generated_squad(path, tiny_squad):
     """Two generated unanswerable questions, as ``qa generate-unanswerable`` writes them."""

@@ -157,7 +157,47 @@ accuracy on the held-aside ones at the shipped threshold, each read against its 
 """
 
 
-def model_card(stages: list[TrainingStage], calibration: Calibration, checkpoint: Path) -> str:
+CONVERSATION_REVIEW_FILE = Path(__file__).with_name("conversation_review.json")
+
+
+def _conversation_section(stages: list[TrainingStage]) -> str:
+    """How a stage trained on conversations read them, and the hand read of its generated follow-ups."""
+    conversational = [(n, stage) for n, stage in enumerate(stages, start=1) if float(stage.config.get("history_rate", 0)) > 0]
+    if not conversational:
+        return ""
+    number, stage = conversational[0]
+    history_rate = float(stage.config["history_rate"])
+    review = json.loads(CONVERSATION_REVIEW_FILE.read_text()) if CONVERSATION_REVIEW_FILE.exists() else None
+    judged = (
+        f" A read of {review['read']} random follow-ups by hand found {review['real']} that read like a real "
+        "follow-up (the verdicts and the kinds of failure are in `qa/training/conversation_review.json`)."
+        if review else ""
+    )
+    unrelated = float(stage.config.get("unrelated_history_rate", 0))
+    return f"""
+### Conversations (stage {number})
+SQuAD 1.1 has no conversations; `qa generate-conversations` (`qa/training/conversations.py`) makes
+them: a paragraph's questions, in their order, are a conversation, and a later question whose subject
+the previous turn named becomes a follow-up (a pronoun for a person or organisation, "it" or "they",
+or an elliptical "And X?" / "What about ...?"), unanswerable ones included.{judged} In training,
+{history_rate:.0%} of questions are read after the earlier turns of their paragraph and {unrelated:.0%}
+after a turn of another article, which the reader must learn to ignore, with the history exactly as
+the chatbot gives it (`history_turns` in `qa_reader.json`).
+"""
+
+
+def _averaging_section(stages: list[TrainingStage], start_weight: float) -> str:
+    if not start_weight:
+        return ""
+    return f"""
+### Weight averaging
+The shipped weights are the average of stage {len(stages)}'s kept checkpoint ({1 - start_weight:.2f}) and
+the reader it started from ({start_weight:.2f}): fine-tuning on the new data also drifts the reader from
+what it already read well, and the average keeps most of both (WiSE-FT, Wortsman et al. 2022).
+"""
+
+
+def model_card(stages: list[TrainingStage], calibration: Calibration, checkpoint: Path, start_weight: float = 0.0) -> str:
     final = stages[-1]
     config = final.config
     stage_sections = []
@@ -226,10 +266,10 @@ too): article-qa's default backend reads with it, without torch.
   (or any window when it has none), and (stage 2 on, for the `--other-paragraph-negative-rate` of
   questions) the window of another paragraph of the same article that shares the most words with the
   question: the near misses retrieval hands the reader.
-{_generated_data_section(stages, calibration)}
+{_generated_data_section(stages, calibration)}{_conversation_section(stages)}
 ## Training
-{stages_text}
-Then: `qa export-reader {checkpoint} qa/models/minilm-l6-squad-reader --held-aside runs/unanswerable/held_aside.json.gz`.
+{stages_text}{_averaging_section(stages, start_weight)}
+Then: `qa export-reader {checkpoint} qa/models/minilm-l6-squad-reader --held-aside runs/unanswerable/held_aside.json.gz{f" --average-with-start {start_weight}" if start_weight else ""}`.
 
 Learning curves: a fixed sample of {config['eval_questions']} questions of SQuAD 2.0 dev (the odd-numbered
 of its first 17 articles, where the threshold is tuned; earlier stages sampled all 17), each read

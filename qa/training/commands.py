@@ -113,7 +113,8 @@ def export_reader(args: argparse.Namespace) -> int:
 
     options = {"held_aside": None, **vars(args)}
     calibration = export_reader(
-        args.checkpoint, args.destination, options.get("calibration_data", DEFAULT_CALIBRATION_DATA), options["held_aside"]
+        args.checkpoint, args.destination, options.get("calibration_data", DEFAULT_CALIBRATION_DATA), options["held_aside"],
+        start_weight=options.get("average_with_start", 0.0),
     )
     print(f"reader written to {args.destination}; no-answer threshold {calibration.threshold:.3f}")
     print("held-out half of the calibration data:")

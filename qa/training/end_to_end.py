@@ -195,7 +195,7 @@ def evaluate_end_to_end(
         for article in articles:
             document, offsets = article_document(article)
             assistant.add(document)
-            retriever = assistant.library.loaded(document.id).retriever
+            index = assistant.library.loaded(document.id).index
             history: list[Turn] = []
             for offset, question in _asked(article, offsets, conversation):
                 began = time.perf_counter()
@@ -204,8 +204,8 @@ def evaluate_end_to_end(
                 answer = assistant.article_answer(question.question, document.id, history=history) or assistant.answer(reading)
                 seconds = time.perf_counter() - began
                 query = resolve(question.question, history).query[:MAX_QUESTION_CHARS]
-                hits = retriever.search(query, top_k=max(recall_ks)) if question.answerable else []
-                tally.add(question, reading, answer, seconds, offset, [(True, hit) for hit in hits])
+                found = assistant.library.retriever.search(index, query, top_k=max(recall_ks)) if question.answerable else []
+                tally.add(question, reading, answer, seconds, offset, [(True, hit) for _, hit in found])
                 if conversation:
                     history.append(_gold_turn(question, offset, document.id))
                 bar.update(1)
@@ -317,7 +317,7 @@ def evaluate_across_articles(
         [document for document, _ in placed] + distractors, index_dir, assistant.embedder, workers, ray_address
     )
     assistant.use_archive(index_dir)
-    retriever = assistant.library.archive_retriever
+    retriever = assistant.library.retriever
     tally = _Tally(recall_ks, retriever.settings.archive_top_k)
     right = 0
     total = sum(len(qs) for a in articles for _, qs in a.paragraphs)
@@ -331,7 +331,7 @@ def evaluate_across_articles(
                 seconds = time.perf_counter() - began
                 right += answer.document_id == document.id
                 query = resolve(question.question, history).query[:MAX_QUESTION_CHARS]
-                hits = retriever.search(query, top_k=max(recall_ks)) if question.answerable else []
+                hits = retriever.search(archive, query, top_k=max(recall_ks)) if question.answerable else []
                 tally.add(question, reading, answer, seconds, offset, [(v.document.id == document.id, h) for v, h in hits])
                 if conversation:
                     history.append(_gold_turn(question, offset, document.id))
