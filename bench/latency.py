@@ -16,7 +16,7 @@ Measures:
 - follow-ups: a question, then a follow-up that refers to it, in a ``Conversation``; p50/p95 of the
   first questions and of the follow-ups, and their ratio (medians over rounds).
 
-``--sections follow_up`` (say) runs only the named sections.
+``--sections follow_up`` (say) runs only the named sections; ``--reader DIR`` times another reader there.
 """
 
 from __future__ import annotations
@@ -259,13 +259,15 @@ CONVERSATIONS = [
 ]
 
 
-def follow_up_latency(asks: int, runs: int) -> dict:
+def follow_up_latency(asks: int, runs: int, reader_dir: Path | None = None) -> dict:
     """Each round asks the CONVERSATIONS in turn until ``asks`` follow-ups: the first question
-    alone (timed as "first"), then its follow-up with that turn as history (timed as "follow_up")."""
+    alone (timed as "first"), then its follow-up with that turn as history (timed as "follow_up"),
+    with the shipped reader or the one in ``reader_dir``."""
     from qa.conversation import Conversation
+    from qa.reader import Reader
 
     with tempfile.TemporaryDirectory() as index_dir:
-        assistant = Assistant(index_dir)
+        assistant = Assistant(index_dir, reader=Reader(reader_dir) if reader_dir else None)
         assistant.add(seed_document())
         assistant.ask(CONVERSATIONS[0][0])  # warm: models loaded, index built
         rounds = []
@@ -293,12 +295,13 @@ def main() -> None:
     parser.add_argument("--asks", type=int, default=150, help="questions per round and system")
     parser.add_argument("--runs", type=int, default=5, help="rounds; figures are medians over them")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--reader", type=Path, help="follow_up: this reader model directory, not the shipped one")
     sections = {
         "warm": lambda args: warm_latency(args.asks, args.runs),
         "cold_start": lambda args: cold_start(),
         "serve": lambda args: serve_start(),
         "indexing": lambda args: indexing_throughput(),
-        "follow_up": lambda args: follow_up_latency(args.asks, args.runs),
+        "follow_up": lambda args: follow_up_latency(args.asks, args.runs, args.reader),
     }
     parser.add_argument("--sections", nargs="+", choices=list(sections), default=list(sections))
     args = parser.parse_args()

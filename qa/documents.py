@@ -1,4 +1,4 @@
-"""Loading articles: plain text, Markdown and HTML files, or pasted text, as clean text and a title.
+"""Loading articles: plain text, Markdown, HTML, PDF and Word files, or pasted text, as clean text and a title.
 
 >>> doc = document_from_text("INDUS-X launched.\\n", title="Seed")
 >>> doc.title, doc.text
@@ -21,7 +21,9 @@ from pathlib import Path
 from qa.config import PASTED_TITLE
 from qa.errors import DocumentError
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+# Read from their bytes, in a child process with bounded time and memory (``qa.formats``).
+PAGED_SUFFIXES = {".pdf": "pdf", ".docx": "docx"}
 # About 300 pages of text: a long feature is 50,000. Larger articles would take minutes to index
 # on two cores (about 60 sentences/s), and belong in an archive.
 MAX_DOCUMENT_CHARS = 2_000_000
@@ -229,7 +231,7 @@ def _decode_legacy(data: bytes, name: str) -> str:
 
 
 def document_from_bytes(data: bytes, name: str) -> Document:
-    """A document from a file's name and content (.txt, .md or .html)."""
+    """A document from a file's name and content (.txt, .md, .html, .pdf or .docx)."""
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(
@@ -237,8 +239,13 @@ def document_from_bytes(data: bytes, name: str) -> Document:
         )
     if len(data) > MAX_FILE_BYTES:
         raise DocumentError(f"{name} is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,}")
-    text = decode_text(data, name)
     title = Path(name).stem.replace("_", " ").replace("-", " ").strip() or name
+    if suffix in PAGED_SUFFIXES:
+        from qa.formats import read_paged
+
+        found_title, text = read_paged(data, name, PAGED_SUFFIXES[suffix])
+        return document_from_text(text, title=found_title or title, source=name)
+    text = decode_text(data, name)
     meta: dict = {}
     if suffix in (".html", ".htm"):
         found_title, text, meta = html_to_article(text)
@@ -266,7 +273,7 @@ def headline(text: str) -> str | None:
 
 
 def load_document(path: str | Path) -> Document:
-    """Read a .txt, .md or .html file."""
+    """Read a .txt, .md, .html, .pdf or .docx file."""
     path = Path(path)
     if path.is_dir():
         raise DocumentError(

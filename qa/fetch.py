@@ -46,6 +46,8 @@ CONTENT_TYPES = {
     "application/xhtml+xml": ".html",
     "text/plain": ".txt",
     "text/markdown": ".md",
+    "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
 }
 USER_AGENT = "article-qa (reads one article a reader asked for)"
 

@@ -22,8 +22,9 @@ logger = logging.getLogger("ui")
 UPLOAD_LIMIT_BYTES = 4 * MAX_FILE_BYTES
 # What the page promises of the articles a visitor brings (Markdown).
 BRING_YOUR_OWN = (
-    f"A .txt or .md file, or pasted text, of up to {MAX_DOCUMENT_CHARS:,} characters; a saved .html page "
-    f"up to {MAX_FILE_BYTES // 1_000_000} MB; or a link. Only you see the articles you bring."
+    f"A .txt or .md file, or pasted text, of up to {MAX_DOCUMENT_CHARS:,} characters; a saved .html page, "
+    f"a PDF with a text layer or a Word .docx, up to {MAX_FILE_BYTES // 1_000_000} MB; or a link. Only you see "
+    "the articles you bring."
 )
 # What the empty chat says (Markdown).
 WELCOME = (

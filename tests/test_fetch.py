@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from qa import fetch
+from qa.documents import document_from_bytes
 from qa.errors import DocumentError
 
 PAGE = (
@@ -24,6 +26,7 @@ ROUTES = {
     "/notes.txt": (200, "text/plain", b"The council meets on Friday. It will vote on the harbour budget."),
     "/photo": (200, "image/png", b"\x89PNG\r\n"),
     "/big": (200, "text/plain", b"word " * 4000),
+    "/report": (200, "application/pdf", (Path(__file__).parent / "fixtures" / "indus_x.pdf").read_bytes()),
 }
 
 
@@ -74,6 +77,10 @@ def test_a_page_is_read_for_its_article_with_its_link_and_author(site):
     assert "Cookies" not in document.text and "Home | World" not in document.text
     assert document.source == f"{site}/story" and document.meta["url"] == f"{site}/story"
     assert fetch.fetch_article(f"{site}/notes.txt", allow=local).text.startswith("The council meets")
+    # A PDF link reads as the PDF file does.
+    report = fetch.fetch_article(f"{site}/report", allow=local)
+    saved = document_from_bytes((Path(__file__).parent / "fixtures" / "indus_x.pdf").read_bytes(), "indus_x.pdf")
+    assert (report.title, report.text) == (saved.title, saved.text)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
