@@ -162,7 +162,6 @@ class ChatPage:
         except TypeError:  # a damaged saved conversation is started afresh
             turns = []
         document_id = self.allowed(document_id, saved)
-        whole = document_id == WHOLE_ARCHIVE
         # The visitor's conversation, kept in their browser between questions.
         chat = Conversation(self.assistant, document_id, turns)
         try:
@@ -171,7 +170,7 @@ class ChatPage:
         except Exception as error:
             reply, box, article = failure_note(error, f"answering {(question or '')[:200]!r}"), gr.update(), gr.update()
         else:
-            reply, box = reply_html(answer, from_archive=whole), ""
+            reply, box = reply_html(answer), ""
         history.append({"role": "assistant", "content": reply})
         return history, box, article, {**saved, "chat": history, "turns": [list(astuple(t)) for t in chat.turns]}
 

@@ -66,6 +66,17 @@ class Answer:
     # article's own sentences, or names each cited at its first mention. ``text`` then joins them.
     kind: str = SPAN
     citations: tuple[Citation, ...] = field(default_factory=tuple)
+    # Where the article comes from, as its page said ("Harbour News, 2024-10-21, by Ana Silva"), if it did.
+    document_byline: str = ""
+
+    @property
+    def source(self) -> str:
+        """Which article the answer comes from: "from <title> — <site>, <date>".
+
+        >>> Answer("Who?", "Ana", 0.9, True, "Ana won.", 0, 8, 0, 3, "d", "Ferry", document_byline="Harbour News, 2024-10-21").source
+        'from Ferry — Harbour News, 2024-10-21'
+        """
+        return f"from {self.document_title}" + (f" — {self.document_byline}" if self.document_byline else "")
 
     @property
     def question_was_cut(self) -> bool:

@@ -37,10 +37,10 @@ def _assistant(args: argparse.Namespace):
     return assistant
 
 
-def format_answer(answer, show_source: bool = False) -> str:
-    """An answer for the terminal: the span, its sentence and the confidence (and, with
-    ``show_source``, the article it comes from)."""
-    understood = f"\n  from: {answer.document_title}" if show_source else ""
+def format_answer(answer) -> str:
+    """An answer for the terminal: the span, its sentence, the confidence and the article it comes
+    from ("from <title> — <site>, <date>")."""
+    understood = f"\n  {answer.source}" if answer.answerable and answer.document_title else ""
     if answer.understood_as:
         how = "your question was long: I read its beginning" if answer.question_was_cut else "understood as"
         understood += f"\n  ({how}: {answer.understood_as!r})"
@@ -64,7 +64,7 @@ def _ask(args: argparse.Namespace) -> int:
 
         print(json.dumps(api_payload(answer), indent=2, ensure_ascii=False))
     else:
-        print(format_answer(answer, bool(args.archive)))
+        print(format_answer(answer))
     return 0
 
 
@@ -107,7 +107,7 @@ def _chat(args: argparse.Namespace) -> int:
             elif command.startswith("/"):
                 print(f"unknown command {command}: /help lists them")
             else:
-                print(format_answer(conversation.ask(line), bool(args.archive)))
+                print(format_answer(conversation.ask(line)))
         except QAError as error:
             print(f"error: {error}")
         except Exception as error:  # the chat goes on; the details go to the log with -v

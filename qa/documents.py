@@ -71,6 +71,18 @@ class Document:
     source: str = ""
     meta: dict = field(default_factory=dict, compare=False)
 
+    @property
+    def byline(self) -> str:
+        """Where it comes from, as its page said: "Harbour News, 2024-10-21, by Ana Silva".
+
+        >>> Document("d", "T", "x", meta={"sitename": "Harbour News", "date": "2024-10-21", "author": "Ana Silva"}).byline
+        'Harbour News, 2024-10-21, by Ana Silva'
+        """
+        parts = [str(self.meta[key]).strip() for key in ("sitename", "date") if str(self.meta.get(key) or "").strip()]
+        if str(self.meta.get("author") or "").strip():
+            parts.append(f"by {str(self.meta['author']).strip()}")
+        return ", ".join(parts)
+
 
 def make_document_id(title: str, text: str) -> str:
     digest = hashlib.sha256(f"{title}\0{text}".encode()).hexdigest()[:12]

@@ -30,6 +30,7 @@ import numpy as np
 
 from qa.answer import SUMMARY, Answer, Citation
 from qa.article_questions import ARCHIVE_SUMMARY, AUTHOR, DATE, ENTITY_KINDS, MAIN_POINTS
+from qa.documents import Document
 from qa.entities import LABELS, MAX_CHARS, EntityFinder
 from qa.errors import DocumentError, QuestionError
 from qa.store import Corpus, DocumentIndex
@@ -197,7 +198,7 @@ class Overview:
             Citation(s.text, s.start, s.end, s.start, s.end) for s in (index.sentences[i] for i in chosen)
         )
         separator = " " if kind == SUMMARY else "\n"
-        return _answer(question, kind, document.id, document.title, separator.join(c.text for c in citations), citations)
+        return _answer(question, kind, document, separator.join(c.text for c in citations), citations)
 
     def _names(self, question: str, kind: str, index: DocumentIndex) -> Answer:
         document = index.document
@@ -211,14 +212,14 @@ class Overview:
         text = ", ".join(c.text for c in citations)
         if len(document.text) > MAX_CHARS:
             text += f" (named in its first {MAX_CHARS:,} characters)"
-        return _answer(question, kind, document.id, document.title, text, tuple(citations))
+        return _answer(question, kind, document, text, tuple(citations))
 
     def _from_metadata(self, question: str, kind: str, index: DocumentIndex) -> Answer:
         """The date or author the article's page gave (``Document.meta``), where it gave one."""
         value = str(index.document.meta.get("date" if kind == DATE else "author") or "").strip()
         if not value:
             return _declined(question, kind, index)
-        return _answer(question, kind, index.document.id, index.document.title, value, ())
+        return _answer(question, kind, index.document, value, ())
 
 
     def archive_answer(self, question: str, corpus: Corpus) -> Answer:
@@ -231,7 +232,7 @@ class Overview:
             lead = index.sentences[0]
             citations.append(Citation(lead.text, lead.start, lead.end, lead.start, lead.end, index.document.id, index.document.title))
         text = "\n".join(f"{c.document_title}: {c.text}" for c in citations)
-        return _answer(question, ARCHIVE_SUMMARY, "", f"{len(corpus):,} articles", text, tuple(citations))
+        return _answer(question, ARCHIVE_SUMMARY, Document("", f"{len(corpus):,} articles", ""), text, tuple(citations))
 
 
 def _sentence_of(index: DocumentIndex, offset: int) -> tuple[int, int]:
@@ -241,7 +242,7 @@ def _sentence_of(index: DocumentIndex, offset: int) -> tuple[int, int]:
     return offset, offset
 
 
-def _answer(question: str, kind: str, document_id: str, title: str, text: str, citations: tuple[Citation, ...]) -> Answer:
+def _answer(question: str, kind: str, document: Document, text: str, citations: tuple[Citation, ...]) -> Answer:
     first = citations[0] if citations else None
     return Answer(
         question=question,
@@ -253,8 +254,9 @@ def _answer(question: str, kind: str, document_id: str, title: str, text: str, c
         sentence_end=first.sentence_end if first else None,
         start=None,
         end=None,
-        document_id=document_id,
-        document_title=title,
+        document_id=document.id,
+        document_title=document.title,
+        document_byline=document.byline,
         kind=kind,
         citations=citations,
     )

@@ -242,6 +242,7 @@ def _answer(
         end=span[1] if span else None,
         document_id=loaded.document.id,
         document_title=loaded.document.title,
+        document_byline=loaded.document.byline,
         alternatives=alternatives,
         understood_as=understood_as,
     )

@@ -118,16 +118,18 @@ JUMP_TO_ARTICLE = '<p class="qa-jump"><a href="#article-panel">See it marked in 
 
 
 def source_html(answer: Answer) -> str:
-    """Which article of an archive an answer comes from, linking to its text in the article panel."""
-    return f'<p class="qa-muted qa-source">from <a href="#article-panel">{html.escape(answer.document_title)}</a></p>'
+    """Which article an answer comes from ("from <title> — <site>, <date>"), linking to its text in
+    the article panel."""
+    byline = f" — {html.escape(answer.document_byline)}" if answer.document_byline else ""
+    return f'<p class="qa-muted qa-source">from <a href="#article-panel">{html.escape(answer.document_title)}</a>{byline}</p>'
 
 
-def reply_html(answer: Answer, from_archive: bool = False) -> str:
+def reply_html(answer: Answer) -> str:
     """One chat reply: the answer, its sentence with the answer highlighted, the confidence, and
-    the alternatives; or, when the article doesn't say, the closest sentence found. Asked of a
-    whole archive, the reply says which article it comes from. An answer about the whole article
-    is its sentences or a list (``overview_html``)."""
-    source = source_html(answer) if from_archive and answer.answerable else ""
+    the alternatives, and which article it comes from; or, when the article doesn't say, the
+    closest sentence found. An answer about the whole article is its sentences or a list
+    (``overview_html``)."""
+    source = source_html(answer) if answer.answerable and answer.document_title else ""
     if answer.kind != SPAN:
         return overview_html(answer, source)
     sentence, sentence_start = quoted(answer)
@@ -193,9 +195,8 @@ def overview_html(answer: Answer, source: str = "") -> str:
 
 
 def answer_card(answer: Answer) -> str:
-    """An answer for a notebook: the reply as the page shows it, and its article's title."""
-    title = f'<p class="qa-muted">from {html.escape(answer.document_title)}</p>'
-    return f"<div>{reply_html(answer)}{title}</div>"
+    """An answer for a notebook: the reply as the page shows it."""
+    return f"<div>{reply_html(answer)}</div>"
 
 
 def understood_html(answer: Answer) -> str:
@@ -277,24 +278,11 @@ def _article_html(document: Document, marks: list[list[tuple[int, int, str, str]
     return f'<h3>{html.escape(document.title)}</h3>{byline_html(document)}<div id="article">{"".join(paragraphs)}</div>'
 
 
-def byline(document: Document) -> str:
-    """Where an article comes from, as its page said: "Harbour News, 2024-10-21, by Ana Silva".
-
-    >>> byline(Document("d", "T", "x", meta={"sitename": "Harbour News", "date": "2024-10-21", "author": "Ana Silva"}))
-    'Harbour News, 2024-10-21, by Ana Silva'
-    """
-    meta = document.meta
-    parts = [str(meta[key]).strip() for key in ("sitename", "date") if str(meta.get(key) or "").strip()]
-    if str(meta.get("author") or "").strip():
-        parts.append(f"by {str(meta['author']).strip()}")
-    return ", ".join(parts)
-
-
 def byline_html(document: Document) -> str:
     """The byline under the article's title, its link when it came from one (http(s) only)."""
     url = str(document.meta.get("url") or "")
     link = f' — <a href="{html.escape(url)}" rel="noopener noreferrer" target="_blank">the page</a>' if url.startswith(("http://", "https://")) else ""
-    text = byline(document)
+    text = document.byline
     note = f'<p class="qa-muted qa-language">{html.escape(language)} Answers may miss.</p>' if (language := not_english_note(document.text)) else ""
     return (f'<p class="qa-muted qa-byline">{html.escape(text)}{link}</p>' if text or link else "") + note
 

@@ -286,7 +286,7 @@ def test_qa_ask_over_an_archive_says_which_article(tmp_path, news_dir):
     built = qa("index", str(news_dir), "--archive", str(tmp_path / "archive"))
     assert built.returncode == 0 and "6 articles (6 new)" in built.stdout, built.stderr[-2000:]
     asked = qa("ask", "Who designed the footbridge?", "--archive", str(tmp_path / "archive"))
-    assert asked.returncode == 0 and "Priya Nair" in asked.stdout and f"from: {HEADLINES['bridge']}" in asked.stdout
+    assert asked.returncode == 0 and "Priya Nair" in asked.stdout and f"from {HEADLINES['bridge']}" in asked.stdout
     missing = qa("ask", "Who?", "--archive", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no archive" in missing.stderr and "Traceback" not in missing.stderr
     removed = qa("index", "--archive", str(tmp_path / "archive"), "--remove", str(news_dir / "bridge.txt"))

@@ -47,7 +47,8 @@ def test_a_pasted_article_is_indexed_in_the_worker_and_answers(ingestor, index_d
     ("submit", "message"),
     [
         (lambda i: i.submit_file(b"\x89PNG\r\n\x1a\n\x00\x00IHDR", "photo.txt"), "binary"),
-        (lambda i: i.submit_file(b"text", "slides.pdf"), "unsupported file type"),
+        (lambda i: i.submit_file(b"text", "slides.pptx"), "unsupported file type"),
+        (lambda i: i.submit_file(b"%PDF-1.7 ...", "slides.pdf"), "it is damaged or not a PDF"),
         (lambda i: i.submit_text("   ", "Blank"), "empty"),
         (lambda i: i.submit_text("?!  ...", "Marks"), "no words"),
         # A link is fetched by the worker, which never reaches this machine or a private network.

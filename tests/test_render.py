@@ -67,7 +67,8 @@ def test_an_article_in_another_script_says_the_reader_understands_english_only()
     assert "Chinese or Japanese script: the reader understands English only. Answers may miss." in panel
 
 
-def test_a_reply_from_a_whole_archive_names_its_article_only_when_it_answers():
-    found = Answer("When?", "Sunday", 0.9, True, "On Sunday.", 0, 10, 3, 9, "d", "Ferry")
+def test_a_reply_names_its_article_and_where_it_comes_from_only_when_it_answers():
+    found = Answer("When?", "Sunday", 0.9, True, "On Sunday.", 0, 10, 3, 9, "d", "Ferry", document_byline="Harbour <News>, 2024-10-21")
     declined = Answer("When?", "", 0.1, False, "On Sunday.", 0, 10, None, None, "d", "Ferry")
-    assert "from <a" in reply_html(found, from_archive=True) and "Ferry" not in reply_html(declined, from_archive=True)
+    assert 'from <a href="#article-panel">Ferry</a> — Harbour &lt;News&gt;, 2024-10-21' in reply_html(found)
+    assert "Ferry" not in reply_html(declined)

@@ -85,7 +85,8 @@ def test_chat_html_stays_one_line_so_markdown_never_takes_over():
     [
         ("photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary"),
         ("empty.md", b"  \n\n ", "empty"),
-        ("slides.pdf", b"%PDF-1.7 ...", "unsupported file type"),
+        ("slides.pdf", b"%PDF-1.7 ...", "it is damaged or not a PDF"),
+        ("slides.pptx", b"PK\x03\x04", "unsupported file type"),
     ],
 )
 def test_a_bad_upload_is_explained_and_changes_nothing(tmp_path, name, content, message):
