@@ -49,7 +49,8 @@ def test_html_to_text_time_is_linear_in_the_rows():
         assert text.count("\n\n") == rows - 1
         return time.perf_counter() - start
 
-    small, large = min(seconds(4_000) for _ in range(3)), seconds(64_000)
+    # The fastest of a few runs each: a run preempted by another process says nothing of the converter.
+    small, large = min(seconds(4_000) for _ in range(3)), min(seconds(64_000) for _ in range(2))
     assert large < 16 * small * 3, (small, large)  # 16x the rows: linear, with room for noise
 
 
