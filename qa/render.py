@@ -13,7 +13,7 @@ import re
 from qa.answer import SPAN, SUMMARY, Answer
 from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, Document
 from qa.errors import QAError
-from qa.language import not_english_note
+from qa.language import article_language_note
 
 logger = logging.getLogger("ui")
 
@@ -283,7 +283,7 @@ def byline_html(document: Document) -> str:
     url = str(document.meta.get("url") or "")
     link = f' — <a href="{html.escape(url)}" rel="noopener noreferrer" target="_blank">the page</a>' if url.startswith(("http://", "https://")) else ""
     text = document.byline
-    note = f'<p class="qa-muted qa-language">{html.escape(language)} Answers may miss.</p>' if (language := not_english_note(document.text)) else ""
+    note = f'<p class="qa-muted qa-language">{html.escape(language)} Answers may miss.</p>' if (language := article_language_note(document.text)) else ""
     return (f'<p class="qa-muted qa-byline">{html.escape(text)}{link}</p>' if text or link else "") + note
 
 

@@ -65,6 +65,10 @@ def test_the_article_panel_says_where_the_article_comes_from_and_links_only_to_w
 def test_an_article_in_another_script_says_the_reader_understands_english_only():
     panel = article_html(Document("d", "新闻", "印度和美国在新德里启动了国防创新倡议。"))
     assert "Chinese or Japanese script: the reader understands English only. Answers may miss." in panel
+    french = "Le ministre de la Défense a rencontré son homologue américain lundi à New Delhi pour parler d'innovation. " * 4
+    assert "This article reads as French: the reader understands English only." in article_html(Document("d", "Défense", french))
+    english = "The Defence Minister met his American counterpart in New Delhi on Monday to talk about innovation. " * 4
+    assert "qa-language" not in article_html(Document("d", "Defence", english))
 
 
 def test_a_reply_names_its_article_and_where_it_comes_from_only_when_it_answers():
