@@ -39,11 +39,13 @@ from qa.ingest import DONE, IngestJob, Ingestor
 from qa.library import seed_document
 from qa.pipeline import MAX_QUESTION_CHARS, Assistant, ready_default_assistant
 from qa.render import (  # the page's HTML; tests read it through ui too
+    AFTER_ANSWER,
     BRING_YOUR_OWN,
     CSS,
     PLAIN_TEXT_SCRIPT,
-    SCROLL_TO_CITATION,
+    QUESTION_QUEUE_SCRIPT,
     SORRY,
+    TYPING_HTML,
     UPLOAD_LIMIT_BYTES,
     WELCOME,
     archive_html,
@@ -62,6 +64,9 @@ logger = logging.getLogger(__name__)
 # calls meet in the reader's and the embedder's micro-batches (qa.batching), which read together
 # what arrives while a batch runs. One at a time, each waited behind the others' whole pipeline.
 MODEL_QUEUE = {"concurrency_id": "models", "concurrency_limit": 8}
+# An archive's articles are choices of their own up to this many (each page load carries the list:
+# about 60 bytes an article); a larger archive is asked whole, each answer naming its article.
+ARCHIVE_ARTICLES_LISTED = 1000
 # Uploads and pastes only wait here for the ingestion worker (one job at a time): many can wait
 # at once without holding up a question.
 INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}
@@ -97,14 +102,34 @@ class ChatPage:
         self.ingestor = ingestor or Ingestor(assistant.store.root, index_settings=assistant.store.settings)
         self._jobs: dict[str, IngestJob] = {}  # the running upload of each browser session
         self._examples: dict[str, list[str]] = {}  # suggested questions, per article id
+        self._archive_choices: list[tuple[str, str]] | None = None
 
     # --- articles: the seed for everyone, the rest per visitor --------------------------------
 
     def choices(self, saved: dict | None) -> list[tuple[str, str]]:
+        """The dropdown: the whole archive and its articles (when served with one), the seed, and
+        the visitor's own articles."""
         library = (saved or {}).get("library") or []
         archive = self.assistant.archive
         whole = [(f"The whole archive ({len(archive):,} articles)", WHOLE_ARCHIVE)] if archive is not None else []
-        return [*whole, (self.default_document.title, self.default_document.id), *((title, id_) for id_, title in library)]
+        return [*whole, *self._archive_articles(), (self.default_document.title, self.default_document.id),
+                *((title, id_) for id_, title in library)]
+
+    def _archive_articles(self) -> list[tuple[str, str]]:
+        """The archive's articles by title, each a choice of its own, up to ``ARCHIVE_ARTICLES_LISTED``
+        (listed once: an archive does not change while it is served)."""
+        archive = self.assistant.archive
+        if archive is None or len(archive) > ARCHIVE_ARTICLES_LISTED:
+            return []
+        if self._archive_choices is None:
+            titles = [(f"· {archive.document(id_).title}", id_) for id_ in archive.ids]
+            self._archive_choices = sorted(titles, key=lambda choice: choice[0].lower())
+        return self._archive_choices
+
+    @property
+    def default_choice(self) -> str:
+        """What a first visit asks: the whole archive when the page serves one, else the seed."""
+        return WHOLE_ARCHIVE if self.assistant.archive is not None else self.default_document.id
 
     def panel(self, document_id: str, answer: Answer | None = None) -> str:
         """The article panel: the article asked (or, for the whole archive, the answer's article)."""
@@ -113,8 +138,9 @@ class ChatPage:
         return article_html(self.assistant.document(answer.document_id if answer else document_id), answer)
 
     def allowed(self, document_id: str | None, saved: dict | None) -> str:
-        """``document_id`` if this visitor may ask it (the seed, or one of their own), else the seed's."""
-        return document_id if document_id in {id_ for _, id_ in self.choices(saved)} else self.default_document.id
+        """``document_id`` if this visitor may ask it (the seed, the archive and its articles, or one
+        of their own), else the first visit's choice."""
+        return document_id if document_id in {id_ for _, id_ in self.choices(saved)} else self.default_choice
 
     def examples(self, document: Document) -> list[str]:
         """The seed's curated questions, or questions made from the article: made once per article
@@ -151,11 +177,22 @@ class ChatPage:
 
     # --- questions ----------------------------------------------------------------------------
 
+    @staticmethod
+    def show_question(question: str, history: list):
+        """Asking, step one, at once and off the queue: the question's bubble (none for an empty
+        question) and a typing indicator in the chat; the box is emptied for the next question,
+        which the page queues until this one is answered (``QUESTION_QUEUE_SCRIPT``)."""
+        shown = [{"role": "user", "content": question_html(question)}] if (question or "").strip() else []
+        return [*(history or []), *shown, {"role": "assistant", "content": TYPING_HTML}], "", question
+
     def respond(self, question: str, history: list, document_id: str, saved: dict | None):
-        """The question and its reply appended to the chat, and the cited sentence shown in the
-        article; a question that can't be asked gets a message and stays in its box to be fixed."""
-        # An empty question gets its message, and no bubble of its own is kept.
-        history = [*(history or [])] + ([{"role": "user", "content": question_html(question)}] if (question or "").strip() else [])
+        """Asking, step two: the reply in place of the typing indicator, and the cited sentence
+        shown in the article; a question that can't be asked gets a message and goes back to its
+        box to be fixed."""
+        history = [*(history or [])]
+        # The typing indicator step one left (the page may hand the message back in parts).
+        if history and 'class="qa-typing"' in str(history[-1].get("content")):
+            history.pop()
         saved = visit(saved)
         try:
             turns = [Turn(*turn) for turn in saved["turns"]]
@@ -168,7 +205,7 @@ class ChatPage:
             answer = chat.ask(question or "")
             article = self.panel(document_id, answer)
         except Exception as error:
-            reply, box, article = failure_note(error, f"answering {(question or '')[:200]!r}"), gr.update(), gr.update()
+            reply, box, article = failure_note(error, f"answering {(question or '')[:200]!r}"), question, gr.update()
         else:
             reply, box = reply_html(answer), ""
         history.append({"role": "assistant", "content": reply})
@@ -289,7 +326,7 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
             with gr.Column(scale=3):
                 document_choice = gr.Dropdown(
                     choices=page.choices(None),
-                    value=page.default_document.id,
+                    value=page.default_choice,
                     label="Article",
                     elem_id="article-choice",
                 )
@@ -330,17 +367,19 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
                     cancel_button = gr.Button("Cancel", variant="stop", visible=False, elem_id="cancel")
             with gr.Column(scale=2):
                 article = gr.HTML(
-                    article_html(page.default_document), elem_id="article-panel", js_on_load=None
+                    page.panel(page.default_choice), elem_id="article-panel", js_on_load=None
                 )
 
-        ask_inputs, ask_outputs = [question, chat, document_choice, saved], [chat, question, article, saved]
+        asked = gr.State("")  # the question step one showed, for step two to answer
+        shown = {"fn": page.show_question, "inputs": [question, chat], "outputs": [chat, question, asked], "queue": False}
+        ask_inputs, ask_outputs = [asked, chat, document_choice, saved], [chat, question, article, saved]
         for trigger in (ask_button.click, question.submit):
-            trigger(page.respond, ask_inputs, ask_outputs, **MODEL_QUEUE, **private).then(
-                None, js=SCROLL_TO_CITATION, **private
+            trigger(**shown, **private).then(page.respond, ask_inputs, ask_outputs, **MODEL_QUEUE, **private).then(
+                None, js=AFTER_ANSWER, **private
             )
-        examples.click(lambda sample: sample[0], [examples], [question], **private).then(
-            page.respond, ask_inputs, ask_outputs, **MODEL_QUEUE, **private
-        ).then(None, js=SCROLL_TO_CITATION, **private)
+        examples.click(lambda sample: sample[0], [examples], [question], queue=False, **private).then(
+            **shown, **private
+        ).then(page.respond, ask_inputs, ask_outputs, **MODEL_QUEUE, **private).then(None, js=AFTER_ANSWER, **private)
         clear_button.click(page.clear, [saved], [chat, saved], **private)
         chat.clear(page.clear, [saved], [chat, saved], **private)  # the chat's own bin button
         ingest_outputs = [document_choice, status, cancel_button, saved]
@@ -371,7 +410,7 @@ def launch(app: gr.Blocks, host: str = SERVER.host, port: int = SERVER.port) -> 
         prevent_thread_lock=True,
         quiet=True,
         css=CSS,
-        head=PLAIN_TEXT_SCRIPT,
+        head=PLAIN_TEXT_SCRIPT + QUESTION_QUEUE_SCRIPT,
         max_file_size=UPLOAD_LIMIT_BYTES,
     )
     return app.local_url

@@ -304,6 +304,13 @@ CSS = """
 #article mark.closest { background: none; outline: 2px dashed #c9a400; }
 .qa-reply blockquote { margin: 0.4em 0; padding-left: 0.8em; border-left: 3px solid #ccc; }
 .qa-muted { opacity: 0.7; font-size: 0.9em; }
+.qa-copy-answer { margin-left: 0.6em; font-size: 0.8em; padding: 0 0.5em; border: 1px solid currentColor;
+  border-radius: 4px; opacity: 0.7; background: none; color: inherit; cursor: pointer; }
+.qa-typing { display: inline-flex; gap: 4px; padding: 4px 0; }
+.qa-typing span { width: 7px; height: 7px; border-radius: 50%; background: currentColor; opacity: 0.3;
+  animation: qa-typing 1.2s infinite ease-in-out; }
+.qa-typing span:nth-child(2) { animation-delay: 0.2s; } .qa-typing span:nth-child(3) { animation-delay: 0.4s; }
+@keyframes qa-typing { 0%, 80%, 100% { opacity: 0.3; } 40% { opacity: 1; } }
 /* The article's name ends before the dropdown's caret instead of running under it. */
 #article-choice input { padding-right: 2.2em; text-overflow: ellipsis; }
 /* A phone: the chat leaves room for the question box and the Ask button below it. */
@@ -317,7 +324,7 @@ PLAIN_TEXT_SCRIPT = """<script>
 (() => {
   const plain = (markup) => {
     const doc = new DOMParser().parseFromString(markup, 'text/html');
-    doc.querySelectorAll('.qa-jump').forEach((element) => element.remove());  // a phone's link, not the answer
+    doc.querySelectorAll('.qa-jump, .qa-copy-answer').forEach((element) => element.remove());  // the page's own controls
     doc.querySelectorAll('p, blockquote, li, summary, div').forEach((element) => element.append('\\n'));
     return doc.body.textContent.replace(/[ \\t]+\\n/g, '\\n').replace(/\\n{3,}/g, '\\n\\n').trim();
   };
@@ -332,7 +339,21 @@ PLAIN_TEXT_SCRIPT = """<script>
     element.dataset.plainLabel = plain(label);
     element.setAttribute('aria-label', element.dataset.plainLabel);
   });
-  new MutationObserver(relabel).observe(document.documentElement,
+  // "Copy answer" beside each answer, next to the message's own copy button: the span alone.
+  const copyButtons = () => document.querySelectorAll('#chat .qa-reply .qa-answer').forEach((answer) => {
+    if (answer.nextElementSibling && answer.nextElementSibling.classList.contains('qa-copy-answer')) return;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'qa-copy-answer';
+    button.textContent = 'Copy answer';
+    button.addEventListener('click', () => {
+      navigator.clipboard.writeText(answer.textContent);
+      button.textContent = 'Copied';
+      setTimeout(() => { button.textContent = 'Copy answer'; }, 1500);
+    });
+    answer.after(button);
+  });
+  new MutationObserver(() => { relabel(); copyButtons(); }).observe(document.documentElement,
     {subtree: true, childList: true, attributes: true, attributeFilter: ['aria-label']});
 })();
 </script>"""
@@ -345,3 +366,57 @@ SCROLL_TO_CITATION = """() => requestAnimationFrame(() => {
         panel.scrollTo({top: Math.max(cited.offsetTop - panel.clientHeight / 3, 0), behavior: 'smooth'});
     }
 })"""
+# Then the next queued question, if any, is sent.
+AFTER_ANSWER = "() => { if (window.qaAnswered) window.qaAnswered(); (" + SCROLL_TO_CITATION + ")(); }"
+# The typing indicator: the assistant's bubble while a question is being answered.
+TYPING_HTML = '<div class="qa-typing" title="answering"><span></span><span></span><span></span></div>'
+# Questions asked while one is being answered wait their turn in the page (the question box, the
+# Ask button and the examples alike), each shown as queued, and are sent one by one after it.
+QUESTION_QUEUE_SCRIPT = """<script>
+(() => {
+  let busy = false;
+  const queued = [];
+  const box = () => document.querySelector('#question textarea');
+  const show = () => {
+    let note = document.querySelector('#queued');
+    if (!note && box()) {
+      note = document.createElement('p');
+      note.id = 'queued';
+      note.className = 'qa-muted';
+      box().closest('#question').after(note);
+    }
+    if (note) note.textContent = queued.length ? 'Queued: ' + queued.join(' · ') : '';
+  };
+  const wait = (text, event) => {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    if (text.trim()) queued.push(text.trim());
+    show();
+  };
+  const sending = (text) => { if (text.trim()) busy = true; };
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Enter' || event.shiftKey || event.target !== box()) return;
+    if (busy) { wait(box().value, event); box().value = ''; box().dispatchEvent(new Event('input', {bubbles: true})); }
+    else sending(box().value);
+  }, true);
+  document.addEventListener('click', (event) => {
+    const sample = event.target.closest('#examples button, #examples tr, #examples .gallery-item');
+    if (event.target.closest('#ask')) {
+      if (busy) { wait(box().value, event); box().value = ''; box().dispatchEvent(new Event('input', {bubbles: true})); }
+      else sending(box().value);
+    } else if (sample) {
+      if (busy) wait(sample.textContent, event); else sending(sample.textContent);
+    }
+  }, true);
+  window.qaAnswered = () => {
+    busy = false;
+    const next = queued.shift();
+    show();
+    if (next !== undefined) {
+      box().value = next;
+      box().dispatchEvent(new Event('input', {bubbles: true}));
+      setTimeout(() => document.querySelector('#ask').click(), 0);  // which marks the page busy again
+    }
+  };
+})();
+</script>"""

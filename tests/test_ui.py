@@ -3,6 +3,7 @@ driven in headless Chromium (``-m browser``; ./scripts/test installs Debian's ch
 
 from __future__ import annotations
 
+import time
 import re
 import socket
 from pathlib import Path
@@ -361,6 +362,40 @@ def test_an_example_is_answered_and_highlighted_in_chat_and_article(page):
 
 
 @pytest.mark.browser
+def test_a_question_shows_at_once_with_a_typing_indicator_and_questions_asked_meanwhile_queue(page):
+    from playwright.sync_api import expect
+
+    # Answers are held on their way to the server's queue, as on a busy server, until released.
+    held = []
+    page.route(re.compile(r".*/queue/join.*"), lambda route: held.append(route))
+    box = page.locator("#question textarea")
+    box.fill("Who is the US Secretary of Defence?")
+    box.press("Enter")
+    expect(page.locator("#chat .qa-question").last).to_have_text("Who is the US Secretary of Defence?")
+    expect(page.locator("#chat .qa-typing")).to_have_count(1)
+    expect(box).to_have_value("")  # the box is free for the next question
+    # Two more while the first is pending: they wait their turn, shown as queued.
+    for question in ("When did he arrive?", "What does INDUS-X aim at?"):
+        box.fill(question)
+        box.press("Enter")
+    expect(page.locator("#queued")).to_have_text("Queued: When did he arrive? · What does INDUS-X aim at?")
+    expect(page.locator("#chat .qa-reply")).to_have_count(0)
+    for answered in (1, 2, 3):
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while not held and time.monotonic() < deadline:
+            page.wait_for_timeout(50)  # the page sends the next queued question by itself
+        held.pop().continue_()
+        expect(page.locator("#chat .qa-reply")).to_have_count(answered)
+    page.unroute(re.compile(r".*/queue/join.*"))
+    questions = page.locator("#chat .qa-question").all_inner_texts()
+    assert questions == ["Who is the US Secretary of Defence?", "When did he arrive?", "What does INDUS-X aim at?"]
+    replies = page.locator("#chat .qa-reply .qa-answer").all_inner_texts()
+    assert replies[0] == "Lloyd J Austin III" and replies[1] == "Sunday", replies  # each answered in turn, the follow-up too
+    expect(page.locator("#chat .qa-typing")).to_have_count(0)
+    expect(page.locator("#queued")).to_have_text("")
+
+
+@pytest.mark.browser
 def test_the_cited_sentence_is_scrolled_into_view_in_a_long_article(page):
     from playwright.sync_api import expect
 
@@ -642,7 +677,11 @@ def test_copy_gives_plain_text_and_labels_are_plain(browser, server):
         message.hover()
         page.locator("#chat").get_by_role("button", name=re.compile("copy", re.I)).last.click()
         copied = page.evaluate("() => navigator.clipboard.readText()")
-        assert answer in copied and "<" not in copied and "confidence" in copied
+        assert answer in copied and "<" not in copied and "confidence" in copied and "Copy answer" not in copied
+        # The answer alone, from the button beside it.
+        reply.get_by_role("button", name="Copy answer").click()
+        expect(reply.get_by_role("button", name="Copied")).to_be_visible()
+        assert page.evaluate("() => navigator.clipboard.readText()") == answer
     finally:
         context.close()
 
@@ -721,13 +760,20 @@ def test_the_whole_archive_is_a_choice_and_its_answers_name_their_article(tmp_pa
         history, _, _, _ = page.respond("Who is the lighthouse keeper?", [], ui.WHOLE_ARCHIVE, None)
         assert "Anton Vale" not in history[-1]["content"] and "Lighthouse" not in history[-1]["content"]
         assert page.api_ask("Who is the lighthouse keeper?", ui.WHOLE_ARCHIVE)["document_id"] != theirs.id
-        assert page.choices(None)[0] == ("The whole archive (6 articles)", ui.WHOLE_ARCHIVE)
+        choices = page.choices(None)
+        assert choices[0] == ("The whole archive (6 articles)", ui.WHOLE_ARCHIVE)
+        # Each of its articles is a choice too, and a first visit asks the whole archive.
+        assert [title for title, _ in choices[1:7]] == sorted(f"· {name.removesuffix('.txt')}" for name in NEWS)
+        assert page.restore(None)[0]["value"] == ui.WHOLE_ARCHIVE
+        rail = next(id_ for title, id_ in choices if title == "· rail")
+        history, _, article, _ = page.respond("How much does a sleeper cabin cost?", [], rail, None)
+        assert "<h3>rail</h3>" in article and "qa-abstain" not in history[-1]["content"]
         history, box, article, saved = page.respond("Who donated the telescopes?", [], ui.WHOLE_ARCHIVE, None)
         assert "Ada Quist" in history[-1]["content"] and 'class="qa-muted qa-source">from <a' in history[-1]["content"]
         assert "<h3>library</h3>" in article and "<strong>Ada Quist</strong>" in article
-        # One article asked by name: no "from" line, the seed's answer as ever.
+        # One article asked by name: the seed's answer as ever, from the seed.
         history, _, _, _ = page.respond("What does INDUS-X aim at?", [], seed_document().id, None)
-        assert "qa-source" not in history[-1]["content"]
+        assert f'from <a href="#article-panel">{seed_document().title}</a>' in history[-1]["content"]
         assert page.api_ask("How much does a sleeper cabin cost?", ui.WHOLE_ARCHIVE)["document_title"] == "rail"
         # A follow-up through the API, its earlier turn naming the article it was answered from.
         opener = page.api_ask("Who designed the footbridge?", ui.WHOLE_ARCHIVE)
