@@ -8,302 +8,48 @@ endpoint ``/ask`` with ``gradio_client``::
 
     Client("http://127.0.0.1:7860").predict("What does INDUS-X aim at?", "", api_name="/ask")
 
-Each visitor has their own articles: the seed article is everyone's, an upload or a paste is listed
-only in the browser that made it (kept, with the chat, in the browser's storage, so a reload loses
-neither). Articles are indexed by a worker process (``qa.ingest``), never on the question path, with
-progress in the status line and a Cancel button. No handler lets an exception reach the page: the
-user gets a sentence, the log the traceback.
+What the page does is ``qa.chat_page.ChatPage``; this module lays it out and serves it. Articles are
+indexed by a worker process (``qa.ingest``), never on the question path, with progress in the
+status line and a Cancel button.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
-from dataclasses import astuple
 from pathlib import Path
+
+from starlette.routing import Mount
 
 from qa.gradio_startup import skipping_stub_writing
 
 with skipping_stub_writing():  # 3 s less of start-up (qa/gradio_startup.py)
     import gradio as gr
 
-from qa.answer import Answer
-from qa.api import ask_json
+from qa.chat_page import INGEST_QUEUE, MODEL_QUEUE, ChatPage, new_saved
 from qa.config import PASTED_TITLE, SERVER, WHOLE_ARCHIVE
-from qa.conversation import Conversation, Turn
-from qa.documents import MAX_DOCUMENT_CHARS, Document
-from qa.errors import QAError
-from qa.fetch import looks_like_link
-from qa.ingest import DONE, IngestJob, Ingestor
+from qa.documents import MAX_DOCUMENT_CHARS
+from qa.ingest import Ingestor
 from qa.library import seed_document
+from qa.page_scripts import AFTER_ANSWER, CSS, PLAIN_TEXT_SCRIPT, QUESTION_QUEUE_SCRIPT
 from qa.pipeline import MAX_QUESTION_CHARS, Assistant, ready_default_assistant
-from qa.render import (  # the page's HTML; tests read it through ui too
-    AFTER_ANSWER,
+from qa.render import (
     BRING_YOUR_OWN,
-    CSS,
-    PLAIN_TEXT_SCRIPT,
-    QUESTION_QUEUE_SCRIPT,
-    SORRY,
-    TYPING_HTML,
     UPLOAD_LIMIT_BYTES,
     WELCOME,
-    archive_html,
     article_html,
-    failure_note,
     markdown_text,
-    note_html,
     question_html,
     reply_html,
 )
-from qa.suggest import EXAMPLE_QUESTIONS, suggested_questions
+from qa.rest import Service, create_app, health_app
+from qa.suggest import EXAMPLE_QUESTIONS
 
-logger = logging.getLogger(__name__)
-
-# Up to this many questions are in flight at once: their retrieval runs side by side and their model
-# calls meet in the reader's and the embedder's micro-batches (qa.batching), which read together
-# what arrives while a batch runs. One at a time, each waited behind the others' whole pipeline.
-MODEL_QUEUE = {"concurrency_id": "models", "concurrency_limit": 8}
-# An archive's articles are choices of their own up to this many (each page load carries the list:
-# about 60 bytes an article); a larger archive is asked whole, each answer naming its article.
-ARCHIVE_ARTICLES_LISTED = 1000
-# Uploads and pastes only wait here for the ingestion worker (one job at a time): many can wait
-# at once without holding up a question.
-INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}
-PROGRESS_EVERY_S = 0.5
-
-
-def new_saved() -> dict:
-    """What a browser keeps of its visit: its own articles [[id, title], ...], the chat, the
-    article being asked (None: the seed), and the conversation's turns [[question, answer, start,
-    document id], ...] that follow-up questions are read against."""
-    return {"library": [], "chat": [], "selected": None, "turns": []}
-
-
-def visit(saved: object) -> dict:
-    """The browser's saved visit with every field present (one saved by an older page lacks some;
-    a damaged one is started afresh)."""
-    return {**new_saved(), **saved} if isinstance(saved, dict) else new_saved()
-
-
-def session_of(request: gr.Request | None) -> str:
-    return getattr(request, "session_hash", None) or "-"
-
-
-class ChatPage:
-    """What the page does, apart from its layout, so it reads (and tests) as plain Python.
-
-    Handlers never raise: a QAError becomes its sentence, anything else a logged apology.
-    """
-
-    def __init__(self, assistant: Assistant, default_document: Document, ingestor: Ingestor | None = None) -> None:
-        self.assistant = assistant
-        self.default_document = default_document
-        self.ingestor = ingestor or Ingestor(assistant.store.root, index_settings=assistant.store.settings)
-        self._jobs: dict[str, IngestJob] = {}  # the running upload of each browser session
-        self._examples: dict[str, list[str]] = {}  # suggested questions, per article id
-        self._archive_choices: list[tuple[str, str]] | None = None
-
-    # --- articles: the seed for everyone, the rest per visitor --------------------------------
-
-    def choices(self, saved: dict | None) -> list[tuple[str, str]]:
-        """The dropdown: the whole archive and its articles (when served with one), the seed, and
-        the visitor's own articles."""
-        library = (saved or {}).get("library") or []
-        archive = self.assistant.archive
-        whole = [(f"The whole archive ({len(archive):,} articles)", WHOLE_ARCHIVE)] if archive is not None else []
-        return [*whole, *self._archive_articles(), (self.default_document.title, self.default_document.id),
-                *((title, id_) for id_, title in library)]
-
-    def _archive_articles(self) -> list[tuple[str, str]]:
-        """The archive's articles by title, each a choice of its own, up to ``ARCHIVE_ARTICLES_LISTED``
-        (listed once: an archive does not change while it is served)."""
-        archive = self.assistant.archive
-        if archive is None or len(archive) > ARCHIVE_ARTICLES_LISTED:
-            return []
-        if self._archive_choices is None:
-            titles = [(f"· {archive.document(id_).title}", id_) for id_ in archive.ids]
-            self._archive_choices = sorted(titles, key=lambda choice: choice[0].lower())
-        return self._archive_choices
-
-    @property
-    def default_choice(self) -> str:
-        """What a first visit asks: the whole archive when the page serves one, else the seed."""
-        return WHOLE_ARCHIVE if self.assistant.archive is not None else self.default_document.id
-
-    def panel(self, document_id: str, answer: Answer | None = None) -> str:
-        """The article panel: the article asked (or, for the whole archive, the answer's article)."""
-        if document_id == WHOLE_ARCHIVE and (answer is None or not answer.document_id):  # no article, or the archive's summary
-            return archive_html(len(self.assistant.archive))
-        return article_html(self.assistant.document(answer.document_id if answer else document_id), answer)
-
-    def allowed(self, document_id: str | None, saved: dict | None) -> str:
-        """``document_id`` if this visitor may ask it (the seed, the archive and its articles, or one
-        of their own), else the first visit's choice."""
-        return document_id if document_id in {id_ for _, id_ in self.choices(saved)} else self.default_choice
-
-    def examples(self, document: Document) -> list[str]:
-        """The seed's curated questions, or questions made from the article: made once per article
-        (every page load and article switch shows them; an article may be 2 M characters)."""
-        if document.id == self.default_document.id:
-            return EXAMPLE_QUESTIONS
-        if document.id not in self._examples:
-            self._examples[document.id] = suggested_questions(document.text)
-        return self._examples[document.id]
-
-    def restore(self, saved: dict | None):
-        """A visit starts (or a reload resumes): the visitor's articles, chat and chosen article."""
-        saved = visit(saved)
-        document_id = self.allowed(saved.get("selected"), saved)
-        try:
-            panel = self.panel(document_id)
-        except Exception as error:  # e.g. its index was removed since: back to the seed article
-            if not isinstance(error, QAError):
-                logger.exception("restoring a visit failed")
-            document_id, panel = self.default_document.id, article_html(self.default_document)
-        return (
-            gr.update(choices=self.choices(saved), value=document_id),
-            saved.get("chat") or [],
-            panel,
-            *self._question_helpers(document_id),
-            saved,
-        )
-
-    def _question_helpers(self, document_id: str):
-        """The question box's placeholder and the suggested questions: the seed's for the archive."""
-        document = self.default_document if document_id == WHOLE_ARCHIVE else self.assistant.document(document_id)
-        examples = self.examples(document)
-        return gr.update(placeholder=f"e.g. {examples[0]}"), gr.update(samples=[[q] for q in examples])
-
-    # --- questions ----------------------------------------------------------------------------
-
-    @staticmethod
-    def show_question(question: str, history: list):
-        """Asking, step one, at once and off the queue: the question's bubble (none for an empty
-        question) and a typing indicator in the chat; the box is emptied for the next question,
-        which the page queues until this one is answered (``QUESTION_QUEUE_SCRIPT``)."""
-        shown = [{"role": "user", "content": question_html(question)}] if (question or "").strip() else []
-        return [*(history or []), *shown, {"role": "assistant", "content": TYPING_HTML}], "", question
-
-    def respond(self, question: str, history: list, document_id: str, saved: dict | None):
-        """Asking, step two: the reply in place of the typing indicator, and the cited sentence
-        shown in the article; a question that can't be asked gets a message and goes back to its
-        box to be fixed."""
-        history = [*(history or [])]
-        # The typing indicator step one left (the page may hand the message back in parts).
-        if history and 'class="qa-typing"' in str(history[-1].get("content")):
-            history.pop()
-        saved = visit(saved)
-        try:
-            turns = [Turn(*turn) for turn in saved["turns"]]
-        except TypeError:  # a damaged saved conversation is started afresh
-            turns = []
-        document_id = self.allowed(document_id, saved)
-        # The visitor's conversation, kept in their browser between questions.
-        chat = Conversation(self.assistant, document_id, turns)
-        try:
-            answer = chat.ask(question or "")
-            article = self.panel(document_id, answer)
-        except Exception as error:
-            reply, box, article = failure_note(error, f"answering {(question or '')[:200]!r}"), question, gr.update()
-        else:
-            reply, box = reply_html(answer), ""
-        history.append({"role": "assistant", "content": reply})
-        return history, box, article, {**saved, "chat": history, "turns": [list(astuple(t)) for t in chat.turns]}
-
-    def switch(self, document_id: str, history: list, saved: dict | None):
-        """Show the newly selected article; the chat says which article it now asks. A "change"
-        to the article already shown (a visit restored) changes nothing."""
-        saved = visit(saved)
-        if self.allowed(document_id, saved) == self.allowed(saved.get("selected"), saved):
-            return gr.update(), gr.update(), gr.update(), gr.update(), saved
-        document_id = self.allowed(document_id, saved)
-        try:
-            article, helpers = self.panel(document_id), self._question_helpers(document_id)
-            title = "the whole archive" if document_id == WHOLE_ARCHIVE else self.assistant.document(document_id).title
-        except Exception as error:
-            note, article, helpers = failure_note(error, f"switching to {document_id!r}"), gr.update(), (gr.update(), gr.update())
-        else:
-            note = note_html(f"Now asking about: {title}", "switch")
-            saved = {**saved, "selected": document_id, "turns": []}  # a new article, a new conversation
-        history = [*(history or []), {"role": "assistant", "content": note}]
-        return history, article, *helpers, {**saved, "chat": history}
-
-    def clear(self, saved: dict | None):
-        """A new chat: the messages and the conversation go, the visitor's articles stay."""
-        saved = visit(saved)
-        return [], {**saved, "chat": [], "turns": []}
-
-    # --- bringing an article: indexed by the worker, followed here ----------------------------
-
-    def upload(self, path: str | None, saved: dict | None, request: gr.Request = None) -> Iterator[tuple]:
-        if not path:  # the upload was cleared
-            yield gr.update(), "", gr.update(visible=False), saved
-            return
-        try:
-            data = Path(path).read_bytes()
-        except OSError:
-            logger.exception("reading the upload %s failed", path)
-            yield gr.update(), f"⚠️ {SORRY}", gr.update(visible=False), saved
-            return
-        yield from self._follow(self.ingestor.submit_file(data, Path(path).name), saved, request)
-
-    def paste(self, text: str, title: str, saved: dict | None, request: gr.Request = None) -> Iterator[tuple]:
-        title = (title or "").strip() or PASTED_TITLE
-        if looks_like_link(text or ""):  # a link pasted: its article, fetched by the worker
-            yield from self._follow(self.ingestor.submit_link(text.strip()), saved, request)
-            return
-        yield from self._follow(self.ingestor.submit_text(text or "", title), saved, request)
-
-    def cancel(self, request: gr.Request = None) -> str:
-        job = self._jobs.get(session_of(request))
-        if job is None or job.finished:
-            return "Nothing is being indexed."
-        job.cancel()
-        return f"Stopping: {markdown_text(job.title)}…"
-
-    def _follow(self, job: IngestJob, saved: dict | None, request: gr.Request | None) -> Iterator[tuple]:
-        """(article choice, status, cancel button, saved) while the job runs, then its outcome."""
-        saved = visit(saved)
-        session = session_of(request)
-        self._jobs[session] = job
-        try:
-            while not job.wait(PROGRESS_EVERY_S):
-                yield gr.update(), markdown_text(job.describe()), gr.update(visible=True), saved
-            if job.state != DONE:
-                reason = job.message or job.describe()
-                yield gr.update(), f"⚠️ {markdown_text(reason)} — the current article stays loaded.", gr.update(visible=False), saved
-                return
-            document = self.assistant.add_index(job.result)
-            library = [entry for entry in saved["library"] if entry[0] != document.id] + [[document.id, document.title]]
-            saved = {**saved, "library": library}
-            self._evict()
-            status = f"Loaded **{markdown_text(document.title)}**: ask away."
-            if not job.result.persisted:
-                status += " (Kept in memory only: the index folder can't be written, so it goes when the server restarts.)"
-            yield gr.update(choices=self.choices(saved), value=document.id), status, gr.update(visible=False), saved
-        except Exception:
-            logger.exception("bringing in %r failed", job.name)
-            job.cancel()
-            yield gr.update(), f"⚠️ {SORRY}", gr.update(visible=False), saved
-        finally:
-            if self._jobs.get(session) is job:
-                del self._jobs[session]
-
-    def _evict(self) -> None:
-        """Keep the index folder under its quota; the articles in memory keep their indexes."""
-        try:
-            self.assistant.store.evict(keep={document.id for document in self.assistant.documents})
-        except OSError:
-            logger.exception("evicting old indexes failed")
-
-    # --- the JSON API -------------------------------------------------------------------------
-
-    def api_ask(self, question: str, document_id: str = "", history: list | None = None) -> dict:
-        """/ask: ``qa.api.ask_json`` about ``document_id`` (empty: the default article; "*": the
-        whole archive the server was started with). An uploaded article's id is known only to the
-        browser that uploaded it: it can be asked here by whoever holds that id."""
-        return ask_json(self.assistant, question, document_id or self.default_document.id, history)
+# What tests and callers reach through ``ui``: the page's logic and its HTML.
+__all__ = [
+    "WHOLE_ARCHIVE", "ChatPage", "article_html", "build_app", "launch", "markdown_text", "new_saved",
+    "question_html", "reply_html", "serve",
+]
 
 
 def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = None) -> gr.Blocks:
@@ -401,9 +147,10 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
     return app
 
 
-def launch(app: gr.Blocks, host: str = SERVER.host, port: int = SERVER.port) -> str:
-    """Start serving ``app`` in the background (never through a public share link); its URL."""
-    app.launch(
+def launch(app: gr.Blocks, host: str = SERVER.host, port: int = SERVER.port, api_keys: set[str] = frozenset()) -> str:
+    """Start serving ``app`` in the background (never through a public share link), with the REST
+    API at /v1 and /healthz and /readyz beside it (``qa.rest``); its URL."""
+    server_app, url, _ = app.launch(
         server_name=host,
         server_port=port,
         share=False,
@@ -413,17 +160,28 @@ def launch(app: gr.Blocks, host: str = SERVER.host, port: int = SERVER.port) -> 
         head=PLAIN_TEXT_SCRIPT + QUESTION_QUEUE_SCRIPT,
         max_file_size=UPLOAD_LIMIT_BYTES,
     )
-    return app.local_url
+    page = app.page
+    service = Service(page.assistant, page.ingestor, page.default_document.id, api_keys)
+    # Ahead of the page's own routes, so that none of them answers these paths.
+    server_app.router.routes[0:0] = [Mount("/v1", app=create_app(service)), *health_app(page.assistant).router.routes]
+    return url
 
 
-def serve(host: str = SERVER.host, port: int = SERVER.port, archive: str | Path | None = None) -> None:
+def api_keys_from_environment() -> set[str]:
+    """``QA_API_KEYS``: comma-separated keys for the REST API."""
+    return {key.strip() for key in os.environ.get("QA_API_KEYS", "").split(",") if key.strip()}
+
+
+def serve(
+    host: str = SERVER.host, port: int = SERVER.port, archive: str | Path | None = None, api_keys: set[str] = frozenset()
+) -> None:
     """Load the models and the seed index once (and the ``archive``, if any: qa index --archive),
-    then serve the page until interrupted."""
+    then serve the page and the REST API until interrupted."""
     assistant = ready_default_assistant()
     if archive:
         assistant.use_archive(archive)
     app = build_app(assistant)
-    print(f"Ask the article at {launch(app, host, port)}", flush=True)
+    print(f"Ask the article at {launch(app, host, port, set(api_keys) | api_keys_from_environment())}", flush=True)
     if not app.page.assistant.store.writable():
         print(
             f"note: {app.page.assistant.store.root} can't be written: articles are indexed in memory only",

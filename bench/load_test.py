@@ -1,7 +1,7 @@
 """Load on a running chat server: concurrent clients asking its /ask endpoint.
 
     qa serve &                                   # or: python ui.py &
-    .venv/bin/python bench/load_test.py [--url http://127.0.0.1:7860] [--clients 20] [--questions 10] [--http]
+    .venv/bin/python bench/load_test.py [--url http://127.0.0.1:7860] [--clients 20] [--questions 10] [--http | --rest]
         [--document-id ID] [--questions-from DATA]
 
 By default the questions are about the seed article; ``--questions-from`` asks those of a SQuAD-format
@@ -11,7 +11,10 @@ ask ("*": the whole archive of ``qa serve --archive DIR``).
 Clients are gradio_client's, as a Python user would call the server; with ``--http`` they are plain
 HTTP calls to Gradio's REST API (POST /gradio_api/call/ask, then read its event stream), which
 cost the machine a fraction of the CPU: on two shared cores, gradio_client's 50 clients used more
-CPU than the server they measured.
+CPU than the server they measured. With ``--rest`` the same load goes, in one run, first through
+Gradio's API over plain HTTP and then through the REST API (POST /v1/ask, ``qa.rest``), whose
+"busy" answers (503 with Retry-After) a client waits out and retries, as a polite client does:
+they are counted, not failed.
 
 Loopback only, and bounded: clients x questions calls at most, each waiting no longer than what
 is left of --deadline seconds for the whole run. Prints the error count and the per-question
@@ -86,6 +89,27 @@ def http_asker(url: str, document_id: str) -> Ask:
     return ask
 
 
+def rest_asker(url: str, document_id: str) -> Ask:
+    import httpx
+
+    client = httpx.Client(timeout=None)
+
+    def ask(question: str, timeout: float) -> dict:
+        give_up = time.monotonic() + timeout
+        while True:
+            body = {"question": question, **({"article_id": document_id} if document_id else {})}
+            response = client.post(f"{url}/v1/ask", json=body, timeout=max(0.1, give_up - time.monotonic()))
+            if response.status_code != 503 or time.monotonic() >= give_up:
+                return response.json() if response.status_code == 200 else {"error": f"{response.status_code}: {response.text[:200]}"}
+            BUSY.append(1)
+            time.sleep(float(response.headers.get("retry-after", "1")))
+
+    return ask
+
+
+BUSY: list[int] = []  # the REST API's "busy" answers, waited out and retried
+
+
 def run_client(
     url: str, client_number: int, questions: int, deadline: float, connect: Callable[[], Ask], asked: list[str], start: int
 ) -> ClientRun:
@@ -124,6 +148,7 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=10, help="per client")
     parser.add_argument("--deadline", type=float, default=900, help="seconds for the whole run")
     parser.add_argument("--http", action="store_true", help="plain HTTP clients instead of gradio_client")
+    parser.add_argument("--rest", action="store_true", help="Gradio's API over HTTP, then the REST API (/v1/ask), in one run")
     parser.add_argument("--document-id", default="", help='the article asked; "*": the whole archive')
     parser.add_argument("--questions-from", type=Path, help="ask the questions of this SQuAD-format file")
     args = parser.parse_args()
@@ -133,7 +158,19 @@ def main() -> int:
         parser.error("--clients and --questions must each be between 1 and 100")
 
     asked = [q.question for q in load_questions(args.questions_from)] if args.questions_from else QUESTIONS
-    asker = http_asker if args.http else gradio_client_asker
+    if args.rest:
+        paths = [("http", http_asker), ("rest", rest_asker)]
+    else:
+        paths = [("http", http_asker)] if args.http else [("gradio_client", gradio_client_asker)]
+    failed = False
+    for name, asker in paths:
+        failed |= load(args, name, asker, asked)
+    return 1 if failed else 0
+
+
+def load(args: argparse.Namespace, name: str, asker: Callable[[str, str], Ask], asked: list[str]) -> bool:
+    """One run of the load through ``asker``; prints its report; True when any question failed."""
+    BUSY.clear()
     deadline = time.monotonic() + args.deadline
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.clients) as pool:
@@ -149,11 +186,12 @@ def main() -> int:
     latencies = [seconds for run in runs for seconds in run.latencies]
     errors = [error for run in runs for error in run.errors]
     report = {
-        "client": "http" if args.http else "gradio_client",
+        "client": name,
         "clients": args.clients,
         "questions_per_client": args.questions,
         "answered": len(latencies),
         "errors": len(errors),
+        "busy_retried": len(BUSY),
         "p50_s": round(percentile(latencies, 50), 3),
         "p95_s": round(percentile(latencies, 95), 3),
         "wall_s": round(wall, 1),
@@ -162,7 +200,7 @@ def main() -> int:
     print(json.dumps(report, indent=2))
     for error in errors[:10]:
         print(error, file=sys.stderr)
-    return 1 if errors else 0
+    return bool(errors)
 
 
 if __name__ == "__main__":

@@ -147,6 +147,12 @@ class ArticleStore:
             return []
         return [home.name for home in sorted(homes, key=lambda home: (home / CURRENT_FILE).stat().st_mtime)]
 
+    def remove(self, document_id: str) -> None:
+        """Remove an article's stored index, if it has one."""
+        home = self.root / document_id
+        if home.resolve().parent == self.root.resolve() and (home / CURRENT_FILE).is_file():
+            shutil.rmtree(home, ignore_errors=True)
+
     def evict(self, keep: set[str] = frozenset()) -> list[str]:
         """Remove the least recently used articles, except those in ``keep``, until the store is
         under its disk quota; the ids removed."""

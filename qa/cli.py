@@ -183,7 +183,7 @@ def _serve(args: argparse.Namespace) -> int:
     threading.Thread(target=_ready_quietly, name="warm-up", daemon=True).start()
     from ui import serve
 
-    serve(host=args.host, port=args.port, archive=args.archive)
+    serve(host=args.host, port=args.port, archive=args.archive, api_keys=set(args.api_keys))
     return 0
 
 
@@ -359,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=SERVER.host, help=f"default {SERVER.host}: this machine only")
     serve.add_argument("--port", type=int, default=SERVER.port)
     serve.add_argument("--archive", type=Path, help="also ask the whole archive built there (qa index --archive)")
+    serve.add_argument("--api-key", action="append", default=[], dest="api_keys",
+                       help="a key the REST API (/v1) accepts (repeatable; also QA_API_KEYS); without keys it answers this machine only")
     serve.set_defaults(handler=_serve)
     return parser
 

@@ -111,6 +111,15 @@ class Library:
     def add_file(self, path: str | Path) -> Document:
         return self.add(load_article(path))
 
+    def forget(self, document_id: str) -> None:
+        """Unload an article and remove its stored index (not the first article added, nor one of
+        the archive)."""
+        with self._lock:
+            if document_id == self._pinned or (self.archive is not None and document_id in self.archive):
+                return
+            self._documents.pop(document_id, None)
+            self.store.remove(document_id)
+
     def _keep(self, index: DocumentIndex) -> None:
         document = index.document
         self._documents[document.id] = LoadedArticle(document, index, document.id)

@@ -3,9 +3,9 @@ driven in headless Chromium (``-m browser``; ./scripts/test installs Debian's ch
 
 from __future__ import annotations
 
-import time
 import re
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -147,6 +147,20 @@ def api(server):
     from gradio_client import Client
 
     return Client(server, verbose=False, analytics_enabled=False)
+
+
+def test_the_rest_api_and_health_checks_are_served_beside_the_page(server):
+    import httpx
+
+    server = server.rstrip("/")
+    assert httpx.get(f"{server}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{server}/readyz").json() == {"status": "ready"}
+    answer = httpx.post(f"{server}/v1/ask", json={"question": "When did the US Defence Secretary arrive?"})
+    assert answer.status_code == 200 and answer.json()["answer"] == "Sunday"
+    assert "/ask" in httpx.get(f"{server}/v1/openapi.json").json()["paths"]
+    assert httpx.get(f"{server}/v1/docs").status_code == 200
+    assert httpx.post(f"{server}/v1/ask", json={"question": ""}).status_code == 422
+    assert httpx.get(server).status_code == 200  # the page itself
 
 
 def test_api_ask_returns_the_answer_as_json(api):
@@ -365,17 +379,27 @@ def test_an_example_is_answered_and_highlighted_in_chat_and_article(page):
 def test_a_question_shows_at_once_with_a_typing_indicator_and_questions_asked_meanwhile_queue(page):
     from playwright.sync_api import expect
 
-    # Answers are held on their way to the server's queue, as on a busy server, until released.
+    # Answers are held on their way to the server's queue, as on a busy server, until released
+    # (the page's other queued events, such as restoring the visit, pass).
+    asked = ("Who is the US Secretary of Defence?", "When did he arrive?", "What does INDUS-X aim at?")
     held = []
-    page.route(re.compile(r".*/queue/join.*"), lambda route: held.append(route))
+
+    def hold(route):
+        body = route.request.post_data or ""
+        if any(question in body for question in asked):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/queue/join.*"), hold)
     box = page.locator("#question textarea")
-    box.fill("Who is the US Secretary of Defence?")
+    box.fill(asked[0])
     box.press("Enter")
     expect(page.locator("#chat .qa-question").last).to_have_text("Who is the US Secretary of Defence?")
     expect(page.locator("#chat .qa-typing")).to_have_count(1)
     expect(box).to_have_value("")  # the box is free for the next question
     # Two more while the first is pending: they wait their turn, shown as queued.
-    for question in ("When did he arrive?", "What does INDUS-X aim at?"):
+    for question in asked[1:]:
         box.fill(question)
         box.press("Enter")
     expect(page.locator("#queued")).to_have_text("Queued: When did he arrive? · What does INDUS-X aim at?")
@@ -387,8 +411,7 @@ def test_a_question_shows_at_once_with_a_typing_indicator_and_questions_asked_me
         held.pop().continue_()
         expect(page.locator("#chat .qa-reply")).to_have_count(answered)
     page.unroute(re.compile(r".*/queue/join.*"))
-    questions = page.locator("#chat .qa-question").all_inner_texts()
-    assert questions == ["Who is the US Secretary of Defence?", "When did he arrive?", "What does INDUS-X aim at?"]
+    assert page.locator("#chat .qa-question").all_inner_texts() == list(asked)
     replies = page.locator("#chat .qa-reply .qa-answer").all_inner_texts()
     assert replies[0] == "Lloyd J Austin III" and replies[1] == "Sunday", replies  # each answered in turn, the follow-up too
     expect(page.locator("#chat .qa-typing")).to_have_count(0)

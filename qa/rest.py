@@ -1,0 +1,342 @@
+"""The REST API, beside the chat page on the same server (``qa serve``), its schema at ``/v1/docs``:
+
+    curl -s localhost:7860/v1/ask -H 'Content-Type: application/json' \\
+         -d '{"question": "When did he arrive?", "history": [{"question": "Who is the US Secretary of Defence?", "answer": "Lloyd J Austin III"}]}'
+
+- ``POST /v1/ask``: a question, of an article (its ``article_id``; none: the seed article; ``"*"``:
+  the whole archive), after the conversation's earlier turns → the answer;
+- ``POST /v1/articles`` (a file, text or a link) → an indexing job; ``GET /v1/jobs/{id}``;
+  ``GET /v1/articles``; ``DELETE /v1/articles/{id}``;
+- ``GET /healthz`` (the process answers) and ``GET /readyz`` (the models are loaded).
+
+Questions are answered in FastAPI's threads, not through the page's queue. At most ``IN_FLIGHT``
+are answered at once and ``WAITING`` more wait, each at most ``WAIT_S``; beyond that a request is
+told at once (503 with ``Retry-After``) rather than left to wait. Every bad request gets a 4xx whose
+JSON says what to change.
+
+With API keys (``qa serve --api-key``, or ``QA_API_KEYS``: comma-separated) every request names one
+(``Authorization: Bearer KEY``), and the articles uploaded with a key are that key's alone. Without
+keys the API answers this machine only, as the page binds it by default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from qa.answer import Answer
+from qa.config import WHOLE_ARCHIVE
+from qa.conversation import Turn
+from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, SUPPORTED_SUFFIXES
+from qa.errors import QAError
+from qa.fetch import MAX_LINK_CHARS
+from qa.ingest import DONE, IngestJob, Ingestor
+from qa.pipeline import MAX_QUESTION_CHARS, Assistant
+
+logger = logging.getLogger(__name__)
+
+# Questions answered at once: their model calls meet in the micro-batches (qa.batching), as the
+# page's queue lets 8 in. More wait, briefly; beyond, a request is told to come back.
+IN_FLIGHT = 8
+WAITING = 32
+WAIT_S = 1.0
+RETRY_AFTER_S = 1
+MAX_HISTORY_TURNS = 50
+MAX_ANSWER_CHARS = 10_000
+JOBS_KEPT = 1_000  # finished jobs stay readable, oldest forgotten first
+
+
+class Problem(Exception):
+    """A request the API refuses: its status and the sentence that says what to change."""
+
+    def __init__(self, status: int, message: str, headers: dict | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+class HistoryTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(max_length=MAX_QUESTION_CHARS)
+    answer: str = Field(max_length=MAX_ANSWER_CHARS)
+    article_id: str | None = Field(None, description="the article this answer came from, when the question asked an archive")
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    article_id: str | None = Field(None, description='an article id, "*" for the whole archive; none: the seed article')
+    history: list[HistoryTurn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS, description="earlier turns, oldest first")
+
+
+class Alternative(BaseModel):
+    answer: str
+    score: float
+    sentence: str
+
+
+class Citation(BaseModel):
+    text: str
+    start: int
+    end: int
+    article_id: str
+
+
+class AnswerOut(BaseModel):
+    """``answer`` is ``article text[start:end]`` inside ``sentence``; "" when the article doesn't say."""
+
+    question: str
+    answer: str
+    answerable: bool
+    score: float
+    sentence: str
+    start: int | None
+    end: int | None
+    article_id: str
+    article_title: str
+    source: str
+    understood_as: str | None
+    kind: str
+    alternatives: list[Alternative]
+    citations: list[Citation]
+
+
+class Job(BaseModel):
+    id: str
+    state: str = Field(description="queued, running, done, failed or cancelled")
+    message: str
+    article_id: str | None
+
+
+class Article(BaseModel):
+    id: str
+    title: str
+    byline: str
+
+
+class Error(BaseModel):
+    error: str
+
+
+def answer_out(answer: Answer) -> AnswerOut:
+    return AnswerOut(
+        question=answer.question, answer=answer.text, answerable=answer.answerable, score=answer.score,
+        sentence=answer.sentence, start=answer.start, end=answer.end, article_id=answer.document_id,
+        article_title=answer.document_title, source=answer.source if answer.answerable else "",
+        understood_as=answer.understood_as, kind=answer.kind,
+        alternatives=[Alternative(answer=a.text, score=a.score, sentence=a.sentence) for a in answer.alternatives],
+        citations=[Citation(text=c.text, start=c.start, end=c.end, article_id=c.document_id or answer.document_id) for c in answer.citations],
+    )
+
+
+class Admission:
+    """At most ``in_flight`` at once and ``waiting`` more, each waiting ``wait_s`` at most."""
+
+    def __init__(self, in_flight: int = IN_FLIGHT, waiting: int = WAITING, wait_s: float = WAIT_S) -> None:
+        self._slots = threading.BoundedSemaphore(in_flight)
+        self._waiting, self._max_waiting, self._wait_s = 0, waiting, wait_s
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self):
+        if not self._slots.acquire(blocking=False):
+            with self._lock:
+                full = self._waiting >= self._max_waiting
+                self._waiting += not full
+            if full:
+                raise Problem(503, "the server is busy: try again in a second", {"Retry-After": str(RETRY_AFTER_S)})
+            try:
+                admitted = self._slots.acquire(timeout=self._wait_s)
+            finally:
+                with self._lock:
+                    self._waiting -= 1
+            if not admitted:
+                raise Problem(503, "the server is busy: try again in a second", {"Retry-After": str(RETRY_AFTER_S)})
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+
+class Service:
+    """What the routes do: who asks (``owner``), which articles they may ask, their jobs."""
+
+    def __init__(self, assistant: Assistant, ingestor: Ingestor, default_article: str, api_keys: set[str] = frozenset()) -> None:
+        self.assistant, self.ingestor, self.default_article = assistant, ingestor, default_article
+        self.api_keys = set(api_keys)
+        self.admission = Admission()
+        self._owned: dict[str, dict[str, str]] = {}  # owner → {article id: title}
+        self._jobs: OrderedDict[str, tuple[str, IngestJob]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def owner(self, request: Request) -> str:
+        """Who is asking: their API key's digest, or "local" on a server without keys (this machine only)."""
+        if self.api_keys:
+            header = request.headers.get("authorization", "")
+            key = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else request.headers.get("x-api-key", "")
+            if key not in self.api_keys:
+                raise Problem(401, "name an API key: Authorization: Bearer KEY")
+            return hashlib.sha256(key.encode()).hexdigest()[:16]
+        host = request.client.host if request.client else ""
+        try:
+            local = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = host in ("localhost", "testclient")
+        if not local:
+            raise Problem(403, "this server has no API keys: it answers its own machine only (qa serve --api-key)")
+        return "local"
+
+    def may_ask(self, owner: str, article_id: str) -> bool:
+        archive = self.assistant.archive
+        return (
+            article_id == self.default_article
+            or article_id in self._owned.get(owner, {})
+            or (archive is not None and (article_id == WHOLE_ARCHIVE or article_id in archive))
+        )
+
+    def ask(self, owner: str, body: AskRequest) -> AnswerOut:
+        article_id = body.article_id or self.default_article
+        if article_id == WHOLE_ARCHIVE and self.assistant.archive is None:
+            raise Problem(404, 'this server has no archive: leave out article_id, or name an article')
+        if not self.may_ask(owner, article_id):
+            raise Problem(404, f"no article {article_id[:100]!r} here: GET /v1/articles lists yours")
+        for turn in body.history:
+            if turn.article_id is not None and not self.may_ask(owner, turn.article_id):
+                raise Problem(400, f"a history turn names an article you can't ask: {turn.article_id[:100]!r}")
+        history = [Turn(turn.question, turn.answer, None, turn.article_id) for turn in body.history]
+        with self.admission.slot():
+            try:
+                return answer_out(self.assistant.ask(body.question, document_id=article_id, history=history))
+            except QAError as error:
+                raise Problem(400, str(error)) from None
+
+    def submit(self, owner: str, file: UploadFile | None, text: str | None, title: str | None, url: str | None) -> Job:
+        given = [name for name, value in (("file", file), ("text", text), ("url", url)) if value]
+        if len(given) != 1:
+            raise Problem(400, "give one of: file, text or url")
+        if file is not None:
+            name = Path(file.filename or "article.txt").name
+            if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise Problem(415, f"{name}: unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}")
+            data = file.file.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                raise Problem(413, f"{name} is over the limit of {MAX_FILE_BYTES:,} bytes")
+            job = self.ingestor.submit_file(data, name)
+        elif text is not None:
+            if len(text) > MAX_DOCUMENT_CHARS:
+                raise Problem(413, f"the text is over the limit of {MAX_DOCUMENT_CHARS:,} characters")
+            job = self.ingestor.submit_text(text, (title or "").strip() or "Pasted article")
+        else:
+            job = self.ingestor.submit_link(url)
+        with self._lock:
+            self._jobs[job.id] = (owner, job)
+            while len(self._jobs) > JOBS_KEPT:
+                self._jobs.popitem(last=False)
+        threading.Thread(target=self._finish, args=(owner, job), name=f"api-job-{job.id[:8]}", daemon=True).start()
+        return self.job_out(job)
+
+    def _finish(self, owner: str, job: IngestJob) -> None:
+        """Once a job is done, its article is askable, and its uploader's."""
+        job.wait()
+        if job.state == DONE and job.result is not None:
+            document = self.assistant.add_index(job.result)
+            with self._lock:
+                self._owned.setdefault(owner, {})[document.id] = document.title
+
+    def job(self, owner: str, job_id: str) -> Job:
+        owned, job = self._jobs.get(job_id, (None, None))
+        if job is None or owned != owner:
+            raise Problem(404, f"no job {job_id[:100]!r} of yours")
+        return self.job_out(job)
+
+    def job_out(self, job: IngestJob) -> Job:
+        # "done" once the article is askable, not just indexed.
+        state = job.state if job.state != DONE or self._askable(job) else "running"
+        return Job(id=job.id, state=state, message=job.describe(), article_id=job.document_id if state == DONE else None)
+
+    def _askable(self, job: IngestJob) -> bool:
+        return job.result is not None and any(job.result.document.id in owned for owned in self._owned.values())
+
+    def articles(self, owner: str) -> list[Article]:
+        ids = [self.default_article, *self._owned.get(owner, {})]
+        return [Article(id=d.id, title=d.title, byline=d.byline) for d in (self.assistant.document(i) for i in ids)]
+
+    def delete(self, owner: str, article_id: str) -> None:
+        with self._lock:
+            if article_id not in self._owned.get(owner, {}):
+                raise Problem(404, f"no article {article_id[:100]!r} of yours")
+            del self._owned[owner][article_id]
+            shared = any(article_id in owned for owned in self._owned.values())
+        if not shared:
+            self.assistant.library.forget(article_id)
+
+
+def create_app(service: Service) -> FastAPI:
+    """The /v1 application (mounted at /v1 by ``qa serve``; its schema at /v1/docs)."""
+    app = FastAPI(title="article-qa", version="1", summary="Questions answered from news articles, as exact spans.")
+
+    @app.exception_handler(Problem)
+    def problem(_: Request, error: Problem) -> JSONResponse:
+        return JSONResponse({"error": error.message}, status_code=error.status, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    def unexpected(_: Request, error: Exception) -> JSONResponse:
+        logger.error("an API request failed", exc_info=error)
+        return JSONResponse({"error": "internal error: it has been logged"}, status_code=500)
+
+    owner_of = Depends(service.owner)  # a default, not an annotation: the annotations here are strings
+    errors = {status: {"model": Error} for status in (400, 401, 403, 404, 413, 415, 503)}
+
+    @app.post("/ask", response_model=AnswerOut, responses=errors)
+    def ask(body: AskRequest, owner: str = owner_of) -> AnswerOut:
+        return service.ask(owner, body)
+
+    @app.post("/articles", response_model=Job, status_code=202, responses=errors)
+    def add_article(
+        owner: str = owner_of,
+        file: Annotated[UploadFile | None, File(description="a .txt, .md, .html, .pdf or .docx file")] = None,
+        text: Annotated[str | None, Form(max_length=MAX_DOCUMENT_CHARS)] = None,
+        title: Annotated[str | None, Form(max_length=300)] = None,
+        url: Annotated[str | None, Form(max_length=MAX_LINK_CHARS)] = None,
+    ) -> Job:
+        return service.submit(owner, file, text, title, url)
+
+    @app.get("/jobs/{job_id}", response_model=Job, responses=errors)
+    def job(job_id: str, owner: str = owner_of) -> Job:
+        return service.job(owner, job_id)
+
+    @app.get("/articles", response_model=list[Article], responses=errors)
+    def articles(owner: str = owner_of) -> list[Article]:
+        return service.articles(owner)
+
+    @app.delete("/articles/{article_id}", status_code=204, responses=errors)
+    def delete(article_id: str, owner: str = owner_of) -> None:
+        service.delete(owner, article_id)
+
+    return app
+
+
+def health_app(assistant: Assistant) -> FastAPI:
+    """``/healthz``: the process answers; ``/readyz``: its models and seed article are loaded."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        ready = bool(assistant.documents)
+        return JSONResponse({"status": "ready" if ready else "loading"}, status_code=200 if ready else 503)
+
+    return app
+
