@@ -14,7 +14,9 @@ cost the machine a fraction of the CPU: on two shared cores, gradio_client's 50 
 CPU than the server they measured. With ``--rest`` the same load goes, in one run, first through
 Gradio's API over plain HTTP and then through the REST API (POST /v1/ask, ``qa.rest``), whose
 "busy" answers (503 with Retry-After) a client waits out and retries, as a polite client does:
-they are counted, not failed.
+they are counted, not failed. ``--burst N`` sends N REST questions at once (one asyncio client, so
+that the clients' own threads do not crowd the two cores) and reports how many were answered, how
+many told "busy", and the slowest of each.
 
 Loopback only, and bounded: clients x questions calls at most, each waiting no longer than what
 is left of --deadline seconds for the whole run. Prints the error count and the per-question
@@ -149,6 +151,7 @@ def main() -> int:
     parser.add_argument("--deadline", type=float, default=900, help="seconds for the whole run")
     parser.add_argument("--http", action="store_true", help="plain HTTP clients instead of gradio_client")
     parser.add_argument("--rest", action="store_true", help="Gradio's API over HTTP, then the REST API (/v1/ask), in one run")
+    parser.add_argument("--burst", type=int, help="N REST questions at once instead")
     parser.add_argument("--document-id", default="", help='the article asked; "*": the whole archive')
     parser.add_argument("--questions-from", type=Path, help="ask the questions of this SQuAD-format file")
     args = parser.parse_args()
@@ -158,6 +161,8 @@ def main() -> int:
         parser.error("--clients and --questions must each be between 1 and 100")
 
     asked = [q.question for q in load_questions(args.questions_from)] if args.questions_from else QUESTIONS
+    if args.burst:
+        return burst(args.url, args.burst, asked)
     if args.rest:
         paths = [("http", http_asker), ("rest", rest_asker)]
     else:
@@ -166,6 +171,37 @@ def main() -> int:
     for name, asker in paths:
         failed |= load(args, name, asker, asked)
     return 1 if failed else 0
+
+
+def burst(url: str, count: int, asked: list[str]) -> int:
+    """``count`` REST questions sent at once; each must come back, answered or "busy"."""
+    import asyncio
+
+    import httpx
+
+    async def run() -> list[tuple[object, float]]:
+        limits = httpx.Limits(max_connections=count, max_keepalive_connections=0)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+            async def one(question: str) -> tuple[object, float]:
+                began = time.perf_counter()
+                try:
+                    response = await client.post(f"{url}/v1/ask", json={"question": question})
+                    return response.status_code, time.perf_counter() - began
+                except Exception as error:  # a hang or a refused connection is a finding
+                    return repr(error)[:60], time.perf_counter() - began
+            return await asyncio.gather(*(one(asked[n % len(asked)]) for n in range(count)))
+
+    outcomes = asyncio.run(run())
+    report = {
+        "burst": count,
+        "answered": sum(status == 200 for status, _ in outcomes),
+        "busy": sum(status == 503 for status, _ in outcomes),
+        "other": sorted({str(status) for status, _ in outcomes if status not in (200, 503)}),
+        "slowest_answered_s": round(max((s for status, s in outcomes if status == 200), default=0.0), 2),
+        "slowest_busy_s": round(max((s for status, s in outcomes if status == 503), default=0.0), 2),
+    }
+    print(json.dumps(report, indent=2))
+    return 1 if report["other"] else 0
 
 
 def load(args: argparse.Namespace, name: str, asker: Callable[[str, str], Ask], asked: list[str]) -> bool:

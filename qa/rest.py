@@ -9,9 +9,9 @@
   ``GET /v1/articles``; ``DELETE /v1/articles/{id}``;
 - ``GET /healthz`` (the process answers) and ``GET /readyz`` (the models are loaded).
 
-Questions are answered in FastAPI's threads, not through the page's queue. At most ``IN_FLIGHT``
-are answered at once and ``WAITING`` more wait, each at most ``WAIT_S``; beyond that a request is
-told at once (503 with ``Retry-After``) rather than left to wait. Every bad request gets a 4xx whose
+Questions are answered in the server's worker threads, not through the page's queue. At most
+``IN_FLIGHT`` are answered at once and ``WAITING`` more wait, each at most ``WAIT_S``; beyond that a
+request is told at once (503 with ``Retry-After``) rather than left to wait. Every bad request gets a 4xx whose
 JSON says what to change.
 
 With API keys (``qa serve --api-key``, or ``QA_API_KEYS``: comma-separated) every request names one
@@ -26,13 +26,15 @@ import ipaddress
 import logging
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from qa.answer import Answer
 from qa.config import WHOLE_ARCHIVE
@@ -46,10 +48,12 @@ from qa.pipeline import MAX_QUESTION_CHARS, Assistant
 logger = logging.getLogger(__name__)
 
 # Questions answered at once: their model calls meet in the micro-batches (qa.batching), as the
-# page's queue lets 8 in. More wait, briefly; beyond, a request is told to come back.
+# page's queue lets 8 in. More wait, briefly; beyond, a request is told to come back. At ~45
+# answers/s on 2 cores, 64 waiting is about 1.4 s of work: a request answers, or hears "busy",
+# within 2 s (bench/load_test.py --rest; 32 waiting and 1 s sent 9% of 50 clients' questions back).
 IN_FLIGHT = 8
-WAITING = 32
-WAIT_S = 1.0
+WAITING = 64
+WAIT_S = 1.5
 RETRY_AFTER_S = 1
 MAX_HISTORY_TURNS = 50
 MAX_ANSWER_CHARS = 10_000
@@ -139,28 +143,33 @@ def answer_out(answer: Answer) -> AnswerOut:
 
 
 class Admission:
-    """At most ``in_flight`` at once and ``waiting`` more, each waiting ``wait_s`` at most."""
+    """At most ``in_flight`` at once and ``waiting`` more, each waiting ``wait_s`` at most. It runs
+    in the event loop, before a request takes one of the server's worker threads: a crowd waiting
+    for threads would wait unseen, and be told nothing."""
 
     def __init__(self, in_flight: int = IN_FLIGHT, waiting: int = WAITING, wait_s: float = WAIT_S) -> None:
-        self._slots = threading.BoundedSemaphore(in_flight)
-        self._waiting, self._max_waiting, self._wait_s = 0, waiting, wait_s
-        self._lock = threading.Lock()
+        self._in_flight, self._max_waiting, self._wait_s = in_flight, waiting, wait_s
+        self._slots: anyio.Semaphore | None = None  # made in the event loop that uses it
+        self._waiting = 0
 
-    @contextmanager
-    def slot(self):
-        if not self._slots.acquire(blocking=False):
-            with self._lock:
-                full = self._waiting >= self._max_waiting
-                self._waiting += not full
-            if full:
-                raise Problem(503, "the server is busy: try again in a second", {"Retry-After": str(RETRY_AFTER_S)})
+    @asynccontextmanager
+    async def slot(self):
+        if self._slots is None:
+            self._slots = anyio.Semaphore(self._in_flight)
+        busy = Problem(503, "the server is busy: try again in a second", {"Retry-After": str(RETRY_AFTER_S)})
+        try:
+            self._slots.acquire_nowait()
+        except anyio.WouldBlock:
+            if self._waiting >= self._max_waiting:
+                raise busy from None
+            self._waiting += 1
             try:
-                admitted = self._slots.acquire(timeout=self._wait_s)
+                with anyio.move_on_after(self._wait_s) as waited:
+                    await self._slots.acquire()
             finally:
-                with self._lock:
-                    self._waiting -= 1
-            if not admitted:
-                raise Problem(503, "the server is busy: try again in a second", {"Retry-After": str(RETRY_AFTER_S)})
+                self._waiting -= 1
+            if waited.cancelled_caught:
+                raise busy from None
         try:
             yield
         finally:
@@ -213,11 +222,10 @@ class Service:
             if turn.article_id is not None and not self.may_ask(owner, turn.article_id):
                 raise Problem(400, f"a history turn names an article you can't ask: {turn.article_id[:100]!r}")
         history = [Turn(turn.question, turn.answer, None, turn.article_id) for turn in body.history]
-        with self.admission.slot():
-            try:
-                return answer_out(self.assistant.ask(body.question, document_id=article_id, history=history))
-            except QAError as error:
-                raise Problem(400, str(error)) from None
+        try:
+            return answer_out(self.assistant.ask(body.question, document_id=article_id, history=history))
+        except QAError as error:
+            raise Problem(400, str(error)) from None
 
     def submit(self, owner: str, file: UploadFile | None, text: str | None, title: str | None, url: str | None) -> Job:
         given = [name for name, value in (("file", file), ("text", text), ("url", url)) if value]
@@ -297,8 +305,9 @@ def create_app(service: Service) -> FastAPI:
     errors = {status: {"model": Error} for status in (400, 401, 403, 404, 413, 415, 503)}
 
     @app.post("/ask", response_model=AnswerOut, responses=errors)
-    def ask(body: AskRequest, owner: str = owner_of) -> AnswerOut:
-        return service.ask(owner, body)
+    async def ask(body: AskRequest, owner: str = owner_of) -> AnswerOut:
+        async with service.admission.slot():  # in the event loop, then a worker thread answers
+            return await run_in_threadpool(service.ask, owner, body)
 
     @app.post("/articles", response_model=Job, status_code=202, responses=errors)
     def add_article(

@@ -38,23 +38,28 @@ def client(service):
 
 
 def test_admission_says_busy_at_once_beyond_its_slots_and_waiting_room():
-    admission = Admission(in_flight=1, waiting=0, wait_s=5.0)
-    with admission.slot():
-        began = time.perf_counter()
-        with pytest.raises(Problem) as refused:
-            with admission.slot():
-                pass
-        assert refused.value.status == 503 and refused.value.headers == {"Retry-After": "1"}
-        assert time.perf_counter() - began < 0.1  # no waiting room: told at once
-    patient = Admission(in_flight=1, waiting=1, wait_s=0.2)
-    with patient.slot():
-        began = time.perf_counter()
-        with pytest.raises(Problem):
-            with patient.slot():
-                pass
-        assert 0.15 < time.perf_counter() - began < 1.0  # waited its turn, briefly
-    with patient.slot():  # the slot is free again
-        pass
+    import anyio
+
+    async def scenario():
+        admission = Admission(in_flight=1, waiting=0, wait_s=5.0)
+        async with admission.slot():
+            began = time.perf_counter()
+            with pytest.raises(Problem) as refused:
+                async with admission.slot():
+                    pass
+            assert refused.value.status == 503 and refused.value.headers == {"Retry-After": "1"}
+            assert time.perf_counter() - began < 0.1  # no waiting room: told at once
+        patient = Admission(in_flight=1, waiting=1, wait_s=0.2)
+        async with patient.slot():
+            began = time.perf_counter()
+            with pytest.raises(Problem):
+                async with patient.slot():
+                    pass
+            assert 0.15 < time.perf_counter() - began < 1.0  # waited its turn, briefly
+        async with patient.slot():  # the slot is free again
+            pass
+
+    anyio.run(scenario)
 
 
 @pytest.mark.slow
