@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from pathlib import Path
 
 from starlette.routing import Mount
@@ -181,13 +183,27 @@ def serve(
     if archive:
         assistant.use_archive(archive)
     app = build_app(assistant)
+    # SIGTERM (a service manager, kill) and Ctrl-C alike: a clean stop, not a traceback.
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
     print(f"Ask the article at {launch(app, host, port, set(api_keys) | api_keys_from_environment())}", flush=True)
     if not app.page.assistant.store.writable():
         print(
             f"note: {app.page.assistant.store.root} can't be written: articles are indexed in memory only",
             flush=True,
         )
-    app.block_thread()
+    while not stopping.wait(0.5):  # woken often: the main thread runs the signal handlers
+        pass
+    stop(app)
+    print("Stopped: the answers in flight were finished, the indexing worker stopped.", flush=True)
+
+
+def stop(app: gr.Blocks) -> None:
+    """Stop serving: the server finishes the requests in flight and closes; the indexing worker
+    stops, removing what a build in progress left half-written."""
+    app.close()
+    app.page.ingestor.close()
 
 
 if __name__ == "__main__":

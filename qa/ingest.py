@@ -113,6 +113,7 @@ class Ingestor:
         self._context = multiprocessing.get_context("spawn")  # no fork of a process with threads
         self._process = None
         self._requests = self._events = None
+        self._running: IngestJob | None = None
         self._dispatcher = threading.Thread(target=self._dispatch, name="ingest-dispatcher", daemon=True)
         self._dispatcher.start()
 
@@ -131,8 +132,11 @@ class Ingestor:
         return job
 
     def close(self) -> None:
-        """Stop the worker; jobs still queued are cancelled."""
+        """Stop the worker: the running job is stopped and its half-built index removed, jobs still
+        queued are cancelled."""
         self._pending.put(None)
+        if (running := self._running) is not None:
+            running.cancel()
         self._dispatcher.join(timeout=10)
         self._stop_worker()
 
@@ -151,11 +155,14 @@ class Ingestor:
                         left._finish(CANCELLED)
                 return
             try:
+                self._running = job
                 self._run(job)
             except Exception:
                 logger.exception("ingestion of %r failed", job.name)
                 self._stop_worker()
                 job._finish(FAILED, f"Sorry, {job.title} could not be indexed (the details are in the server log).")
+            finally:
+                self._running = None
 
     def _run(self, job: IngestJob) -> None:
         if job._cancel_requested.is_set():

@@ -32,14 +32,17 @@ from typing import Annotated
 
 import anyio
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa.answer import Answer
 from qa.config import WHOLE_ARCHIVE
 from qa.conversation import Turn
-from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, SUPPORTED_SUFFIXES
+from qa.documents import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 from qa.errors import QAError
 from qa.fetch import MAX_LINK_CHARS
 from qa.ingest import DONE, IngestJob, Ingestor
@@ -57,7 +60,8 @@ WAIT_S = 1.5
 RETRY_AFTER_S = 1
 MAX_HISTORY_TURNS = 50
 MAX_ANSWER_CHARS = 10_000
-JOBS_KEPT = 1_000  # finished jobs stay readable, oldest forgotten first
+JOBS_KEPT = 1_000
+MAX_FORM_TEXT_CHARS = 1_000_000  # finished jobs stay readable, oldest forgotten first
 
 
 class Problem(Exception):
@@ -240,8 +244,6 @@ class Service:
                 raise Problem(413, f"{name} is over the limit of {MAX_FILE_BYTES:,} bytes")
             job = self.ingestor.submit_file(data, name)
         elif text is not None:
-            if len(text) > MAX_DOCUMENT_CHARS:
-                raise Problem(413, f"the text is over the limit of {MAX_DOCUMENT_CHARS:,} characters")
             job = self.ingestor.submit_text(text, (title or "").strip() or "Pasted article")
         else:
             job = self.ingestor.submit_link(url)
@@ -296,6 +298,17 @@ def create_app(service: Service) -> FastAPI:
     def problem(_: Request, error: Problem) -> JSONResponse:
         return JSONResponse({"error": error.message}, status_code=error.status, headers=error.headers)
 
+    @app.exception_handler(StarletteHTTPException)
+    def http_problem(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        if "exceeded maximum size" in str(error.detail):  # the multipart parser's limit on a form field
+            return JSONResponse({"error": "a form field takes 1 MB at most: send a longer text as a .txt file"}, status_code=413)
+        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(str(part) for part in e['loc'][1:]) or 'body'}: {e['msg']}" for e in error.errors()[:5])
+        return JSONResponse({"error": problems, "detail": jsonable_encoder(error.errors())}, status_code=422)
+
     @app.exception_handler(Exception)
     def unexpected(_: Request, error: Exception) -> JSONResponse:
         logger.error("an API request failed", exc_info=error)
@@ -313,7 +326,8 @@ def create_app(service: Service) -> FastAPI:
     def add_article(
         owner: str = owner_of,
         file: Annotated[UploadFile | None, File(description="a .txt, .md, .html, .pdf or .docx file")] = None,
-        text: Annotated[str | None, Form(max_length=MAX_DOCUMENT_CHARS)] = None,
+        # A form field is 1 MB at most (the multipart parser's limit): a longer text goes as a .txt file.
+        text: Annotated[str | None, Form(max_length=MAX_FORM_TEXT_CHARS)] = None,
         title: Annotated[str | None, Form(max_length=300)] = None,
         url: Annotated[str | None, Form(max_length=MAX_LINK_CHARS)] = None,
     ) -> Job:

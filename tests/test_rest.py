@@ -133,6 +133,7 @@ def test_keys_are_required_and_an_upload_is_its_keys_alone(service, client):
         ({"text": "a", "url": "https://example.org/"}, None, 400, "give one of"),
         ({}, {"file": ("slides.pptx", b"PK", "application/octet-stream")}, 415, "unsupported file type"),
         ({}, {"file": ("big.txt", b"a" * 8_000_001, "text/plain")}, 413, "over the limit"),
+        ({"text": "a" * 1_100_000}, None, 413, "as a .txt file"),
     ],
 )
 def test_a_bad_upload_gets_a_4xx_that_says_what_to_change(client, form, files, status, says):
