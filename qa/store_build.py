@@ -33,7 +33,7 @@ from qa.store import (
     manifest_key,
     open_corpus,
 )
-from qa.versions import publish_version
+from qa.versions import build_lock, publish_version
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +55,15 @@ def update_corpus(
     included): how a single article's corpus is rebuilt.
     """
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    with build_lock(root):  # what is there, and the version written from it, by one build at a time
+        return _update(root, embedder, list(added), set(removed), settings, progress, replace_all)
+
+
+def _update(
+    root: Path, embedder: TextEmbedder, added: list[PreparedDocument], gone: set[str], settings: CorpusSettings,
+    progress: Callable[[str], None] | None, replace_all: bool,
+) -> Corpus:
     previous = None if replace_all else open_corpus(root, embedder, settings)
-    added = list(added)
-    gone = set(removed)
     if previous is not None:
         by_source = previous.sources()
         gone |= {by_source[p.document.source] for p in added if p.document.source in by_source} - {p.document.id for p in added}

@@ -9,15 +9,20 @@ good version live and whole; damage is found on load (``file_damage``).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
@@ -32,6 +37,39 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+BUILD_LOCK_FILE = ".build.lock"
+
+
+@contextmanager
+def build_lock(home: Path):
+    """Hold ``home``'s build lock: one build at a time writes there, whichever process runs it (two
+    ``qa index --archive`` on one folder: the second waits, then builds on what the first made)."""
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / BUILD_LOCK_FILE, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.warning("another build of %s is running: waiting for it to finish", home)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _building(home: Path) -> bool:
+    """True while a build holds ``home``'s lock."""
+    if not (home / BUILD_LOCK_FILE).exists():
+        return False
+    with open(home / BUILD_LOCK_FILE, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return False
+
+
 def remove_incomplete(root: Path, document_id: str | None = None) -> None:
     """Remove what builds killed before their switch left under ``root``: temporary version
     folders, and article folders that never got a live version. Only while no build runs there
@@ -41,7 +79,7 @@ def remove_incomplete(root: Path, document_id: str | None = None) -> None:
     except OSError:
         return
     for home in homes:
-        if not home.is_dir():
+        if not home.is_dir() or _building(home):  # another process is building there now
             continue
         if not (home / CURRENT_FILE).is_file():
             shutil.rmtree(home, ignore_errors=True)

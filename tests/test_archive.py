@@ -47,6 +47,37 @@ def test_an_archive_is_built_added_to_replaced_in_and_removed_from(tmp_path, new
     assert update_corpus(root, embedder, prepare([edited], embedder)).directory == archive.directory
 
 
+def test_two_builds_of_one_archive_at_once_take_turns_and_lose_nothing(tmp_path, monkeypatch):
+    import threading
+
+    from conftest import KeywordEmbedder
+
+    import qa.store_build as store_build
+    from qa.versions import remove_incomplete
+
+    embedder, root = KeywordEmbedder(), tmp_path / "archive"
+    first = [document_from_text(f"Ship {n} docked at berth {n}.", title=f"ship {n}") for n in range(3)]
+    second = [document_from_text(f"Train {n} left platform {n}.", title=f"train {n}") for n in range(3)]
+    # The first build is slow to write, so that the second arrives while it holds the lock.
+    writing, write = threading.Event(), store_build._write_version
+
+    def slow_write(*args, **kwargs):
+        writing.set()
+        threading.Event().wait(0.5)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(store_build, "_write_version", slow_write)
+    builds = [threading.Thread(target=update_corpus, args=(root, embedder, prepare(docs, embedder))) for docs in (first, second)]
+    builds[0].start()
+    assert writing.wait(10)
+    remove_incomplete(tmp_path)  # a server starting meanwhile leaves the build in progress alone
+    builds[1].start()
+    for build in builds:
+        build.join(30)
+    archive = open_corpus(root, embedder)
+    assert sorted(archive.document(i).title for i in archive.ids) == sorted(d.title for d in first + second)
+
+
 def test_a_named_article_of_an_archive_is_asked_exactly_as_when_added_alone(tmp_path, news_dir, embedder, reader):
     documents = news_documents(news_dir)
     update_corpus(tmp_path / "archive", embedder, prepare(documents, embedder))

@@ -44,9 +44,10 @@ def assert_loads_without_embedding(root, document, settings=ARTICLE_SETTINGS):
 
 
 def assert_only_live_version(root, document):
-    """After a successful build only CURRENT and the version it names are left: no debris."""
+    """After a successful build only CURRENT, the version it names and the build lock's file are
+    left: no debris."""
     home = root / document.id
-    assert sorted(p.name for p in home.iterdir()) == sorted(["CURRENT", version_dir(root, document).name])
+    assert sorted(p.name for p in home.iterdir()) == sorted(["CURRENT", ".build.lock", version_dir(root, document).name])
     assert sorted(p.name for p in version_dir(root, document).iterdir()) == [
         "archive.sqlite", "bm25_data.npy", "bm25_indices.npy", "bm25_indptr.npy", "faiss.index", "manifest.json", "vectors.npy",
     ]
