@@ -24,6 +24,8 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
+import sys
 import threading
 import time
 import traceback
@@ -255,6 +257,18 @@ def _rebuilt(parts: tuple) -> DocumentIndex:
     return DocumentIndex(document, sentences, chunks, faiss.deserialize_index(faiss_bytes), manifest, persisted, bm25)
 
 
+def _die_with_parent() -> None:
+    """Have Linux kill this worker when the server that started it dies, even by SIGKILL: else it
+    would finish its article for no one. What it left half-built goes at the server's next start."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() == 1:  # the parent died before the line above
+            os._exit(0)
+
+
 def _worker_main(requests, events, index_dir: str, index_settings: CorpusSettings, threads: int) -> None:
     """The worker process: convert, chunk, embed and index each job it is sent, reporting as it goes."""
     from qa.backends import limit_threads
@@ -264,6 +278,7 @@ def _worker_main(requests, events, index_dir: str, index_settings: CorpusSetting
     from qa.fetch import fetch_article
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _die_with_parent()
     # The lowest CPU priority: a question arriving meanwhile gets the cores it needs at once
     # (bench/ingest_contention.py: question p50 2.3x its quiet value at the default priority).
     os.nice(19)

@@ -108,3 +108,39 @@ def test_sigterm_mid_indexing_and_ctrl_c_stop_cleanly_and_a_restart_serves(tmp_p
         if restarted.poll() is None:
             restarted.kill()
     assert restarted.returncode == 0 and "Traceback" not in err and out.strip().splitlines()[-1].startswith("Stopped:")
+
+
+@pytest.mark.slow
+def test_a_server_killed_mid_upload_takes_its_worker_along_and_restarts_intact(tmp_path):
+    index_dir = tmp_path / "index"
+    server, url = start(index_dir)
+    try:
+        text = " ".join(f"Report {n} says ship {n} docked at berth {n % 7} on day {n % 30}." for n in range(25_000))
+        job = httpx.post(f"{url}/v1/articles", files={"file": ("harbour-log.txt", text.encode(), "text/plain")}, timeout=30).json()
+        deadline = time.monotonic() + 120
+        while httpx.get(f"{url}/v1/jobs/{job['id']}").json()["message"].startswith(("Waiting", "Reading")):
+            assert time.monotonic() < deadline, "the job never started indexing"
+            time.sleep(0.2)
+        workers = children(server.pid)
+        assert workers
+        server.kill()  # SIGKILL: no handler runs
+        server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    deadline = time.monotonic() + 5
+    while [pid for pid in workers if alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if alive(pid)]  # the worker died with it
+
+    restarted, url = start(index_dir)
+    try:
+        assert not any("harbour-log" in p.name for p in index_dir.iterdir())  # the half-built index, removed at start
+        answer = httpx.post(f"{url}/v1/ask", json={"question": "When did the US Defence Secretary arrive?"}, timeout=30)
+        assert answer.json()["answer"] == "Sunday"
+        restarted.send_signal(signal.SIGTERM)
+        restarted.communicate(timeout=30)
+    finally:
+        if restarted.poll() is None:
+            restarted.kill()
+    assert restarted.returncode == 0
