@@ -105,6 +105,25 @@ def stream_bomb_pdf(unpacked_bytes: int) -> bytes:
     return bytes(out)
 
 
+def nested_pdf(depth: int) -> bytes:
+    """A one-page PDF whose page names an object of ``depth`` arrays, one inside the next."""
+    nested = b"[" * depth + b"]" * depth
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Deep " + nested + b" >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
 def zip_bomb_docx(unpacked_bytes: int) -> bytes:
     """A .docx-shaped zip whose document part unpacks to ``unpacked_bytes`` of zeros."""
     out = io.BytesIO()
@@ -123,9 +142,11 @@ def zip_bomb_docx(unpacked_bytes: int) -> bytes:
         # 3 GB of drawing commands in 4.7 MB: PDFium is stopped at the child's memory limit (1.8 s here) or time limit.
         ("bomb.pdf", lambda: stream_bomb_pdf(3 << 30), "could not be read|took over"),
         ("bomb.docx", lambda: zip_bomb_docx(1 << 30), "too much to be an article"),
+        # 3,000,000 arrays deep: a parser that recursed would overflow its stack.
+        ("deep.pdf", lambda: nested_pdf(3_000_000), "damaged|no text to ask about|could not be read"),
     ],
 )
-def test_a_decompression_bomb_gets_a_sentence_in_bounded_time_and_holds_no_one_up(name, make, reason):
+def test_a_hostile_file_gets_a_sentence_in_bounded_time_and_holds_no_one_up(name, make, reason):
     data = make()
     assert len(data) < 8_000_000  # within the upload limit: this is what a visitor can send
     outcome = {}
