@@ -69,21 +69,26 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def start_indexing(index_dir: Path) -> tuple[subprocess.Popen, set[int]]:
+    """A server mid-way through indexing a 1.4 M-character upload, and its child processes."""
+    server, url = start(index_dir)
+    text = " ".join(f"Report {n} says ship {n} docked at berth {n % 7} on day {n % 30}." for n in range(25_000))
+    job = httpx.post(f"{url}/v1/articles", files={"file": ("harbour-log.txt", text.encode(), "text/plain")}, timeout=30).json()
+    assert "id" in job, job
+    deadline = time.monotonic() + 120
+    while httpx.get(f"{url}/v1/jobs/{job['id']}").json()["message"].startswith(("Waiting", "Reading")):
+        assert time.monotonic() < deadline, "the job never started indexing"
+        time.sleep(0.2)
+    workers = children(server.pid)
+    assert workers  # the indexing worker, at least
+    return server, workers
+
+
 @pytest.mark.slow
 def test_sigterm_mid_indexing_and_ctrl_c_stop_cleanly_and_a_restart_serves(tmp_path):
     index_dir = tmp_path / "index"
-    server, url = start(index_dir)
+    server, workers = start_indexing(index_dir)
     try:
-        # An article long enough to be mid-build when the signal comes.
-        text = " ".join(f"Report {n} says ship {n} docked at berth {n % 7} on day {n % 30}." for n in range(25_000))
-        job = httpx.post(f"{url}/v1/articles", files={"file": ("harbour-log.txt", text.encode(), "text/plain")}, timeout=30).json()
-        assert "id" in job, job
-        deadline = time.monotonic() + 120
-        while httpx.get(f"{url}/v1/jobs/{job['id']}").json()["message"].startswith(("Waiting", "Reading")):
-            assert time.monotonic() < deadline, "the job never started indexing"
-            time.sleep(0.2)
-        workers = children(server.pid)
-        assert workers  # the indexing worker, at least
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=30)
     finally:
@@ -113,16 +118,8 @@ def test_sigterm_mid_indexing_and_ctrl_c_stop_cleanly_and_a_restart_serves(tmp_p
 @pytest.mark.slow
 def test_a_server_killed_mid_upload_takes_its_worker_along_and_restarts_intact(tmp_path):
     index_dir = tmp_path / "index"
-    server, url = start(index_dir)
+    server, workers = start_indexing(index_dir)
     try:
-        text = " ".join(f"Report {n} says ship {n} docked at berth {n % 7} on day {n % 30}." for n in range(25_000))
-        job = httpx.post(f"{url}/v1/articles", files={"file": ("harbour-log.txt", text.encode(), "text/plain")}, timeout=30).json()
-        deadline = time.monotonic() + 120
-        while httpx.get(f"{url}/v1/jobs/{job['id']}").json()["message"].startswith(("Waiting", "Reading")):
-            assert time.monotonic() < deadline, "the job never started indexing"
-            time.sleep(0.2)
-        workers = children(server.pid)
-        assert workers
         server.kill()  # SIGKILL: no handler runs
         server.communicate(timeout=30)
     finally:
