@@ -143,7 +143,10 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
         document_choice.change(
             page.switch, [document_choice, chat, saved], [chat, article, question, examples, saved], **private
         )
-        app.load(page.restore, [saved], [document_choice, chat, article, question, examples, saved], **private)
+        app.load(
+            page.restore, [saved], [document_choice, chat, article, question, examples, status, cancel_button, saved],
+            **INGEST_QUEUE, **private,
+        )
         gr.api(page.api_ask, api_name="ask", **MODEL_QUEUE)
     app.page = page  # for tests and for closing the ingestion worker
     return app

@@ -11,6 +11,7 @@ traceback.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import astuple
 from pathlib import Path
@@ -52,13 +53,15 @@ ARCHIVE_ARTICLES_LISTED = 1000
 # at once without holding up a question.
 INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}
 PROGRESS_EVERY_S = 0.5
+JOBS_KEPT = 1_000  # uploads a reloaded page can still pick up, oldest forgotten first
 
 
 def new_saved() -> dict:
     """What a browser keeps of its visit: its own articles [[id, title], ...], the chat, the
     article being asked (None: the seed), and the conversation's turns [[question, answer, start,
-    document id], ...] that follow-up questions are read against."""
-    return {"library": [], "chat": [], "selected": None, "turns": []}
+    document id], ...] that follow-up questions are read against, and the article being indexed
+    [job id, title], so that a reload meanwhile picks it up again."""
+    return {"library": [], "chat": [], "selected": None, "turns": [], "job": None}
 
 
 def visit(saved: object) -> dict:
@@ -82,6 +85,7 @@ class ChatPage:
         self.default_document = default_document
         self.ingestor = ingestor or Ingestor(assistant.store.root, index_settings=assistant.store.settings)
         self._jobs: dict[str, IngestJob] = {}  # the running upload of each browser session
+        self._jobs_by_id: OrderedDict[str, IngestJob] = OrderedDict()  # for a visit reloaded meanwhile
         self._examples: dict[str, list[str]] = {}  # suggested questions, per article id
         self._archive_choices: list[tuple[str, str]] | None = None
 
@@ -132,9 +136,25 @@ class ChatPage:
             self._examples[document.id] = suggested_questions(document.text)
         return self._examples[document.id]
 
-    def restore(self, saved: dict | None):
-        """A visit starts (or a reload resumes): the visitor's articles, chat and chosen article."""
+    def restore(self, saved: dict | None, request: gr.Request = None) -> Iterator[tuple]:
+        """A visit starts (or a reload resumes): the visitor's articles, chat and chosen article;
+        then, if an article was being indexed when the page was left, how that went, followed to
+        its end as the upload that started it would have."""
         saved = visit(saved)
+        yield (*self._restored(saved), "", gr.update(visible=False), saved)
+        if not saved["job"]:
+            return
+        job_id, title = (list(saved["job"]) + ["", ""])[:2]
+        job = self._jobs_by_id.get(str(job_id))
+        if job is None:  # the server restarted since: that upload is gone
+            note = f"⚠️ Indexing {markdown_text(str(title))} was interrupted: please bring it again."
+            yield (*[gr.update()] * 5, note, gr.update(visible=False), {**saved, "job": None})
+            return
+        for choice, status, cancel, followed in self._follow(job, saved, request):
+            yield (choice, *[gr.update()] * 4, status, cancel, followed)
+
+    def _restored(self, saved: dict) -> tuple:
+        """The article choice, chat, article panel, placeholder and examples of a saved visit."""
         document_id = self.allowed(saved.get("selected"), saved)
         try:
             panel = self.panel(document_id)
@@ -147,7 +167,6 @@ class ChatPage:
             saved.get("chat") or [],
             panel,
             *self._question_helpers(document_id),
-            saved,
         )
 
     def _question_helpers(self, document_id: str):
@@ -245,12 +264,16 @@ class ChatPage:
 
     def _follow(self, job: IngestJob, saved: dict | None, request: gr.Request | None) -> Iterator[tuple]:
         """(article choice, status, cancel button, saved) while the job runs, then its outcome."""
-        saved = visit(saved)
+        saved = {**visit(saved), "job": [job.id, job.title]}
         session = session_of(request)
         self._jobs[session] = job
+        self._jobs_by_id[job.id] = job
+        while len(self._jobs_by_id) > JOBS_KEPT:
+            self._jobs_by_id.popitem(last=False)
         try:
             while not job.wait(PROGRESS_EVERY_S):
                 yield gr.update(), markdown_text(job.describe()), gr.update(visible=True), saved
+            saved = {**saved, "job": None}  # its outcome is told now
             if job.state != DONE:
                 reason = job.message or job.describe()
                 yield gr.update(), f"⚠️ {markdown_text(reason)} — the current article stays loaded.", gr.update(visible=False), saved

@@ -9,6 +9,7 @@ good version live and whole; damage is found on load (``file_damage``).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -16,15 +17,21 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from qa.errors import DocumentError
+
 logger = logging.getLogger(__name__)
 
 CURRENT_FILE = "CURRENT"
+# A disk or quota full, or a file-size limit reached: a build that has no room, not a bug.
+_NO_ROOM = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
 MANIFEST_FILE = "manifest.json"
 _VERSION_NAME = re.compile(r"v\d{8}T\d{6}-[0-9a-f]{8}")
 
@@ -138,6 +145,16 @@ def publish_version(home: Path, write: Callable[[Path], tuple[dict, Sequence[str
         for name in (*files, MANIFEST_FILE):
             _fsync(temporary / name)
         os.rename(temporary, home / version)
+    except (OSError, sqlite3.OperationalError) as error:
+        shutil.rmtree(temporary, ignore_errors=True)
+        # numpy reports a short write ("4608 requested and 1984 written") without an errno.
+        if getattr(error, "errno", None) in _NO_ROOM or _SHORT_WRITE.search(str(error)) or "disk is full" in str(error):
+            reason = os.strerror(error.errno).lower() if getattr(error, "errno", None) else "the disk is full"
+            raise DocumentError(
+                f"there is no room to write the index in {home} ({reason}): "
+                "free some space; the previous version is kept as it was"
+            ) from error
+        raise
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise

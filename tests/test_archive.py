@@ -327,6 +327,29 @@ def test_qa_ask_over_an_archive_says_which_article(tmp_path, news_dir):
 
 
 @pytest.mark.slow
+def test_a_disk_that_fills_during_a_build_gets_a_sentence_and_keeps_the_archive(tmp_path, news_dir, embedder):
+    import resource
+    import signal
+
+    root, late = tmp_path / "archive", news_dir / "rail.txt"
+    late.rename(tmp_path / "rail.txt")
+    built = subprocess.run([sys.executable, "-m", "qa.cli", "index", str(news_dir), "--archive", str(root)],
+                           capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
+    assert built.returncode == 0, built.stderr[-2000:]
+    (tmp_path / "rail.txt").rename(late)
+
+    def small_disk():  # files of 4 KB at most, and a write past it fails rather than kills
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    full = subprocess.run([sys.executable, "-m", "qa.cli", "index", str(news_dir), "--archive", str(root)],
+                          capture_output=True, text=True, timeout=600, cwd=REPO_ROOT, preexec_fn=small_disk)
+    assert full.returncode == 2 and "no room to write the index" in full.stderr and "Traceback" not in full.stderr, full.stderr[-2000:]
+    archive = open_corpus(root, embedder)
+    assert len(archive) == 5 and not [p for p in root.rglob(".tmp-*")]  # the last good version, whole
+
+
+@pytest.mark.slow
 def test_eval_across_articles_builds_a_corpus_then_reuses_it(tmp_path, news_dir):
     stories = [(text.split("\n\n", 1)[1], []) for text in NEWS.values()]
     stories[1] = (stories[1][0], [("q1", "Who won the national chess championship?", ["Tomas Berg"])])

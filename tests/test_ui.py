@@ -118,6 +118,25 @@ def test_a_visitor_sees_the_seed_and_only_their_own_articles(tmp_path):
     page.ingestor.close()
 
 
+@pytest.mark.slow
+def test_a_reload_while_an_article_is_indexed_picks_it_up_again(tmp_path, reader, embedder):
+    assistant = Assistant(tmp_path / "index", reader=reader, embedder=embedder)
+    page = ui.ChatPage(assistant, assistant.add(seed_document()))
+    try:
+        pasting = page.paste("The ferry resumed on Tuesday. Its captain is Rui Costa.", "Ferry", None)
+        _, status, _, saved = next(pasting)  # the page shows the first progress, then is reloaded
+        pasting.close()
+        assert saved["job"] and saved["job"][0]
+        *restored, status, _, saved = list(page.restore(saved))[-1]
+        assert status.startswith("Loaded **Ferry**") and saved["job"] is None
+        assert [title for _, title in saved["library"]] == ["Ferry"]
+        # A server restarted since: the upload is gone, and the page says so.
+        gone = list(page.restore({**ui.new_saved(), "job": ["0" * 32, "Ferry"]}))
+        assert "Indexing Ferry was interrupted" in gone[-1][-3] and gone[-1][-1]["job"] is None
+    finally:
+        page.ingestor.close()
+
+
 # --- the real server ------------------------------------------------------------------------
 
 
@@ -787,7 +806,7 @@ def test_the_whole_archive_is_a_choice_and_its_answers_name_their_article(tmp_pa
         assert choices[0] == ("The whole archive (6 articles)", ui.WHOLE_ARCHIVE)
         # Each of its articles is a choice too, and a first visit asks the whole archive.
         assert [title for title, _ in choices[1:7]] == sorted(f"· {name.removesuffix('.txt')}" for name in NEWS)
-        assert page.restore(None)[0]["value"] == ui.WHOLE_ARCHIVE
+        assert next(page.restore(None))[0]["value"] == ui.WHOLE_ARCHIVE
         rail = next(id_ for title, id_ in choices if title == "· rail")
         history, _, article, _ = page.respond("How much does a sleeper cabin cost?", [], rail, None)
         assert "<h3>rail</h3>" in article and "qa-abstain" not in history[-1]["content"]
