@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import threading
 import traceback
@@ -177,6 +178,8 @@ def _training(name: str):
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.ray_address:
+        return _serve_on_ray(args)
     # The models and the seed index load while gradio is imported: importing is Python holding the
     # GIL, ONNX Runtime's model loading mostly is not (ready 0.5-1.0 s sooner on 2 cores). Should
     # loading fail there, serve() loads again and reports it.
@@ -184,6 +187,29 @@ def _serve(args: argparse.Namespace) -> int:
     from ui import serve
 
     serve(host=args.host, port=args.port, archive=args.archive, api_keys=set(args.api_keys))
+    return 0
+
+
+def _serve_on_ray(args: argparse.Namespace) -> int:
+    """The REST API on Ray Serve until SIGTERM or Ctrl-C (``qa.ray_serve``)."""
+    import signal
+
+    from qa.ray_serve import APP_NAME, deploy
+
+    if args.replicas < 1:
+        raise QAError("--replicas must be at least 1")
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    keys = set(args.api_keys) | {k.strip() for k in os.environ.get("QA_API_KEYS", "").split(",") if k.strip()}
+    url = deploy(args.ray_address, args.replicas, args.archive, keys, args.host, args.port)
+    print(f"The REST API on Ray Serve, {args.replicas} replicas, at {url}/v1", flush=True)
+    while not stopping.wait(0.5):
+        pass
+    from ray import serve
+
+    serve.delete(APP_NAME)
+    print("Stopped.", flush=True)
     return 0
 
 
@@ -361,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--archive", type=Path, help="also ask the whole archive built there (qa index --archive)")
     serve.add_argument("--api-key", action="append", default=[], dest="api_keys",
                        help="a key the REST API (/v1) accepts (repeatable; also QA_API_KEYS); without keys it answers this machine only")
+    serve.add_argument("--ray-address", help="serve the REST API on this Ray cluster's Ray Serve (auto: the running one) instead of the page")
+    serve.add_argument("--replicas", type=int, default=2, help="with --ray-address: processes answering, one CPU each")
     serve.set_defaults(handler=_serve)
     return parser
 

@@ -183,7 +183,10 @@ class Admission:
 class Service:
     """What the routes do: who asks (``owner``), which articles they may ask, their jobs."""
 
-    def __init__(self, assistant: Assistant, ingestor: Ingestor, default_article: str, api_keys: set[str] = frozenset()) -> None:
+    def __init__(
+        self, assistant: Assistant, ingestor: Ingestor | None, default_article: str, api_keys: set[str] = frozenset()
+    ) -> None:
+        """``ingestor`` None: a server that takes no uploads (a Ray Serve replica, ``qa.ray_serve``)."""
         self.assistant, self.ingestor, self.default_article = assistant, ingestor, default_article
         self.api_keys = set(api_keys)
         self.admission = Admission()
@@ -232,6 +235,8 @@ class Service:
             raise Problem(400, str(error)) from None
 
     def submit(self, owner: str, file: UploadFile | None, text: str | None, title: str | None, url: str | None) -> Job:
+        if self.ingestor is None:
+            raise Problem(405, "this server takes no uploads (on Ray Serve): build an archive with qa index --archive and serve that")
         given = [name for name, value in (("file", file), ("text", text), ("url", url)) if value]
         if len(given) != 1:
             raise Problem(400, "give one of: file, text or url")
@@ -315,7 +320,7 @@ def create_app(service: Service) -> FastAPI:
         return JSONResponse({"error": "internal error: it has been logged"}, status_code=500)
 
     owner_of = Depends(service.owner)  # a default, not an annotation: the annotations here are strings
-    errors = {status: {"model": Error} for status in (400, 401, 403, 404, 413, 415, 503)}
+    errors = {status: {"model": Error} for status in (400, 401, 403, 404, 405, 413, 415, 503)}
 
     @app.post("/ask", response_model=AnswerOut, responses=errors)
     async def ask(body: AskRequest, owner: str = owner_of) -> AnswerOut:
