@@ -44,7 +44,7 @@ from qa.render import (
     question_html,
     reply_html,
 )
-from qa.rest import Service, create_app, health_app
+from qa.rest import Service, api_keys_from_environment, create_app, health_app
 from qa.suggest import EXAMPLE_QUESTIONS
 
 # What tests and callers reach through ``ui``: the page's logic and its HTML.
@@ -170,11 +170,6 @@ def launch(app: gr.Blocks, host: str = SERVER.host, port: int = SERVER.port, api
     # Ahead of the page's own routes, so that none of them answers these paths.
     server_app.router.routes[0:0] = [Mount("/v1", app=create_app(service)), *health_app(page.assistant).router.routes]
     return url
-
-
-def api_keys_from_environment() -> set[str]:
-    """``QA_API_KEYS``: comma-separated keys for the REST API."""
-    return {key.strip() for key in os.environ.get("QA_API_KEYS", "").split(",") if key.strip()}
 
 
 def serve(

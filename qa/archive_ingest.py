@@ -37,8 +37,8 @@ from qa.chunking import Chunk, Sentence
 from qa.documents import SUPPORTED_SUFFIXES, Document
 from qa.embedding import Embedder
 from qa.errors import DocumentError
-from qa.store import ARCHIVE_SETTINGS, Corpus, CorpusSettings, PreparedDocument, prepare
-from qa.store_build import update_corpus
+from qa.store import ARCHIVE_SETTINGS, Corpus, CorpusSettings, PreparedDocument
+from qa.store_build import prepare, update_corpus
 
 logger = logging.getLogger(__name__)
 

@@ -29,9 +29,8 @@ from qa.store import (
     DocumentIndex,
     manifest_key,
     open_corpus,
-    prepare,
 )
-from qa.store_build import update_corpus
+from qa.store_build import prepare, update_corpus
 from qa.versions import CURRENT_FILE
 
 logger = logging.getLogger(__name__)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import threading
 import traceback
 from pathlib import Path
 
+from qa.cli_training import add_training_commands
 from qa.config import SERVER
 from qa.errors import QAError
 
@@ -191,25 +191,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _serve_on_ray(args: argparse.Namespace) -> int:
-    """The REST API on Ray Serve until SIGTERM or Ctrl-C (``qa.ray_serve``)."""
-    import signal
-
-    from qa.ray_serve import APP_NAME, deploy
+    from qa.ray_serve import serve_on_ray
+    from qa.rest import api_keys_from_environment
 
     if args.replicas < 1:
         raise QAError("--replicas must be at least 1")
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
-    keys = set(args.api_keys) | {k.strip() for k in os.environ.get("QA_API_KEYS", "").split(",") if k.strip()}
-    url = deploy(args.ray_address, args.replicas, args.archive, keys, args.host, args.port)
-    print(f"The REST API on Ray Serve, {args.replicas} replicas, at {url}/v1", flush=True)
-    while not stopping.wait(0.5):
-        pass
-    from ray import serve
-
-    serve.delete(APP_NAME)
-    print("Stopped.", flush=True)
+    serve_on_ray(args.ray_address, args.replicas, args.archive, set(args.api_keys) | api_keys_from_environment(), args.host, args.port)
     return 0
 
 
@@ -281,103 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="keep the corpus here, and reuse it when it holds exactly these documents")
     evaluate.set_defaults(handler=_training("evaluate"))
 
-    # Training options default to their dataclass (or function) defaults: given ones override them.
-    train = commands.add_parser(
-        "train", help="fine-tune the extractive reader", argument_default=argparse.SUPPRESS
-    )
-    train.add_argument("--output-dir", type=Path,
-                       help="the run's folder (default: reader/ under $QA_RUNS_DIR or the user's cache)")
-    train.add_argument("--status", action="store_true", help="print the run's step, ETA and last dev scores")
-    train.add_argument("--data", type=Path, nargs="+",
-                       help="SQuAD-format training files (default: SQuAD 1.1 train, the first 10 articles of 2.0 train)")
-    train.add_argument("--eval-data", type=Path, nargs="+",
-                       help="dev files scored at each checkpoint (default: squad2_dev_a, nyt_news_dev, coqa_cnn_dev)")
-    train.add_argument("--eval-questions", type=int, help="questions of each dev file scored at each checkpoint")
-    train.add_argument("--no-evaluate", dest="evaluate", action="store_false",
-                       help="no dev scores at checkpoints")
-    train.add_argument("--epochs", type=float)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--learning-rate", type=float)
-    train.add_argument("--max-examples", type=int, help="train on a random sample of questions")
-    train.add_argument("--max-steps", type=int)
-    train.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this long")
-    train.add_argument("--checkpoint-every", type=int, help="steps")
-    train.add_argument("--seed", type=int)
-    train.add_argument("--threads", type=int, help="torch CPU threads")
-    train.add_argument("--nice", type=int, help="process priority (default 19: tests and the chat keep the CPU)")
-    train.add_argument("--history-rate", type=float,
-                       help="share of questions read after the earlier questions of their paragraph")
-    train.add_argument("--unrelated-history-rate", type=float,
-                       help="share of questions read after a turn of another article")
-    train.add_argument("--skip-categories", nargs="*",
-                       help="generated kinds not trained on (default: antonym removed)")
-    train.add_argument("--no-bf16", dest="bf16", action="store_false",
-                       help="train in fp32 even where the CPU has native bf16")
-    train.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint")
-    train.add_argument("--init-from", type=Path, help="start from this trained reader instead of the base encoder")
-    train.add_argument("--negative-rate", type=float,
-                       help="share of questions that also get a no-answer window of their own paragraph")
-    train.add_argument("--other-paragraph-negative-rate", type=float,
-                       help="share of questions that also get a no-answer window from another paragraph of their article")
-    train.set_defaults(handler=_training("train_command"))
-
-    generate = commands.add_parser(
-        "generate-unanswerable", help="unanswerable training questions made from answerable ones",
-        argument_default=argparse.SUPPRESS,
-    )
-    generate.add_argument("--data", type=Path, nargs="+", help="SQuAD 1.1 files (default: SQuAD 1.1 train)")
-    generate.add_argument("--output-dir", type=Path, required=True, help="directory for the SQuAD 2.0 files")
-    generate.add_argument("--held-aside-articles", type=int,
-                          help="the last N articles' questions go to held_aside.json.gz, not to training")
-    generate.add_argument("--processes", type=int, help="spaCy parsing processes")
-    generate.add_argument("--seed", type=int)
-    generate.set_defaults(handler=_training("generate_unanswerable"))
-
-    conversations = commands.add_parser(
-        "generate-conversations", help="follow-up questions made from SQuAD 1.1's paragraphs",
-        argument_default=argparse.SUPPRESS,
-    )
-    conversations.add_argument("--data", type=Path, nargs="+", help="SQuAD 1.1 files (default: SQuAD 1.1 train)")
-    conversations.add_argument("--unanswerable", type=Path,
-                               help="qa generate-unanswerable's train.json.gz: its questions become follow-ups too")
-    conversations.add_argument("--output-dir", type=Path, required=True)
-    conversations.add_argument("--processes", type=int, help="spaCy parsing processes")
-    conversations.add_argument("--seed", type=int)
-    conversations.set_defaults(handler=_training("generate_conversations"))
-
-    export = commands.add_parser(
-        "export-reader", help="ship a checkpoint: fp16, calibrated, with card", argument_default=argparse.SUPPRESS
-    )
-    export.add_argument("checkpoint", type=Path)
-    export.add_argument("destination", type=Path, nargs="?", default=DEFAULT_READER_DIR)
-    export.add_argument("--calibration-data", type=Path, help="SQuAD 2.0 file (default: squad2_dev_a)")
-    export.add_argument(
-        "--held-aside", type=Path,
-        help="generated unanswerable questions held aside from training (qa generate-unanswerable): "
-        "NoAns accuracy per category goes on the model card",
-    )
-    export.add_argument(
-        "--average-with-start", type=float, metavar="WEIGHT",
-        help="average the checkpoint's weights with the reader its run started from (--init-from), "
-        "this weight on the start (0.5 shipped reader v4)",
-    )
-    export.set_defaults(handler=_training("export_reader"))
-
-    kinds = commands.add_parser(
-        "train-article-questions", help="the classifier of questions about the whole article", argument_default=argparse.SUPPRESS
-    )
-    kinds.add_argument("--squad", type=Path, help="SQuAD 1.1 train, whose questions are the span examples")
-    kinds.add_argument("--output-dir", type=Path, help="default: qa/models/article-questions")
-    kinds.set_defaults(handler=_training("train_article_questions"))
-
-    onnx = commands.add_parser("export-onnx", help="ONNX graphs (int8) of the reader and the embedder")
-    onnx.add_argument("--reader", type=Path, default=DEFAULT_READER_DIR, help="reader model directory")
-    onnx.add_argument("--no-embedder", action="store_true", help="export the reader only")
-    onnx.add_argument("--fp32", action="store_true", help="also keep the fp32 graphs (backend onnx-fp32)")
-    onnx.set_defaults(handler=_training("export_onnx"))
+    add_training_commands(commands, _training)
 
     extract = commands.add_parser("extract", help="print an article's text as the chatbot reads it")
-    extract.add_argument("path", type=Path, help="a .txt, .md or .html file")
+    extract.add_argument("path", type=Path, help="a .txt, .md, .html, .pdf or .docx file, or a link")
     extract.add_argument("--json", action="store_true", help="the title, text and what the page says of it")
     extract.set_defaults(handler=_extract)
 

@@ -69,3 +69,21 @@ def deploy(address: str, replicas: int, archive: Path | None, api_keys: set[str]
                                   ray_actor_options={"num_cpus": 1})
     serve.run(deployment.bind(), name=APP_NAME, route_prefix="/")
     return f"http://{host}:{port}"
+
+
+def serve_on_ray(address: str, replicas: int, archive: Path | None, api_keys: set[str], host: str, port: int) -> None:
+    """Deploy, then serve until SIGTERM or Ctrl-C, and take the application down."""
+    import signal
+    import threading
+
+    from ray import serve
+
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    url = deploy(address, replicas, archive, api_keys, host, port)
+    print(f"The REST API on Ray Serve, {replicas} replicas, at {url}/v1", flush=True)
+    while not stopping.wait(0.5):  # woken often: the main thread runs the signal handlers
+        pass
+    serve.delete(APP_NAME)
+    print("Stopped.", flush=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
+import os
 import threading
 from collections import OrderedDict
 from contextlib import asynccontextmanager
@@ -133,6 +134,11 @@ class Article(BaseModel):
 
 class Error(BaseModel):
     error: str
+
+
+def api_keys_from_environment() -> set[str]:
+    """``QA_API_KEYS``: comma-separated keys for the REST API."""
+    return {key.strip() for key in os.environ.get("QA_API_KEYS", "").split(",") if key.strip()}
 
 
 def answer_out(answer: Answer) -> AnswerOut:

@@ -46,7 +46,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -54,9 +54,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from qa.chunking import Chunk, ChunkingConfig, Sentence, chunk_text
+from qa.chunking import Chunk, ChunkingConfig, Sentence
 from qa.documents import Document
-from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, WINDOW_TEXT, TextEmbedder, chunk_vectors
+from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, WINDOW_TEXT, TextEmbedder
 from qa.errors import DocumentError
 from qa.lexical import bm25_scores_of, build_bm25, tokenize
 from qa.versions import CURRENT_FILE, MANIFEST_FILE, file_damage, is_version_name
@@ -69,10 +69,6 @@ STORE_FORMAT = 4
 # Formats this code opens: a format-2 archive reads as one whose articles have no metadata, so a
 # large archive built before is not embedded again.
 READABLE_FORMATS = (2, 4)
-# Texts (chunks or sentences) embedded between two progress reports: at most 4 s on two cores in fp32.
-PROGRESS_EVERY_TEXTS = 256
-# Fewer texts than this embed in a few seconds: no progress bar.
-PROGRESS_BAR_ABOVE_TEXTS = 200
 VECTORS_FILE = "vectors.npy"
 FAISS_FILE = "faiss.index"
 STORE_FILE = "archive.sqlite"  # the name it has had since archives came, before single articles moved in
@@ -189,40 +185,6 @@ class PreparedDocument:
         faiss_index = faiss.IndexFlatIP(self.vectors.shape[1])
         faiss_index.add(np.asarray(self.vectors, dtype=np.float32))
         return DocumentIndex(self.document, self.sentences, self.chunks, faiss_index, manifest, persisted)
-
-
-def prepare(
-    documents: Sequence[Document],
-    embedder: TextEmbedder,
-    settings: CorpusSettings = ARCHIVE_SETTINGS,
-    progress: bool | None | Callable[[int, int], None] = False,
-) -> list[PreparedDocument]:
-    """Segment ``documents`` and embed them, all in one batched pass. ``progress``: a progress bar
-    (True; None: above ``PROGRESS_BAR_ABOVE_TEXTS`` texts), or ``progress(done, total)`` called
-    after each batch of texts."""
-    cut = [chunk_text(document.id, document.text, settings.chunking) for document in documents]
-    by_sentence = settings.chunk_vectors == SENTENCE_MEAN
-    texts = [part.text for sentences, chunks in cut for part in (sentences if by_sentence else chunks)]
-    vectors = _embed(embedder, texts, progress)
-    prepared, row = [], 0
-    for document, (sentences, chunks) in zip(documents, cut):
-        count = len(sentences) if by_sentence else len(chunks)
-        rows = chunk_vectors(vectors[row : row + count], chunks) if by_sentence else vectors[row : row + count]
-        prepared.append(PreparedDocument(document, sentences, chunks, rows))
-        row += count
-    return prepared
-
-
-def _embed(embedder: TextEmbedder, texts: list[str], progress: bool | None | Callable[[int, int], None]) -> np.ndarray:
-    if not texts:
-        return np.zeros((0, embedder.dimension), np.float32)
-    if not callable(progress):
-        return embedder.embed(texts, progress=len(texts) > PROGRESS_BAR_ABOVE_TEXTS if progress is None else progress)
-    parts = [np.zeros((0, embedder.dimension), np.float32)]
-    for first in range(0, len(texts), PROGRESS_EVERY_TEXTS):
-        parts.append(embedder.embed(texts[first : first + PROGRESS_EVERY_TEXTS]))
-        progress(min(first + PROGRESS_EVERY_TEXTS, len(texts)), len(texts))
-    return np.concatenate(parts)
 
 
 class CorpusError(DocumentError):

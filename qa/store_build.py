@@ -1,4 +1,5 @@
-"""Writing a corpus (``qa.store``): the next version of its files (FAISS over every chunk's vector,
+"""Writing a corpus (``qa.store``): articles prepared (cut into sentences and chunks, embedded:
+``prepare``), and the next version of its files (FAISS over every chunk's vector,
 the SQLite store of articles and chunks, BM25 as memory-mapped arrays), with the articles added,
 replaced or removed, switched to atomically (``qa.versions.publish_version``)."""
 
@@ -8,7 +9,7 @@ import json
 import logging
 import math
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,9 @@ import bm25s
 import faiss
 import numpy as np
 
-from qa.embedding import TextEmbedder
+from qa.chunking import chunk_text
+from qa.documents import Document
+from qa.embedding import SENTENCE_MEAN, TextEmbedder, chunk_vectors
 from qa.errors import DocumentError
 from qa.lexical import tokenize
 from qa.store import (
@@ -36,6 +39,45 @@ from qa.store import (
 from qa.versions import build_lock, publish_version
 
 logger = logging.getLogger(__name__)
+
+# Texts (chunks or sentences) embedded between two progress reports: at most 4 s on two cores in fp32.
+PROGRESS_EVERY_TEXTS = 256
+# Fewer texts than this embed in a few seconds: no progress bar.
+PROGRESS_BAR_ABOVE_TEXTS = 200
+
+def prepare(
+    documents: Sequence[Document],
+    embedder: TextEmbedder,
+    settings: CorpusSettings = ARCHIVE_SETTINGS,
+    progress: bool | None | Callable[[int, int], None] = False,
+) -> list[PreparedDocument]:
+    """Segment ``documents`` and embed them, all in one batched pass. ``progress``: a progress bar
+    (True; None: above ``PROGRESS_BAR_ABOVE_TEXTS`` texts), or ``progress(done, total)`` called
+    after each batch of texts."""
+    cut = [chunk_text(document.id, document.text, settings.chunking) for document in documents]
+    by_sentence = settings.chunk_vectors == SENTENCE_MEAN
+    texts = [part.text for sentences, chunks in cut for part in (sentences if by_sentence else chunks)]
+    vectors = _embed(embedder, texts, progress)
+    prepared, row = [], 0
+    for document, (sentences, chunks) in zip(documents, cut):
+        count = len(sentences) if by_sentence else len(chunks)
+        rows = chunk_vectors(vectors[row : row + count], chunks) if by_sentence else vectors[row : row + count]
+        prepared.append(PreparedDocument(document, sentences, chunks, rows))
+        row += count
+    return prepared
+
+
+def _embed(embedder: TextEmbedder, texts: list[str], progress: bool | None | Callable[[int, int], None]) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, embedder.dimension), np.float32)
+    if not callable(progress):
+        return embedder.embed(texts, progress=len(texts) > PROGRESS_BAR_ABOVE_TEXTS if progress is None else progress)
+    parts = [np.zeros((0, embedder.dimension), np.float32)]
+    for first in range(0, len(texts), PROGRESS_EVERY_TEXTS):
+        parts.append(embedder.embed(texts[first : first + PROGRESS_EVERY_TEXTS]))
+        progress(min(first + PROGRESS_EVERY_TEXTS, len(texts)), len(texts))
+    return np.concatenate(parts)
+
 
 def update_corpus(
     root: str | Path,

@@ -18,8 +18,8 @@ from qa.documents import document_from_text, load_document
 from qa.embedding import SENTENCE_MEAN
 from qa.pipeline import Assistant
 from qa.retrieval import RetrievalSettings, Retriever, weighted_fusion
-from qa.store import CorpusError, CorpusSettings, open_corpus, prepare
-from qa.store_build import update_corpus
+from qa.store import CorpusError, CorpusSettings, open_corpus
+from qa.store_build import prepare, update_corpus
 
 
 def news_documents(folder: Path):

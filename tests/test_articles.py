@@ -17,8 +17,8 @@ from qa.articles import ArticleStore
 from qa.chunking import ChunkingConfig
 from qa.documents import Document, document_from_text
 from qa.errors import DocumentError
-from qa.store import ARTICLE_SETTINGS, STORE_FORMAT, CorpusSettings, prepare
-from qa.store_build import update_corpus
+from qa.store import ARTICLE_SETTINGS, STORE_FORMAT, CorpusSettings
+from qa.store_build import prepare, update_corpus
 
 
 @pytest.fixture

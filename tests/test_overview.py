@@ -130,8 +130,7 @@ def archive_assistant(tmp_path):
     from conftest import NEWS, fake_reader
 
     from qa.pipeline import Assistant
-    from qa.store import prepare
-    from qa.store_build import update_corpus
+    from qa.store_build import prepare, update_corpus
 
     embedder = HashingEmbedder()
     stories = [document_from_text(text, name.removesuffix(".txt")) for name, text in NEWS.items()]

@@ -768,8 +768,7 @@ def archive_server(tmp_path_factory, embedder, reader):
     from conftest import NEWS
 
     from qa.documents import document_from_text
-    from qa.store import prepare
-    from qa.store_build import update_corpus
+    from qa.store_build import prepare, update_corpus
 
     root = tmp_path_factory.mktemp("archive")
     stories = [document_from_text(text, title=name.removesuffix(".txt"), source=name) for name, text in NEWS.items()]
@@ -787,8 +786,7 @@ def test_the_whole_archive_is_a_choice_and_its_answers_name_their_article(tmp_pa
     from conftest import NEWS
 
     from qa.documents import document_from_text
-    from qa.store import prepare
-    from qa.store_build import update_corpus
+    from qa.store_build import prepare, update_corpus
 
     stories = [document_from_text(text, title=name.removesuffix(".txt")) for name, text in NEWS.items()]
     update_corpus(tmp_path / "archive", embedder, prepare(stories, embedder))
