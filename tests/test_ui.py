@@ -123,10 +123,13 @@ def test_a_reload_while_an_article_is_indexed_picks_it_up_again(tmp_path, reader
     assistant = Assistant(tmp_path / "index", reader=reader, embedder=embedder)
     page = ui.ChatPage(assistant, assistant.add(seed_document()))
     try:
+        # Another visitor's long article first, so that this one waits its turn when the page goes.
+        long_job = page.ingestor.submit_text(" ".join(f"Ship {n} docked at berth {n}." for n in range(20_000)), "Log")
         pasting = page.paste("The ferry resumed on Tuesday. Its captain is Rui Costa.", "Ferry", None)
         _, status, _, saved = next(pasting)  # the page shows the first progress, then is reloaded
         pasting.close()
-        assert saved["job"] and saved["job"][0]
+        assert status.startswith("Waiting to index Ferry") and saved["job"][1] == "Ferry"
+        long_job.cancel()
         *restored, status, _, saved = list(page.restore(saved))[-1]
         assert status.startswith("Loaded **Ferry**") and saved["job"] is None
         assert [title for _, title in saved["library"]] == ["Ferry"]
