@@ -31,6 +31,8 @@ NEARBY_QUOTE_CHARS = 20
 DANGLING = frozenset(" \t\n,;:—–-/&(")
 DANGLING_END = DANGLING | frozenset("([{")
 DANGLING_START = DANGLING | frozenset(")]}.!?")
+# A span's last word ending in a full stop with no other inside it: the stop is the sentence's.
+_SENTENCE_FULL_STOP = re.compile(r"(?<![.\w])\w{2,}\.$")
 # A span runs on past its answer into a clause when it goes on past a comma, semicolon or dash
 # followed by one of these: "Monday, when the talks ended" answers "When?" with "Monday".
 CLAUSE_WORDS = frozenset(
@@ -90,6 +92,8 @@ def clean_boundaries(text: str, start: int, end: int) -> tuple[int, int] | None:
     'Sunday'
     >>> clean_boundaries("Visitors: 120.\\n\\nDay: Tuesday; Visitors: 95.", 10, 44) is None  # across paragraphs
     True
+    >>> [text[slice(*clean_boundaries(text, 0, len(text)))] for text in ("cast doubt on Michael Brown.", "the C.I.A.")]
+    ['cast doubt on Michael Brown', 'the C.I.A.']
     """
     if _PARAGRAPH_BREAK.search(text, start, end):
         return None
@@ -103,6 +107,8 @@ def clean_boundaries(text: str, start: int, end: int) -> tuple[int, int] | None:
         start, end = _balance_quotes(text, start, end)
         if (start, end) == before:
             break
+    if end - start > 1 and text[end - 1] == "." and _SENTENCE_FULL_STOP.search(text, start, end):
+        end -= 1  # the sentence's full stop, not the answer's ("Brown." -> "Brown"; "C.I.A." stays)
     return (start, end) if start < end and text[start:end].strip() else None
 
 
