@@ -42,7 +42,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa.answer import Answer
-from qa.config import WHOLE_ARCHIVE
+from qa.config import PASTED_TITLE, WHOLE_ARCHIVE
 from qa.conversation import Turn
 from qa.documents import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 from qa.errors import QAError
@@ -256,7 +256,7 @@ class Service:
                 raise Problem(413, f"{name} is over the limit of {MAX_FILE_BYTES:,} bytes")
             job = self.ingestor.submit_file(data, name)
         elif text is not None:
-            job = self.ingestor.submit_text(text, (title or "").strip() or "Pasted article")
+            job = self.ingestor.submit_text(text, (title or "").strip() or PASTED_TITLE)
         else:
             job = self.ingestor.submit_link(url)
         with self._lock:
