@@ -1,5 +1,5 @@
-"""What the assistant answers: an ``Answer``, its ``Alternative`` candidates, and the ``Citation``s of
-an answer about the whole article."""
+"""What the assistant answers: an ``Answer``, its ``Alternative`` candidates, the ``Passage``s it
+read, and the ``Citation``s of an answer about the whole article."""
 
 from __future__ import annotations
 
@@ -38,6 +38,19 @@ class Alternative:
 
 
 @dataclass(frozen=True)
+class Passage:
+    """A passage the reader read for the question (``document.text[start:end]``), with the best
+    span it found there and that span's confidence: why the answer is what it is."""
+
+    text: str
+    start: int
+    end: int
+    document_id: str
+    best: str
+    score: float
+
+
+@dataclass(frozen=True)
 class Answer:
     """The answer to one question about one document.
 
@@ -68,6 +81,8 @@ class Answer:
     citations: tuple[Citation, ...] = field(default_factory=tuple)
     # Where the article comes from, as its page said ("Harbour News, 2024-10-21, by Ana Silva"), if it did.
     document_byline: str = ""
+    # The passages read, in the order they were read, each with its best span.
+    read: tuple[Passage, ...] = field(default_factory=tuple)
 
     @property
     def source(self) -> str:

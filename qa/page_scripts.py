@@ -32,7 +32,7 @@ PLAIN_TEXT_SCRIPT = """<script>
 (() => {
   const plain = (markup) => {
     const doc = new DOMParser().parseFromString(markup, 'text/html');
-    doc.querySelectorAll('.qa-jump, .qa-copy-answer').forEach((element) => element.remove());  // the page's own controls
+    doc.querySelectorAll('.qa-jump, .qa-copy-answer, .qa-why').forEach((element) => element.remove());  // the page's own controls
     doc.querySelectorAll('p, blockquote, li, summary, div').forEach((element) => element.append('\\n'));
     return doc.body.textContent.replace(/[ \\t]+\\n/g, '\\n').replace(/\\n{3,}/g, '\\n\\n').trim();
   };

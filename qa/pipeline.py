@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from qa.answer import Alternative, Answer
+from qa.answer import Alternative, Answer, Passage
 from qa.article_questions import QuestionKinds
 from qa.articles import ArticleStore
 from qa.conversation import Resolution, Turn, reader_question, resolve, turns_about
@@ -200,8 +200,22 @@ def answer_from(reading: Reading, reader: Reader) -> Answer:
     loaded, context_start, _ = contexts[best.context_index]
     start, end = context_start + best.start, context_start + best.end
     span = (start, end) if reader.is_answer(best) else None
-    return _answer(question, loaded, span, near=start, score=_confidence(best.margin, threshold),
-                   alternatives=alternatives, understood_as=understood_as)
+    answer = _answer(question, loaded, span, near=start, score=_confidence(best.margin, threshold),
+                     alternatives=alternatives, understood_as=understood_as)
+    return replace(answer, read=_passages(reading, threshold))
+
+
+def _passages(reading: Reading, threshold: float) -> tuple[Passage, ...]:
+    """The passages read, each with the best span found in it (none: "", and confidence 0)."""
+    best: dict[int, Span] = {}
+    for span in reading.spans:
+        if span.context_index not in best or span.margin > best[span.context_index].margin:
+            best[span.context_index] = span
+    return tuple(
+        Passage(loaded.document.text[start:end], start, end, loaded.document.id,
+                best[i].text if i in best else "", _confidence(best[i].margin, threshold) if i in best else 0.0)
+        for i, (loaded, start, end) in enumerate(reading.contexts)
+    )
 
 
 def _alternative(span: Span, contexts: list[Context], threshold: float) -> Alternative:

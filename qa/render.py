@@ -38,6 +38,7 @@ SHOWN_QUESTION_CHARS = 300
 # 2,000,000-character line would otherwise be quoted whole in every reply (and fill the browser's
 # storage of the conversation after two).
 MAX_QUOTED_CHARS = 400
+PASSAGE_SHOWN_CHARS = 240  # of each passage read, in "Why this answer?"
 SORRY = "Sorry, something went wrong on our side; it has been logged. Please try again."
 
 # Runs of text without a blank line in them: the article's paragraphs.
@@ -145,20 +146,39 @@ def reply_html(answer: Answer) -> str:
             f"{source}{understood_html(answer)}</div>"
         )
     marked = highlighted(sentence, sentence_start, [(answer.start, answer.end, "mark", "")])
-    alternatives = ""
-    if answer.alternatives:
-        items = "".join(
-            f"<li><strong>{html.escape(one_line(alternative.text))}</strong> "
-            f'<span class="qa-muted">({alternative.score:.0%}) in: '
-            f"{html.escape(one_line(alternative.sentence))}</span></li>"
-            for alternative in answer.alternatives
-        )
-        alternatives = f"<details><summary>Other candidates</summary><ul>{items}</ul></details>"
     return (
         f'<div class="qa-reply"><p><strong class="qa-answer">{html.escape(one_line(answer.text))}</strong> '
         f'<span class="qa-muted">confidence {answer.score:.0%}</span></p>'
-        f"<blockquote>{marked}</blockquote>{source}{understood_html(answer)}{alternatives}{JUMP_TO_ARTICLE}</div>"
+        f"<blockquote>{marked}</blockquote>{source}{understood_html(answer)}{why_html(answer)}{JUMP_TO_ARTICLE}</div>"
     )
+
+
+def why_html(answer: Answer) -> str:
+    """"Why this answer?", folded: the passages read, each with the best span found there and its
+    confidence, and the runner-up answers."""
+    passages = "".join(
+        f"<li>{html.escape(_cut(one_line(passage.text), PASSAGE_SHOWN_CHARS))} "
+        f'<span class="qa-muted">— best there: {html.escape(one_line(passage.best)) or "nothing"} ({passage.score:.0%})</span></li>'
+        for passage in answer.read
+    )
+    runners_up = "".join(
+        f"<li><strong>{html.escape(one_line(alternative.text))}</strong> "
+        f'<span class="qa-muted">({alternative.score:.0%}) in: {html.escape(one_line(alternative.sentence))}</span></li>'
+        for alternative in answer.alternatives
+    )
+    parts = (f"<p>Passages read:</p><ol>{passages}</ol>" if passages else "") + (
+        f"<p>Other candidates:</p><ul>{runners_up}</ul>" if runners_up else ""
+    )
+    return f'<details class="qa-why"><summary>Why this answer?</summary>{parts}</details>' if parts else ""
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut after at most ``limit`` characters, between words.
+
+    >>> _cut("The ferry sailed again on Tuesday.", 20)
+    'The ferry sailed …'
+    """
+    return text if len(text) <= limit else text[: _word_edge(text, limit, -1)].rstrip() + " …"
 
 
 # What an article-level answer lists, and what the article doesn't say when it has none of it.

@@ -101,6 +101,15 @@ class Citation(BaseModel):
     article_id: str
 
 
+class PassageRead(BaseModel):
+    text: str
+    start: int
+    end: int
+    article_id: str
+    best: str = Field(description="the best span the reader found in it")
+    score: float
+
+
 class AnswerOut(BaseModel):
     """``answer`` is ``article text[start:end]`` inside ``sentence``; "" when the article doesn't say."""
 
@@ -118,6 +127,7 @@ class AnswerOut(BaseModel):
     kind: str
     alternatives: list[Alternative]
     citations: list[Citation]
+    read: list[PassageRead] = Field(description="the passages read, in order: why the answer is what it is")
 
 
 class Job(BaseModel):
@@ -150,6 +160,7 @@ def answer_out(answer: Answer) -> AnswerOut:
         understood_as=answer.understood_as, kind=answer.kind,
         alternatives=[Alternative(answer=a.text, score=a.score, sentence=a.sentence) for a in answer.alternatives],
         citations=[Citation(text=c.text, start=c.start, end=c.end, article_id=c.document_id or answer.document_id) for c in answer.citations],
+        read=[PassageRead(text=p.text, start=p.start, end=p.end, article_id=p.document_id, best=p.best, score=p.score) for p in answer.read],
     )
 
 

@@ -34,6 +34,10 @@ def test_ask_answers_over_the_seed_article():
     assert len(answer.alternatives) <= 3
     assert len({a.text for a in answer.alternatives}) == len(answer.alternatives)
     assert all(a.text != answer.text for a in answer.alternatives)
+    # Why: the passages read, each an exact range of the article, the answer the best of one of them.
+    assert answer.read and all(document.text[p.start : p.end] == p.text for p in answer.read)
+    assert any(p.best == answer.text and p.score == answer.score and p.start <= answer.start < p.end for p in answer.read)
+    assert max(p.score for p in answer.read) == answer.score
 
 
 def test_index_is_built_once_then_loaded(tmp_path, reader, embedder, monkeypatch):

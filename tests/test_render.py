@@ -76,3 +76,19 @@ def test_a_reply_names_its_article_and_where_it_comes_from_only_when_it_answers(
     declined = Answer("When?", "", 0.1, False, "On Sunday.", 0, 10, None, None, "d", "Ferry")
     assert 'from <a href="#article-panel">Ferry</a> — Harbour &lt;News&gt;, 2024-10-21' in reply_html(found)
     assert "Ferry" not in reply_html(declined)
+
+
+def test_why_this_answer_folds_out_the_passages_read_and_the_runners_up():
+    from qa.answer import Alternative, Passage
+
+    read = (Passage("The ferry <b>sailed</b> on Tuesday. " * 20, 0, 700, "d", "Tuesday", 0.93), Passage("No date here.", 700, 713, "d", "", 0.0))
+    answer = Answer("When?", "Tuesday", 0.93, True, "The ferry sailed on Tuesday.", 0, 28, 20, 27, "d", "Ferry",
+                    alternatives=(Alternative("Monday", 0.2, "Not Monday.", 800, 806),), read=read)
+    reply = reply_html(answer)
+    why = reply[reply.index('<details class="qa-why">'):]
+    assert "<summary>Why this answer?</summary>" in why and "Passages read:" in why and "Other candidates:" in why
+    assert "best there: Tuesday (93%)" in why and "best there: nothing (0%)" in why and "<strong>Monday</strong>" in why
+    assert "&lt;b&gt;sailed&lt;/b&gt;" in why and "<b>" not in why  # escaped
+    assert " …" in why and len(why) < 2000  # a long passage is cut
+    declined = Answer("When?", "", 0.1, False, "x", 0, 1, None, None, "d", "Ferry")
+    assert "qa-why" not in reply_html(declined)
