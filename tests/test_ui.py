@@ -393,6 +393,9 @@ def test_an_example_is_answered_and_highlighted_in_chat_and_article(page):
     cited = page.locator("#article mark.cited")
     expect(cited.locator("strong")).to_have_text(answer)
     expect(cited).to_contain_text("We discussed an important new initiative")
+    # Why: the passages read fold out, the answer's own among them.
+    reply.get_by_text("Why this answer?").click()
+    expect(reply.locator(".qa-why ol li").first).to_contain_text(f"best there: {answer}")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ui.png"), full_page=True)
 
