@@ -353,7 +353,9 @@ def test_a_disk_that_fills_during_a_build_gets_a_sentence_and_keeps_the_archive(
 def test_eval_across_articles_builds_a_corpus_then_reuses_it(tmp_path, news_dir):
     stories = [(text.split("\n\n", 1)[1], []) for text in NEWS.values()]
     stories[1] = (stories[1][0], [("q1", "Who won the national chess championship?", ["Tomas Berg"])])
-    stories[2] = (stories[2][0], [("q2", "Who designed the footbridge?", ["Priya Nair"])])
+    # A question about "the article" asked of a whole archive: the user is asked to name one; the
+    # evaluation counts it unanswered, and goes on.
+    stories[2] = (stories[2][0], [("q2", "Who designed the footbridge?", ["Priya Nair"]), ("q3", "Who is mentioned?", ["Priya Nair"])])
     data, distractors = tmp_path / "dev.json", tmp_path / "distractors.json"
     write_squad(data, stories[1:3], version="v1.1")
     write_squad(distractors, [stories[0], stories[3], stories[4], stories[5]], version="v1.1")
@@ -367,13 +369,13 @@ def test_eval_across_articles_builds_a_corpus_then_reuses_it(tmp_path, news_dir)
 
     first = run()
     assert first.returncode == 0, first.stderr[-3000:]
-    assert "answered from the right article: 100.0%" in first.stdout and "ingest" in first.stdout
+    assert "answered from the right article: 66.7%" in first.stdout and "ingest" in first.stdout
     assert "corpus: 5 documents" in first.stdout  # one article (write_squad writes one) + 4 distractor paragraphs
     # Asked again as a conversation (each question with the earlier ones and their gold answers), after alone.
     second = run("--conversation")
     alone, in_turn = second.stdout.split("in conversation, with the gold history:")
     assert "each question asked alone" in alone and "reused the corpus already built there" in in_turn
-    assert "F1 100.00" in alone and "answered from the right article: 100.0%" in in_turn
+    assert "F1 66.67" in alone and "answered from the right article: 100.0%" in in_turn, in_turn
 
 
 def test_small_builds_stay_in_this_process_unless_ray_is_asked_for():

@@ -8,7 +8,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -16,6 +16,7 @@ from tqdm import tqdm
 from qa.conversation import Turn, resolve
 from qa.decoding import QUOTES
 from qa.documents import Document, make_document_id
+from qa.errors import QuestionError
 from qa.pipeline import MAX_QUESTION_CHARS
 from qa.retrieval import Hit
 from qa.training.evaluate import ReaderGuess
@@ -327,7 +328,10 @@ def evaluate_across_articles(
             for offset, question in _asked(article, offsets, conversation):
                 began = time.perf_counter()
                 reading = assistant.read(question.question, history=history)
-                answer = assistant.article_answer(question.question, history=history) or assistant.answer(reading)
+                try:
+                    answer = assistant.article_answer(question.question, history=history) or assistant.answer(reading)
+                except QuestionError:  # asked of the whole archive, the user is asked to name an article
+                    answer = replace(assistant.answer(reading), text="", answerable=False, start=None, end=None, document_id="")
                 seconds = time.perf_counter() - began
                 right += answer.document_id == document.id
                 query = resolve(question.question, history).query[:MAX_QUESTION_CHARS]
