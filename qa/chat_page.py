@@ -11,7 +11,6 @@ traceback.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import astuple
 from pathlib import Path
@@ -53,7 +52,6 @@ ARCHIVE_ARTICLES_LISTED = 1000
 # at once without holding up a question.
 INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}
 PROGRESS_EVERY_S = 0.5
-JOBS_KEPT = 1_000  # uploads a reloaded page can still pick up, oldest forgotten first
 
 
 def new_saved() -> dict:
@@ -85,7 +83,6 @@ class ChatPage:
         self.default_document = default_document
         self.ingestor = ingestor or Ingestor(assistant.store.root, index_settings=assistant.store.settings)
         self._jobs: dict[str, IngestJob] = {}  # the running upload of each browser session
-        self._jobs_by_id: OrderedDict[str, IngestJob] = OrderedDict()  # for a visit reloaded meanwhile
         self._examples: dict[str, list[str]] = {}  # suggested questions, per article id
         self._archive_choices: list[tuple[str, str]] | None = None
 
@@ -145,7 +142,7 @@ class ChatPage:
         if not saved["job"]:
             return
         job_id, title = (list(saved["job"]) + ["", ""])[:2]
-        job = self._jobs_by_id.get(str(job_id))
+        job = self.ingestor.job(str(job_id))
         if job is None:  # the server restarted since: that upload is gone
             note = f"⚠️ Indexing {markdown_text(str(title))} was interrupted: please bring it again."
             yield (*[gr.update()] * 5, note, gr.update(visible=False), {**saved, "job": None})
@@ -267,9 +264,6 @@ class ChatPage:
         saved = {**visit(saved), "job": [job.id, job.title]}
         session = session_of(request)
         self._jobs[session] = job
-        self._jobs_by_id[job.id] = job
-        while len(self._jobs_by_id) > JOBS_KEPT:
-            self._jobs_by_id.popitem(last=False)
         try:
             while not job.wait(PROGRESS_EVERY_S):
                 yield gr.update(), markdown_text(job.describe()), gr.update(visible=True), saved

@@ -30,6 +30,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 _POLL_SECONDS = 0.2
+JOBS_KEPT = 1_000  # jobs findable by id (``Ingestor.job``), oldest forgotten first
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class Ingestor:
         self._process = None
         self._requests = self._events = None
         self._running: IngestJob | None = None
+        self._recent: OrderedDict[str, IngestJob] = OrderedDict()  # by id, for ``job``
+        self._recent_lock = threading.Lock()
         self._dispatcher = threading.Thread(target=self._dispatch, name="ingest-dispatcher", daemon=True)
         self._dispatcher.start()
 
@@ -130,8 +134,18 @@ class Ingestor:
         return self._submit(IngestJob("link", (link,), link))
 
     def _submit(self, job: IngestJob) -> IngestJob:
+        with self._recent_lock:
+            self._recent[job.id] = job
+            while len(self._recent) > JOBS_KEPT:
+                self._recent.popitem(last=False)
         self._pending.put(job)
         return job
+
+    def job(self, job_id: str) -> IngestJob | None:
+        """A job submitted here, by its id (the last ``JOBS_KEPT``): a page reloaded meanwhile, or an
+        API caller, follows it by id."""
+        with self._recent_lock:
+            return self._recent.get(job_id)
 
     def close(self) -> None:
         """Stop the worker: the running job is stopped and its half-built index removed, jobs still

@@ -27,7 +27,6 @@ import ipaddress
 import logging
 import os
 import threading
-from collections import OrderedDict
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
@@ -62,7 +61,6 @@ WAIT_S = 1.5
 RETRY_AFTER_S = 1
 MAX_HISTORY_TURNS = 50
 MAX_ANSWER_CHARS = 10_000
-JOBS_KEPT = 1_000
 MAX_FORM_TEXT_CHARS = 1_000_000  # finished jobs stay readable, oldest forgotten first
 
 
@@ -209,7 +207,7 @@ class Service:
         self.api_keys = set(api_keys)
         self.admission = Admission()
         self._owned: dict[str, dict[str, str]] = {}  # owner → {article id: title}
-        self._jobs: OrderedDict[str, tuple[str, IngestJob]] = OrderedDict()
+        self._job_owners: dict[str, str] = {}  # job id → who submitted it
         self._lock = threading.Lock()
 
     def owner(self, request: Request) -> str:
@@ -271,23 +269,25 @@ class Service:
         else:
             job = self.ingestor.submit_link(url)
         with self._lock:
-            self._jobs[job.id] = (owner, job)
-            while len(self._jobs) > JOBS_KEPT:
-                self._jobs.popitem(last=False)
+            self._job_owners[job.id] = owner
         threading.Thread(target=self._finish, args=(owner, job), name=f"api-job-{job.id[:8]}", daemon=True).start()
         return self.job_out(job)
 
     def _finish(self, owner: str, job: IngestJob) -> None:
-        """Once a job is done, its article is askable, and its uploader's."""
+        """Once a job is done, its article is askable, and its uploader's; the job's owner is kept
+        while the ingestor keeps the job."""
         job.wait()
+        with self._lock:
+            for job_id in [i for i in self._job_owners if self.ingestor.job(i) is None]:
+                del self._job_owners[job_id]
         if job.state == DONE and job.result is not None:
             document = self.assistant.add_index(job.result)
             with self._lock:
                 self._owned.setdefault(owner, {})[document.id] = document.title
 
     def job(self, owner: str, job_id: str) -> Job:
-        owned, job = self._jobs.get(job_id, (None, None))
-        if job is None or owned != owner:
+        job = self.ingestor.job(job_id) if self.ingestor is not None else None
+        if job is None or self._job_owners.get(job_id) != owner:
             raise Problem(404, f"no job {job_id[:100]!r} of yours")
         return self.job_out(job)
 
