@@ -21,8 +21,6 @@ import signal
 import threading
 from pathlib import Path
 
-from starlette.routing import Mount
-
 from qa.gradio_startup import skipping_stub_writing
 
 with skipping_stub_writing():  # 3 s less of start-up (qa/gradio_startup.py)
@@ -44,7 +42,7 @@ from qa.render import (
     question_html,
     reply_html,
 )
-from qa.rest import Service, api_keys_from_environment, create_app, health_app
+from qa.rest import Service, add_to, api_keys_from_environment
 from qa.suggest import EXAMPLE_QUESTIONS
 
 # What tests and callers reach through ``ui``: the page's logic and its HTML.
@@ -167,8 +165,7 @@ def launch(app: gr.Blocks, host: str = SERVER.host, port: int = SERVER.port, api
     )
     page = app.page
     service = Service(page.assistant, page.ingestor, page.default_document.id, api_keys)
-    # Ahead of the page's own routes, so that none of them answers these paths.
-    server_app.router.routes[0:0] = [Mount("/v1", app=create_app(service)), *health_app(page.assistant).router.routes]
+    add_to(server_app, service)
     return url
 
 

@@ -31,16 +31,14 @@ def build_replica_app(archive: str | None, api_keys: frozenset[str]):
 
     from qa.library import seed_document
     from qa.pipeline import ready_default_assistant
-    from qa.rest import Service, create_app, health_app
+    from qa.rest import Service, add_to
 
     assistant = ready_default_assistant()
     if archive:
         assistant.use_archive(archive)
     seed = seed_document()
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-    app.mount("/v1", create_app(Service(assistant, None, seed.id, set(api_keys))))
-    for route in health_app(assistant).router.routes:
-        app.router.routes.append(route)
+    add_to(app, Service(assistant, None, seed.id, set(api_keys)))
 
     @app.middleware("http")
     async def name_the_replica(request, call_next):

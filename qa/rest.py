@@ -39,6 +39,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Mount
 
 from qa.answer import Answer
 from qa.config import PASTED_TITLE, WHOLE_ARCHIVE
@@ -369,6 +370,12 @@ def create_app(service: Service) -> FastAPI:
         service.delete(owner, article_id)
 
     return app
+
+
+def add_to(app: FastAPI, service: Service) -> None:
+    """Serve the REST API at /v1, and /healthz and /readyz, from ``app`` (the page's server, or a
+    Ray Serve replica's), ahead of its own routes so that none of them answers these paths."""
+    app.router.routes[0:0] = [Mount("/v1", app=create_app(service)), *health_app(service.assistant).router.routes]
 
 
 def health_app(assistant: Assistant) -> FastAPI:
