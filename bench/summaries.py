@@ -22,7 +22,7 @@ import numpy as np
 
 from qa.answer import SUMMARY
 from qa.article_questions import MAIN_POINTS
-from qa.overview import lexrank
+from qa.centrality import lexrank
 from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant
 from qa.training.end_to_end import article_document

@@ -33,11 +33,11 @@ import numpy as np
 from tqdm import tqdm
 
 from qa.backends import limit_threads
-from qa.chunking import Chunk, Sentence
+from qa.chunking import Chunk
 from qa.documents import SUPPORTED_SUFFIXES, Document
 from qa.embedding import Embedder
 from qa.errors import DocumentError
-from qa.store import ARCHIVE_SETTINGS, Corpus, CorpusSettings, PreparedDocument
+from qa.store import ARCHIVE_SETTINGS, Corpus, CorpusSettings, PreparedDocument, read_sentences
 from qa.store_build import prepare, update_corpus
 
 logger = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ def write_shard(directory: Path, prepared: list[PreparedDocument]) -> None:
     articles = [
         {
             "document": asdict(p.document),
-            "sentences": [[s.start, s.end] for s in p.sentences],
+            "sentences": p.sentence_rows(),
             "chunks": [[c.start, c.end, c.first, c.last] for c in p.chunks],
         }
         for p in prepared
@@ -204,12 +204,12 @@ def read_shard(directory: Path) -> Iterator[PreparedDocument]:
     for article in json.loads((directory / "articles.json").read_text()):
         document = Document(**article["document"])
         text = document.text
-        sentences = [Sentence(text[s:e], s, e) for s, e in article["sentences"]]
+        sentences, centrality = read_sentences(text, article["sentences"])
         chunks = [
             Chunk(document.id, number, text[s:e], s, e, first, last)
             for number, (s, e, first, last) in enumerate(article["chunks"])
         ]
-        yield PreparedDocument(document, sentences, chunks, vectors[row : row + len(chunks)])
+        yield PreparedDocument(document, sentences, chunks, vectors[row : row + len(chunks)], centrality)
         row += len(chunks)
 
 

@@ -142,6 +142,10 @@ _CONTRACTIONS = (("what's", "what is"), ("who's", "who is"), ("where's", "where 
 # The classifier reads no question of fewer words: "By who?", "Where exactly?" are a conversation's
 # follow-ups about one fact (the rules know the short article-level ones: "tl;dr", "authors?").
 CLASSIFIER_MIN_WORDS = 3
+# Nor one of more: the 927 phrasings it was trained on have at most 10 words. A long question is
+# about something in particular, and its embedding, an average, drifts with its padding: "What does
+# INDUS-X aim at? Please answer in detail, please answer in detail, ..." read as "main points".
+CLASSIFIER_MAX_WORDS = 20
 # A question about someone ("What is her character's name?") is about a fact, whatever else it says.
 _SOMEONE = re.compile(r"\b(he|she|him|her|his|hers|they|them|their|theirs)\b")
 _OPENERS = re.compile(r"^(what|how) about\b")
@@ -214,7 +218,7 @@ class QuestionKinds:
         if (kind := article_question_kind(question)) is not None:
             return kind
         lowered = question.lower()
-        if _SOMEONE.search(lowered) or len(_WORDS.findall(lowered)) < CLASSIFIER_MIN_WORDS:
+        if _SOMEONE.search(lowered) or not CLASSIFIER_MIN_WORDS <= len(_WORDS.findall(lowered)) <= CLASSIFIER_MAX_WORDS:
             return None
         kind = self.classified(question)
         return _refined(kind, set(), lowered) if kind else None

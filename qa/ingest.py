@@ -261,14 +261,14 @@ def _portable(index: DocumentIndex) -> tuple:
 
     index.build_bm25()
     return (index.document, index.sentences, index.chunks, faiss.serialize_index(index.faiss_index), index.manifest,
-            index.persisted, index.bm25)
+            index.persisted, index.bm25, index.centrality)
 
 
 def _rebuilt(parts: tuple) -> DocumentIndex:
     import faiss
 
-    document, sentences, chunks, faiss_bytes, manifest, persisted, bm25 = parts
-    return DocumentIndex(document, sentences, chunks, faiss.deserialize_index(faiss_bytes), manifest, persisted, bm25)
+    document, sentences, chunks, faiss_bytes, manifest, persisted, bm25, centrality = parts
+    return DocumentIndex(document, sentences, chunks, faiss.deserialize_index(faiss_bytes), manifest, persisted, bm25, centrality)
 
 
 def _die_with_parent() -> None:

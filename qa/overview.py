@@ -4,13 +4,12 @@ main points, the people / organisations / places it names, its date and author.
 News is written lead first: the first sentence is the summary most writers give, and lead-3 is the
 baseline news summarizers are measured against. So a summary is the lead sentence and then the
 article's most central sentences; its main points the most central sentences, none repeating
-another. A sentence's centrality is its LexRank score (Erkan and Radev 2004) over its embedding,
-the article's sentences embedded once, on the first such question. On nyt_news_dev that choice
-keeps 0.67 of lead-3's sentences and 0.81 of LexRank-3's, where the chunk vectors the index holds
-gave 0.49 and 0.38 (closeness to their centroid) or 0.77 and 0.48 (LexRank over the chunks), and
-lead-3 itself shares 0.52 with LexRank-3 (``bench/summaries.py``). An article of more sentences
-than ``MAX_EMBEDDED_SENTENCES`` is scored by its chunk vectors' centroid instead: linear, and
-nothing to embed. Every sentence is cited where it stands, in the article's order.
+another, by each sentence's centrality (``qa.centrality``: LexRank over the sentences'
+embeddings, worked out when the article was indexed). On nyt_news_dev that choice keeps 0.67 of
+lead-3's sentences and 0.81 of LexRank-3's, where the chunk vectors the index holds gave 0.49 and
+0.38 (closeness to their centroid) or 0.77 and 0.48 (LexRank over the chunks), and lead-3 itself
+shares 0.52 with LexRank-3 (``bench/summaries.py``). Every sentence is cited where it stands, in
+the article's order.
 
 >>> sentences = ["Rain fell on Paris all day long.", "The Seine rose two metres by evening.",
 ...     "Cafes on the quays closed their terraces early.", "Trains stopped at noon across the city.",
@@ -30,6 +29,7 @@ import numpy as np
 
 from qa.answer import SUMMARY, Answer, Citation
 from qa.article_questions import ARCHIVE_SUMMARY, AUTHOR, DATE, ENTITY_KINDS, MAIN_POINTS
+from qa.centrality import MAX_EMBEDDED_SENTENCES, sentence_centrality
 from qa.documents import Document
 from qa.entities import LABELS, MAX_CHARS, EntityFinder
 from qa.errors import DocumentError, QuestionError
@@ -42,12 +42,6 @@ NAMES_LISTED = 10
 ARTICLES_LISTED = 5
 # A sentence sharing more than this share of its words with one already chosen repeats it.
 MAX_WORD_OVERLAP = 0.5
-# Articles of up to this many sentences have them embedded for LexRank (about 1.5 s for 300 on two
-# cores, once per article); longer ones are scored by their chunk vectors.
-MAX_EMBEDDED_SENTENCES = 300
-LEXRANK_THRESHOLD = 0.1  # Erkan and Radev's edge threshold
-LEXRANK_DAMPING = 0.85
-LEXRANK_ITERATIONS = 50
 SCORED_ARTICLES_KEPT = 64
 # Sentences of fewer words are headings, datelines or captions, not points.
 MIN_POINT_WORDS = 5
@@ -59,35 +53,6 @@ _LEANS_BACK = re.compile(
     re.IGNORECASE,
 )
 _STOP = frozenset("the a an of to in on and or for is are was were be been by with at from that this it as its said".split())
-
-
-def lexrank(vectors: np.ndarray) -> np.ndarray:
-    """LexRank scores of unit ``vectors``: PageRank over the graph of pairs closer than
-    ``LEXRANK_THRESHOLD`` (cosine), by power iteration.
-
-    >>> lexrank(np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])).round(2).tolist()  # the middle one is near both
-    [0.29, 0.42, 0.29]
-    """
-    graph = (vectors @ vectors.T > LEXRANK_THRESHOLD).astype(np.float64)
-    graph /= graph.sum(axis=1, keepdims=True).clip(min=1)
-    scores = np.full(len(vectors), 1 / max(len(vectors), 1))
-    for _ in range(LEXRANK_ITERATIONS):
-        scores = (1 - LEXRANK_DAMPING) / len(vectors) + LEXRANK_DAMPING * graph.T @ scores
-    return scores
-
-
-def chunk_centrality(index: DocumentIndex) -> np.ndarray:
-    """Each sentence's closeness to the article's centroid: the mean cosine of the chunks it is in
-    with the mean of all chunk vectors (MEAD's centroid score, Radev et al. 2004)."""
-    vectors = index.faiss_index.reconstruct_n(0, index.faiss_index.ntotal)
-    centroid = vectors.mean(axis=0)
-    centroid /= max(float(np.linalg.norm(centroid)), 1e-9)
-    chunk_scores = vectors @ centroid
-    totals, counts = np.zeros(len(index.sentences)), np.zeros(len(index.sentences))
-    for chunk, score in zip(index.chunks, chunk_scores):
-        totals[chunk.first : chunk.last + 1] += score
-        counts[chunk.first : chunk.last + 1] += 1
-    return totals / np.maximum(counts, 1)
 
 
 def summary_sentences(centrality: Sequence[float], sentences: Sequence[str], count: int) -> list[int]:
@@ -156,13 +121,16 @@ class Overview:
         self._lock = threading.Lock()
 
     def centrality(self, index: DocumentIndex) -> np.ndarray:
-        """The article's sentences' centrality (LexRank, or its chunks' centroid when long), kept."""
+        """The article's sentences' centrality: as indexed, or (an index of an older format) worked
+        out now and kept."""
+        if index.centrality is not None:
+            return index.centrality
         with self._lock:
             if (scores := self._scores.get(index.document.id)) is None:
-                if len(index.sentences) <= MAX_EMBEDDED_SENTENCES:
-                    scores = lexrank(self.embed([s.text for s in index.sentences]))
-                else:
-                    scores = chunk_centrality(index)
+                count = len(index.sentences)
+                sentence_vectors = self.embed([s.text for s in index.sentences]) if count <= MAX_EMBEDDED_SENTENCES else None
+                chunk_vectors = index.faiss_index.reconstruct_n(0, index.faiss_index.ntotal)
+                scores = sentence_centrality(sentence_vectors, chunk_vectors, index.chunks, count)
                 self._scores[index.document.id] = scores
                 if len(self._scores) > SCORED_ARTICLES_KEPT:
                     self._scores.popitem(last=False)

@@ -131,6 +131,8 @@ class DocumentIndex:
     # Its chunks' BM25 index (``qa.lexical.build_bm25``): built on the first search unless given
     # (the ingestion worker builds it beside the index). None: no chunk has a searchable term.
     bm25: object = field(default=UNBUILT, repr=False, compare=False)
+    # Each sentence's centrality (``qa.centrality``), as indexed; None in an index of an older format.
+    centrality: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     # A ``qa.retrieval.ChunkSource`` of one article: rows are its chunks.
     def __len__(self) -> int:
@@ -179,12 +181,35 @@ class PreparedDocument:
     sentences: list[Sentence]
     chunks: list[Chunk]
     vectors: np.ndarray  # (len(chunks), dimension), unit rows
+    centrality: np.ndarray | None = None  # per sentence (``qa.centrality``); None: not worked out
 
     def index(self, manifest: dict, persisted: bool = True) -> DocumentIndex:
         """The article ready to search on its own (an exact index of its vectors)."""
         faiss_index = faiss.IndexFlatIP(self.vectors.shape[1])
         faiss_index.add(np.asarray(self.vectors, dtype=np.float32))
-        return DocumentIndex(self.document, self.sentences, self.chunks, faiss_index, manifest, persisted)
+        return DocumentIndex(
+            self.document, self.sentences, self.chunks, faiss_index, manifest, persisted, centrality=self.centrality
+        )
+
+    def sentence_rows(self) -> list[list]:
+        """Its sentences as stored: [start, end, centrality] each (``read_sentences`` reads them)."""
+        if self.centrality is None:
+            return [[s.start, s.end] for s in self.sentences]
+        return [[s.start, s.end, round(float(c), 7)] for s, c in zip(self.sentences, self.centrality)]
+
+
+def read_sentences(text: str, rows: list[list]) -> tuple[list[Sentence], np.ndarray | None]:
+    """The sentences of ``text`` stored as ``rows`` (``PreparedDocument.sentence_rows``), and
+    their centrality: None where rows of an older format have none.
+
+    >>> read_sentences("Hi. Bye.", [[0, 3, 0.6], [4, 8, 0.4]])[1].tolist()
+    [0.6, 0.4]
+    >>> read_sentences("Hi. Bye.", [[0, 3], [4, 8]])
+    ([Sentence(text='Hi.', start=0, end=3), Sentence(text='Bye.', start=4, end=8)], None)
+    """
+    sentences = [Sentence(text[row[0] : row[1]], row[0], row[1]) for row in rows]
+    has_centrality = bool(rows) and all(len(row) == 3 for row in rows)
+    return sentences, np.array([row[2] for row in rows]) if has_centrality else None
 
 
 class CorpusError(DocumentError):
@@ -285,7 +310,7 @@ class Corpus:
         ((sentences_json, first, count),) = self._query(
             "SELECT sentences, first_chunk, chunk_count FROM documents WHERE id = ?", (document_id,)
         )
-        sentences = [Sentence(document.text[s:e], s, e) for s, e in json.loads(sentences_json)]
+        sentences, centrality = read_sentences(document.text, json.loads(sentences_json))
         chunks = [
             Chunk(document_id, number, document.text[start:end], start, end, first_sentence, last_sentence)
             for number, start, end, first_sentence, last_sentence in self._query(
@@ -293,13 +318,15 @@ class Corpus:
                 (first, first + count),
             )
         ]
-        return PreparedDocument(document, sentences, chunks, self._vectors[first : first + count]).index(self.manifest)
+        return PreparedDocument(document, sentences, chunks, self._vectors[first : first + count], centrality).index(self.manifest)
 
     def prepared(self, document_id: str) -> PreparedDocument:
         """What the corpus stores of an article, to carry it into the next version."""
         view = self.view(document_id)
         first = self._first_chunks[self._numbers[document_id]]
-        return PreparedDocument(view.document, view.sentences, view.chunks, self._vectors[first : first + len(view.chunks)])
+        return PreparedDocument(
+            view.document, view.sentences, view.chunks, self._vectors[first : first + len(view.chunks)], view.centrality
+        )
 
     def centrality(self) -> np.ndarray:
         """Each article's closeness to the whole corpus: the cosine of its mean chunk vector with the

@@ -17,6 +17,7 @@ import bm25s
 import faiss
 import numpy as np
 
+from qa.centrality import MAX_EMBEDDED_SENTENCES, sentence_centrality
 from qa.chunking import chunk_text
 from qa.documents import Document
 from qa.embedding import SENTENCE_MEAN, TextEmbedder, chunk_vectors
@@ -51,19 +52,33 @@ def prepare(
     settings: CorpusSettings = ARCHIVE_SETTINGS,
     progress: bool | None | Callable[[int, int], None] = False,
 ) -> list[PreparedDocument]:
-    """Segment ``documents`` and embed them, all in one batched pass. ``progress``: a progress bar
+    """Segment ``documents`` and embed them, in batches, with each sentence's centrality. ``progress``: a progress bar
     (True; None: above ``PROGRESS_BAR_ABOVE_TEXTS`` texts), or ``progress(done, total)`` called
     after each batch of texts."""
     cut = [chunk_text(document.id, document.text, settings.chunking) for document in documents]
     by_sentence = settings.chunk_vectors == SENTENCE_MEAN
     texts = [part.text for sentences, chunks in cut for part in (sentences if by_sentence else chunks)]
+    # Windows' vectors are no sentence's: an article's sentences are embedded too, for their
+    # centrality, up to MAX_EMBEDDED_SENTENCES of them (docs/benchmarks.md: what it adds to
+    # ingestion), in batches of their own (the int8 embedder scales each batch by its own range).
+    scored = [] if by_sentence else [s.text for sentences, _ in cut if len(sentences) <= MAX_EMBEDDED_SENTENCES for s in sentences]
     vectors = _embed(embedder, texts, progress)
-    prepared, row = [], 0
+    scored_vectors = _embed(embedder, scored, False if callable(progress) else progress)
+    prepared, row, sentence_row = [], 0, 0
     for document, (sentences, chunks) in zip(documents, cut):
-        count = len(sentences) if by_sentence else len(chunks)
-        rows = chunk_vectors(vectors[row : row + count], chunks) if by_sentence else vectors[row : row + count]
-        prepared.append(PreparedDocument(document, sentences, chunks, rows))
-        row += count
+        if by_sentence:
+            sentence_vectors = vectors[row : row + len(sentences)]
+            rows = chunk_vectors(sentence_vectors, chunks)
+            row += len(sentences)
+        else:
+            rows = vectors[row : row + len(chunks)]
+            row += len(chunks)
+            sentence_vectors = None
+            if len(sentences) <= MAX_EMBEDDED_SENTENCES:
+                sentence_vectors = scored_vectors[sentence_row : sentence_row + len(sentences)]
+                sentence_row += len(sentences)
+        centrality = sentence_centrality(sentence_vectors, rows, chunks, len(sentences))
+        prepared.append(PreparedDocument(document, sentences, chunks, rows, centrality))
     return prepared
 
 
@@ -210,7 +225,7 @@ def _write_store(path: Path, documents: list[PreparedDocument], terms: dict[str,
         row = 0
         for p in documents:
             document = p.document
-            sentences = json.dumps([[s.start, s.end] for s in p.sentences])
+            sentences = json.dumps(p.sentence_rows())
             meta = json.dumps(document.meta, ensure_ascii=False)
             store.execute(
                 "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -95,6 +95,8 @@ def test_the_classifier_needs_its_threshold_and_never_reads_a_question_about_som
     confident = QuestionKinds(lambda question: np.array([1.0, 0.0]), classifier_dir(tmp_path))
     assert confident.kind("Boil it down") == "summary"
     assert confident.kind("Boil her speech down") is None  # "her": about someone in it
+    padded = "Boil it down. " + "Please answer in detail, " * 5  # 23 words: about something in particular
+    assert confident.kind(padded) is None and confident.classified(padded) == "summary"
 
 
 @pytest.mark.slow

@@ -53,6 +53,10 @@ def assert_only_live_version(root, document):
     ]
 
 
+# An article's build embeds its windows, then its sentences (for their centrality).
+EMBEDS_PER_BUILD = 2
+
+
 def warnings(caplog):
     return [r.getMessage() for r in caplog.records if r.name == "qa.articles" and r.levelno >= logging.WARNING]
 
@@ -60,8 +64,9 @@ def warnings(caplog):
 def test_round_trip_loads_without_embedding_again(tmp_path, document):
     embedder = HashingEmbedder()
     built = ArticleStore(tmp_path, embedder).load_or_build(document)
-    assert embedder.calls == 1 and len(built.chunks) == 17  # 19 sentences, windows of 3 sliding by 1
-    assert embedder.progress == [False]  # no progress bar for an article this short
+    # 19 sentences, windows of 3 sliding by 1, and each sentence's centrality.
+    assert embedder.calls == EMBEDS_PER_BUILD and len(built.chunks) == 17 and len(built.centrality) == 19
+    assert embedder.progress == [False, False]  # no progress bar for an article this short
     assert_only_live_version(tmp_path, document)
 
     loaded = assert_loads_without_embedding(tmp_path, document)
@@ -104,7 +109,7 @@ def test_what_changed_is_rebuilt(tmp_path, document, caplog, edit, settings, emb
     changed_document, embedder = edit(document), HashingEmbedder(embedder_id)
     with caplog.at_level(logging.INFO, logger="qa.articles"):
         index = ArticleStore(tmp_path, embedder, settings).load_or_build(changed_document)
-    assert embedder.calls == 1
+    assert embedder.calls == (1 if settings.chunk_vectors == "sentence-mean" else EMBEDS_PER_BUILD)  # built again
     assert len(warnings(caplog)) == 1 and reason in warnings(caplog)[0]
     assert index.manifest["chunking"] == {
         "window_sentences": settings.chunking.window_sentences,
@@ -157,7 +162,7 @@ def test_a_damaged_index_is_rebuilt_with_one_warning(tmp_path, document, caplog,
     embedder = HashingEmbedder()
     with caplog.at_level(logging.INFO, logger="qa.articles"):
         index = ArticleStore(tmp_path, embedder).load_or_build(document)
-    assert embedder.calls == 1
+    assert embedder.calls == EMBEDS_PER_BUILD
     assert len(warnings(caplog)) == 1 and reason in warnings(caplog)[0], warnings(caplog)
     assert document.title in warnings(caplog)[0] and warnings(caplog)[0].endswith(": rebuilding")
     assert index.chunks == built.chunks
@@ -190,7 +195,7 @@ def test_a_build_killed_halfway_leaves_the_old_index(tmp_path, document, monkeyp
     assert assert_loads_without_embedding(tmp_path, document).chunks == old.chunks
     embedder = HashingEmbedder()
     new = ArticleStore(tmp_path, embedder).load_or_build(new_content)
-    assert embedder.calls == 1 and len(new.chunks) == len(old.chunks) + 1
+    assert embedder.calls == EMBEDS_PER_BUILD and len(new.chunks) == len(old.chunks) + 1
     assert assert_loads_without_embedding(tmp_path, new_content).chunks == new.chunks
     assert_only_live_version(tmp_path, document)  # the killed build's debris is gone
 
@@ -235,7 +240,7 @@ def test_a_long_document_shows_a_progress_bar(tmp_path):
     doc = document_from_text(" ".join(f"Fact number {n} is here." for n in range(250)), "long")
     embedder = HashingEmbedder()
     index = ArticleStore(tmp_path, embedder).load_or_build(doc)
-    assert len(index.chunks) > 200 and embedder.progress == [True]
+    assert len(index.chunks) > 200 and embedder.progress == [True, True]  # its windows, then its sentences
 
 
 def test_a_document_without_sentences_has_no_index(tmp_path):

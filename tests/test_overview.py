@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from conftest import HashingEmbedder
@@ -63,12 +65,22 @@ def test_names_are_asked_of_one_article_not_of_a_whole_archive(tmp_path):
         overview().reply("Who is mentioned?", "people", None, archive=object())
 
 
-def test_sentences_are_scored_once_per_article(tmp_path):
+def test_sentences_are_scored_when_indexed_and_their_scores_stored_with_the_index(tmp_path):
+    index = index_of(tmp_path)
+    assert index.centrality is not None and len(index.centrality) == len(index.sentences)
+    reopened = index_of(tmp_path)  # read back from the stored index
+    assert np.allclose(reopened.centrality, index.centrality, atol=1e-6)
+    embedder = HashingEmbedder()
+    assert np.array_equal(Overview(embedder.embed).centrality(reopened), reopened.centrality) and embedder.calls == 0
+
+
+def test_an_index_of_an_older_format_has_its_sentences_scored_once(tmp_path):
+    older = dataclasses.replace(index_of(tmp_path), centrality=None)
     embedder = HashingEmbedder()
     kept = Overview(embedder.embed)
-    index = index_of(tmp_path)
-    first = kept.centrality(index)
-    assert embedder.calls == 1 and np.array_equal(kept.centrality(index), first) and embedder.calls == 1
+    first = kept.centrality(older)
+    assert embedder.calls == 1 and np.allclose(first, index_of(tmp_path).centrality)
+    assert np.array_equal(kept.centrality(older), first) and embedder.calls == 1
 
 
 @pytest.mark.parametrize("count", [1, 2, 3])
