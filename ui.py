@@ -15,6 +15,7 @@ status line and a Cancel button.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -27,7 +28,7 @@ with skipping_stub_writing():  # 3 s less of start-up (qa/gradio_startup.py)
     import gradio as gr
 
 from qa.chat_page import INGEST_QUEUE, MODEL_QUEUE, ChatPage, new_saved
-from qa.config import PASTED_TITLE, SERVER, WHOLE_ARCHIVE
+from qa.config import PASTED_TITLE, WHOLE_ARCHIVE, ServerSettings
 from qa.documents import MAX_DOCUMENT_CHARS
 from qa.ingest import Ingestor
 from qa.library import seed_document
@@ -150,12 +151,12 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
     return app
 
 
-def launch(app: gr.Blocks, host: str = SERVER.host, port: int = SERVER.port, api_keys: set[str] = frozenset()) -> str:
+def launch(app: gr.Blocks, server: ServerSettings = ServerSettings(), api_keys: set[str] = frozenset()) -> str:
     """Start serving ``app`` in the background (never through a public share link), with the REST
     API at /v1 and /healthz and /readyz beside it (``qa.rest``); its URL."""
     server_app, url, _ = app.launch(
-        server_name=host,
-        server_port=port,
+        server_name=server.host,
+        server_port=server.port,
         share=False,
         prevent_thread_lock=True,
         quiet=True,
@@ -170,7 +171,7 @@ def launch(app: gr.Blocks, host: str = SERVER.host, port: int = SERVER.port, api
 
 
 def serve(
-    host: str = SERVER.host, port: int = SERVER.port, archive: str | Path | None = None, api_keys: set[str] = frozenset()
+    host: str | None = None, port: int | None = None, archive: str | Path | None = None, api_keys: set[str] = frozenset()
 ) -> None:
     """Load the models and the seed index once (and the ``archive``, if any: qa index --archive),
     then serve the page and the REST API until interrupted."""
@@ -182,7 +183,8 @@ def serve(
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    print(f"Ask the article at {launch(app, host, port, set(api_keys) | api_keys_from_environment())}", flush=True)
+    server = dataclasses.replace(assistant.settings.server, **{k: v for k, v in (("host", host), ("port", port)) if v is not None})
+    print(f"Ask the article at {launch(app, server, set(api_keys) | api_keys_from_environment())}", flush=True)
     if not app.page.assistant.store.writable():
         print(
             f"note: {app.page.assistant.store.root} can't be written: articles are indexed in memory only",

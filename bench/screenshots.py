@@ -11,6 +11,7 @@ import socket
 from pathlib import Path
 
 import ui
+from qa.config import ServerSettings
 
 VIEWS = {
     "desktop-light": {"viewport": {"width": 1366, "height": 900}},
@@ -30,7 +31,7 @@ def main() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     app = ui.build_app()
-    url = ui.launch(app, "127.0.0.1", port)
+    url = ui.launch(app, ServerSettings("127.0.0.1", port))
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")

@@ -34,10 +34,11 @@ from tqdm import tqdm
 
 from qa.backends import limit_threads
 from qa.chunking import Chunk
+from qa.config import ARCHIVE_SETTINGS, CorpusSettings
 from qa.documents import SUPPORTED_SUFFIXES, Document
 from qa.embedding import Embedder
 from qa.errors import DocumentError
-from qa.store import ARCHIVE_SETTINGS, Corpus, CorpusSettings, PreparedDocument, read_sentences
+from qa.store import Corpus, PreparedDocument, read_sentences
 from qa.store_build import prepare, update_corpus
 
 logger = logging.getLogger(__name__)

@@ -19,13 +19,12 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from qa.config import ARTICLE_SETTINGS, CorpusSettings
 from qa.documents import Document
 from qa.embedding import TextEmbedder
 from qa.errors import DocumentError
 from qa.store import (
-    ARTICLE_SETTINGS,
     CorpusError,
-    CorpusSettings,
     DocumentIndex,
     manifest_key,
     open_corpus,

@@ -81,7 +81,7 @@ class ChatPage:
     def __init__(self, assistant: Assistant, default_document: Document, ingestor: Ingestor | None = None) -> None:
         self.assistant = assistant
         self.default_document = default_document
-        self.ingestor = ingestor or Ingestor(assistant.store.root, index_settings=assistant.store.settings)
+        self.ingestor = ingestor or Ingestor(assistant.store.root, assistant.settings.ingest, assistant.settings.article_index)
         self._jobs: dict[str, IngestJob] = {}  # the running upload of each browser session
         self._examples: dict[str, list[str]] = {}  # suggested questions, per article id
         self._archive_choices: list[tuple[str, str]] | None = None

@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import threading
 import traceback
 from pathlib import Path
 
 from qa.cli_training import add_training_commands
-from qa.config import SERVER
+from qa.config import CONFIG_VARIABLE, Settings, load_settings
 from qa.errors import QAError
 
 
@@ -196,7 +197,11 @@ def _serve_on_ray(args: argparse.Namespace) -> int:
 
     if args.replicas < 1:
         raise QAError("--replicas must be at least 1")
-    serve_on_ray(args.ray_address, args.replicas, args.archive, set(args.api_keys) | api_keys_from_environment(), args.host, args.port)
+    server = load_settings().server
+    serve_on_ray(
+        args.ray_address, args.replicas, args.archive, set(args.api_keys) | api_keys_from_environment(),
+        args.host or server.host, args.port or server.port,
+    )
     return 0
 
 
@@ -217,6 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="qa", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE",
+        help=f"settings to change, in TOML (qa.config says which); the same as {CONFIG_VARIABLE}=FILE",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     def with_reader(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -276,8 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     extract.set_defaults(handler=_extract)
 
     serve = commands.add_parser("serve", help="the Gradio chat page")
-    serve.add_argument("--host", default=SERVER.host, help=f"default {SERVER.host}: this machine only")
-    serve.add_argument("--port", type=int, default=SERVER.port)
+    serve.add_argument("--host", help=f"default {Settings().server.host} ([server] host): this machine only")
+    serve.add_argument("--port", type=int, help=f"default {Settings().server.port} ([server] port)")
     serve.add_argument("--archive", type=Path, help="also ask the whole archive built there (qa index --archive)")
     serve.add_argument("--api-key", action="append", default=[], dest="api_keys",
                        help="a key the REST API (/v1) accepts (repeatable; also QA_API_KEYS); without keys it answers this machine only")
@@ -299,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
                         "generate-conversations", "train-article-questions"):
         logging.getLogger("qa").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
+        if args.config:
+            load_settings(args.config)  # a file that can't be used is said now, in a sentence
+            # Through the environment, every part of the process reads it, and so do the processes it starts.
+            os.environ[CONFIG_VARIABLE] = str(args.config)
         return args.handler(args)
     except QAError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -40,9 +40,6 @@ from qa.chunking import Chunk
 
 logger = logging.getLogger(__name__)
 
-WINDOW_TEXT = "window-text"
-SENTENCE_MEAN = "sentence-mean"
-CHUNK_VECTORS = (WINDOW_TEXT, SENTENCE_MEAN)
 # Queries embedded together at most, when several threads ask at once (qa.batching).
 MAX_BATCHED_QUERIES = 32
 # Query vectors kept for a question asked again (its kind told, then searched): 1.5 KB each.

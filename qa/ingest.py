@@ -31,11 +31,11 @@ import time
 import traceback
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 from qa.articles import ArticleStore
-from qa.store import ARTICLE_SETTINGS, CorpusSettings, DocumentIndex
+from qa.config import ARTICLE_SETTINGS, CorpusSettings, IngestSettings
+from qa.store import DocumentIndex
 from qa.versions import remove_incomplete
 
 logger = logging.getLogger(__name__)
@@ -43,14 +43,6 @@ logger = logging.getLogger(__name__)
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 _POLL_SECONDS = 0.2
 JOBS_KEPT = 1_000  # jobs findable by id (``Ingestor.job``), oldest forgotten first
-
-
-@dataclass(frozen=True)
-class IngestSettings:
-    threads: int = 1  # model threads of the worker: the other core stays with the questions
-    # A 2,000,000-character article (the limit) indexes in about 10 minutes here, at ~60 sentences/s.
-    time_limit_s: float = 1200.0
-    idle_shutdown_s: float = 300.0  # the worker's memory (~400 MB) is given back after this long idle
 
 
 class IngestJob:

@@ -2,7 +2,7 @@
 in memory within a budget, least recently asked unloaded first) and an archive; which of them a
 question searches, and the article a conversation is about.
 
->>> LOADED_CHARS_BUDGET, WHOLE_ARCHIVE
+>>> Settings().library.loaded_chars_budget, WHOLE_ARCHIVE
 (10000000, '*')
 """
 
@@ -17,24 +17,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.articles import ArticleStore
-from qa.config import PASTED_TITLE, WHOLE_ARCHIVE
+from qa.config import PASTED_TITLE, WHOLE_ARCHIVE, Settings
 from qa.conversation import Resolution, Turn
 from qa.documents import Document, document_from_text, load_document
 from qa.embedding import TextEmbedder
 from qa.errors import DocumentError
 from qa.reading import Context, read_already, sentence_bounds
-from qa.retrieval import ChunkSource, Hit, RetrievalSettings, Retriever
-from qa.store import ARCHIVE_SETTINGS, Corpus, CorpusSettings, DocumentIndex, open_corpus
+from qa.retrieval import ChunkSource, Hit, Retriever
+from qa.store import Corpus, DocumentIndex, open_corpus
 
 logger = logging.getLogger(__name__)
 
 # Package data: found the same way in a checkout and in an installed wheel.
 SEED_ARTICLE = Path(__file__).parent / "seeds" / "indus_x.txt"
 SEED_TITLE = "INDUS-X: US and India launch a defence innovation bridge"
-# Articles kept in memory at once, counted in characters of text: beyond it the least recently
-# asked are unloaded (and loaded again from disk when asked). An article in memory takes about
-# 50 bytes a character (vectors, chunks, BM25): 10 M characters is about 500 MB.
-LOADED_CHARS_BUDGET = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -49,32 +45,30 @@ class LoadedArticle:
 
 class Library:
     """The articles a question can be asked of. Adding loads an article's index from ``store`` or
-    builds it; articles beyond ``loaded_chars_budget`` characters in memory are unloaded, least
-    recently asked first (except the first one added), and loaded again from their stored index
-    when asked."""
+    builds it; articles beyond ``settings.library.loaded_chars_budget`` characters in memory are
+    unloaded, least recently asked first (except the first one added), and loaded again from their
+    stored index when asked; an archive is opened with ``settings.archive_index``."""
 
     def __init__(
         self,
         store: ArticleStore,
         embedder: TextEmbedder,
-        retrieval_settings: RetrievalSettings = RetrievalSettings(),
-        loaded_chars_budget: int = LOADED_CHARS_BUDGET,
+        settings: Settings = Settings(),
     ) -> None:
         self.store = store
         self.embedder = embedder
-        self.retrieval_settings = retrieval_settings
-        self.loaded_chars_budget = loaded_chars_budget
+        self.settings = settings
         self._documents: OrderedDict[str, LoadedArticle] = OrderedDict()  # least recently used first
         self._pinned: str | None = None  # the first article added is never unloaded
         self._order: dict[str, int] = {}  # when each article was first added, for listing them
         self._lock = threading.Lock()
         self.archive: Corpus | None = None
-        self.retriever = Retriever(embedder, retrieval_settings)
+        self.retriever = Retriever(embedder, settings.retrieval)
 
-    def use_archive(self, root: str | Path, settings: CorpusSettings = ARCHIVE_SETTINGS) -> Corpus:
+    def use_archive(self, root: str | Path) -> Corpus:
         """Ask the archive built under ``root`` (``qa index``) too: a question without a document
         id searches all of it at once; any of its articles can be asked by id."""
-        archive = open_corpus(root, self.embedder, settings)
+        archive = open_corpus(root, self.embedder, self.settings.archive_index)
         if archive is None:
             raise DocumentError(f"there is no archive in {root}: build one with qa index FILES --archive {root}")
         with self._lock:
@@ -128,7 +122,7 @@ class Library:
         self._pinned = self._pinned or document.id
         loaded_chars = sum(len(loaded.document.text) for loaded in self._documents.values())
         for document_id in list(self._documents):
-            if loaded_chars <= self.loaded_chars_budget:
+            if loaded_chars <= self.settings.library.loaded_chars_budget:
                 break
             if document_id in (self._pinned, document.id):
                 continue

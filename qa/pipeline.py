@@ -23,12 +23,13 @@ from pathlib import Path
 from qa.answer import Alternative, Answer, Passage
 from qa.article_questions import QuestionKinds
 from qa.articles import ArticleStore
+from qa.config import Settings, load_settings
 from qa.conversation import Resolution, Turn, reader_question, resolve, turns_about
 from qa.documents import Document
 from qa.embedding import Embedder
 from qa.errors import QuestionError
 from qa.language import not_english_note
-from qa.library import LOADED_CHARS_BUDGET, Library, LoadedArticle, seed_document
+from qa.library import Library, LoadedArticle, seed_document
 from qa.overview import Overview
 from qa.paths import default_index_dir
 from qa.reader import Reader, Span
@@ -41,8 +42,7 @@ from qa.reading import (
     sentence_bounds,
     spans_read_together,
 )
-from qa.retrieval import RetrievalSettings
-from qa.store import ARTICLE_SETTINGS, Corpus, CorpusSettings
+from qa.store import Corpus
 from qa.versions import remove_incomplete
 
 logger = logging.getLogger(__name__)
@@ -73,10 +73,11 @@ def _confidence(margin: float, threshold: float) -> float:
 class Assistant:
     """Question answering over a set of articles (a ``Library``): retrieve, read, answer.
 
-    Construction is cheap; the embedder and reader load on first use, once. With ``stop_early``
-    (False: always read every hit), the best span found in the top hits (one per document) answers
-    without the other hits being read when it clears the no-answer threshold by the reader's
-    calibrated ``early_answer_margin``.
+    Construction is cheap; the embedder and reader load on first use, once. ``settings``: the
+    configuration tree (``qa.config``), by default its defaults changed by ``$QA_CONFIG``. With
+    ``stop_early`` (False: always read every hit), the best span found in the top hits (one per
+    document) answers without the other hits being read when it clears the no-answer threshold by
+    the reader's calibrated ``early_answer_margin``.
     """
 
     def __init__(
@@ -85,15 +86,14 @@ class Assistant:
         *,
         reader: Reader | None = None,
         embedder: Embedder | None = None,
-        index_settings: CorpusSettings = ARTICLE_SETTINGS,
-        retrieval_settings: RetrievalSettings = RetrievalSettings(),
+        settings: Settings | None = None,
         stop_early: bool = True,
-        loaded_chars_budget: int = LOADED_CHARS_BUDGET,
     ) -> None:
+        self.settings = settings = settings or load_settings()
         self.embedder = embedder or Embedder()
         self.reader = reader or Reader()
-        self.store = ArticleStore(Path(index_dir or default_index_dir()), self.embedder, index_settings)
-        self.library = Library(self.store, self.embedder, retrieval_settings, loaded_chars_budget)
+        self.store = ArticleStore(Path(index_dir or default_index_dir()), self.embedder, settings.article_index)
+        self.library = Library(self.store, self.embedder, settings)
         self.stop_early = stop_early
         self.overview = Overview(self.embedder.embed)
         self.question_kinds = QuestionKinds(self.embedder.embed_query)

@@ -10,8 +10,9 @@
 - ``GET /healthz`` (the process answers) and ``GET /readyz`` (the models are loaded).
 
 Questions are answered in the server's worker threads, not through the page's queue. At most
-``IN_FLIGHT`` are answered at once and ``WAITING`` more wait, each at most ``WAIT_S``; beyond that a
-request is told at once (503 with ``Retry-After``) rather than left to wait. Every bad request gets a 4xx whose
+``in_flight`` are answered at once and ``waiting`` more wait, each at most ``wait_s``
+(``qa.config.AdmissionSettings``); beyond that a request is told at once (503 with ``Retry-After``)
+rather than left to wait. Every bad request gets a 4xx whose
 JSON says what to change.
 
 With API keys (``qa serve --api-key``, or ``QA_API_KEYS``: comma-separated) every request names one
@@ -42,7 +43,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount
 
 from qa.answer import Answer
-from qa.config import PASTED_TITLE, WHOLE_ARCHIVE
+from qa.config import PASTED_TITLE, WHOLE_ARCHIVE, AdmissionSettings
 from qa.conversation import Turn
 from qa.documents import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 from qa.errors import QAError
@@ -52,14 +53,6 @@ from qa.pipeline import MAX_QUESTION_CHARS, Assistant
 
 logger = logging.getLogger(__name__)
 
-# Questions answered at once: their model calls meet in the micro-batches (qa.batching), as the
-# page's queue lets 8 in. More wait, briefly; beyond, a request is told to come back. At ~45
-# answers/s on 2 cores, 64 waiting is about 1.4 s of work: a request answers, or hears "busy",
-# within 2 s (bench/load_test.py --rest; 32 waiting and 1 s sent 9% of 50 clients' questions back).
-IN_FLIGHT = 8
-WAITING = 64
-WAIT_S = 1.5
-RETRY_AFTER_S = 1
 MAX_HISTORY_TURNS = 50
 MAX_ANSWER_CHARS = 10_000
 MAX_FORM_TEXT_CHARS = 1_000_000  # finished jobs stay readable, oldest forgotten first
@@ -168,24 +161,24 @@ class Admission:
     in the event loop, before a request takes one of the server's worker threads: a crowd waiting
     for threads would wait unseen, and be told nothing."""
 
-    def __init__(self, in_flight: int = IN_FLIGHT, waiting: int = WAITING, wait_s: float = WAIT_S) -> None:
-        self._in_flight, self._max_waiting, self._wait_s = in_flight, waiting, wait_s
+    def __init__(self, settings: AdmissionSettings = AdmissionSettings()) -> None:
+        self.settings = settings
         self._slots: anyio.Semaphore | None = None  # made in the event loop that uses it
         self._waiting = 0
 
     @asynccontextmanager
     async def slot(self):
         if self._slots is None:
-            self._slots = anyio.Semaphore(self._in_flight)
-        busy = Problem(503, "the server is busy: try again in a second", {"Retry-After": str(RETRY_AFTER_S)})
+            self._slots = anyio.Semaphore(self.settings.in_flight)
+        busy = Problem(503, "the server is busy: try again in a second", {"Retry-After": str(self.settings.retry_after_s)})
         try:
             self._slots.acquire_nowait()
         except anyio.WouldBlock:
-            if self._waiting >= self._max_waiting:
+            if self._waiting >= self.settings.waiting:
                 raise busy from None
             self._waiting += 1
             try:
-                with anyio.move_on_after(self._wait_s) as waited:
+                with anyio.move_on_after(self.settings.wait_s) as waited:
                     await self._slots.acquire()
             finally:
                 self._waiting -= 1
@@ -206,7 +199,7 @@ class Service:
         """``ingestor`` None: a server that takes no uploads (a Ray Serve replica, ``qa.ray_serve``)."""
         self.assistant, self.ingestor, self.default_article = assistant, ingestor, default_article
         self.api_keys = set(api_keys)
-        self.admission = Admission()
+        self.admission = Admission(assistant.settings.admission)
         self._owned: dict[str, dict[str, str]] = {}  # owner → {article id: title}
         self._job_owners: dict[str, str] = {}  # job id → who submitted it
         self._lock = threading.Lock()

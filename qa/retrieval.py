@@ -17,30 +17,10 @@ from typing import Protocol
 import numpy as np
 
 from qa.chunking import Chunk
+from qa.config import RetrievalSettings
 from qa.embedding import TextEmbedder
 from qa.lexical import best_rows
 from qa.store import DocumentIndex
-
-
-@dataclass(frozen=True)
-class RetrievalSettings:
-    top_k: int = 3  # hits handed to the reader
-    # Over a whole archive the reader chooses among 10 hits. nyt_news_dev's questions asked of its
-    # 100 articles among 18,896 SQuAD paragraphs, hits by weighted fusion, each read alone, the top
-    # one first and the others when it isn't confident: reading up to 5, F1 68.2 and the right
-    # article 83.4%; up to 10, 69.4 and 84.8% (end to end 68.2, 84.3%; p50 85, p95 380 ms on a slow
-    # afternoon, when a 160-token window took 40 ms: the 34% of questions not answered confidently
-    # from the top hit read up to 9 more).
-    archive_top_k: int = 10
-    candidates: int = 20  # taken from each ranking before fusion
-    rrf_k: int = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
-    # Across articles, dense and BM25 are fused by score (``weighted_fusion``), cosine and BM25
-    # weighing the same. Reciprocal ranks, as within one article, tie often across articles (a
-    # chunk only dense found at rank r against one only BM25 found at rank r) and lose what the
-    # scores say: nyt_news_dev's questions among 18,896 SQuAD paragraphs put their right article
-    # first 67.1% of the time by RRF, 78.9% by weighted scores (the same on the even and odd half of
-    # the articles at dense weights 0.4-0.7; dense alone 53.3%, BM25 alone 73.6%).
-    archive_dense_weight: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -54,9 +54,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from qa.chunking import Chunk, ChunkingConfig, Sentence
+from qa.chunking import Chunk, Sentence
+from qa.config import ARCHIVE_SETTINGS, CorpusSettings
 from qa.documents import Document
-from qa.embedding import CHUNK_VECTORS, SENTENCE_MEAN, WINDOW_TEXT, TextEmbedder
+from qa.embedding import TextEmbedder
 from qa.errors import DocumentError
 from qa.lexical import bm25_scores_of, build_bm25, tokenize
 from qa.versions import CURRENT_FILE, MANIFEST_FILE, file_damage, is_version_name
@@ -75,43 +76,6 @@ STORE_FILE = "archive.sqlite"  # the name it has had since archives came, before
 BM25_FILES = {part: f"bm25_{part}.npy" for part in ("data", "indices", "indptr")}
 # Dense index kinds searched exactly; "flat" (IndexFlatIP) is what archives built before 2026-12-03 hold.
 EXACT_KINDS = ("fp16", "flat")
-
-
-@dataclass(frozen=True)
-class CorpusSettings:
-    """How a corpus is built and searched; the embedding recipe (chunking, chunk vectors, BM25
-    terms) is recorded in its manifest. The defaults are an archive's; ``ARTICLE_SETTINGS`` an
-    article's on its own."""
-
-    chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
-    # How chunk vectors are made (qa.embedding): for an archive, sentence means, 2.3x faster to
-    # ingest, the same retrieval on nyt_news_dev; a single article is better served by its
-    # windows' own text (the seed's questions: F1 96.4 against 89.8).
-    chunk_vectors: str = SENTENCE_MEAN
-    # BM25 terms include neighbouring pairs: among 19k articles, BM25 alone puts nyt_news_dev's
-    # right article first for 73.6% of questions with pairs, 74.3% without, but fused with dense
-    # retrieval 73.5% against 70.2%. Within one article, words alone (as measured since the start).
-    bm25_bigrams: bool = True
-    # Exact search up to this many chunks (about 30k news articles), above it IVF-PQ (48 bytes a
-    # chunk). Measured on nyt_news_dev's 100 articles among 18,896 SQuAD paragraphs (57.5k chunks):
-    # exact search puts the right article first for 74.0% of questions, IVF-PQ (nprobe 32, exact
-    # re-scoring of 4x the candidates) for 71.2%, for a few ms a question over mapped vectors.
-    exact_up_to: int = 100_000
-    pq_bytes: int = 48  # 384 dimensions in 48 sub-vectors of 8, one byte each
-    # Inverted lists probed a question; the lists number about 4·sqrt(chunks).
-    nprobe: int = 32
-    # Dense candidates the approximate index hands on, re-scored exactly from the stored vectors.
-    rerank_factor: int = 4
-
-    def __post_init__(self) -> None:
-        if self.chunk_vectors not in CHUNK_VECTORS:
-            raise ValueError(f"chunk_vectors must be one of {CHUNK_VECTORS}, not {self.chunk_vectors!r}")
-        if self.exact_up_to < 256:  # product quantisation learns 256 centroids per sub-vector
-            raise ValueError(f"exact_up_to must be at least 256, not {self.exact_up_to}")
-
-
-ARCHIVE_SETTINGS = CorpusSettings()
-ARTICLE_SETTINGS = CorpusSettings(chunk_vectors=WINDOW_TEXT, bm25_bigrams=False)
 
 
 UNBUILT = "unbuilt"

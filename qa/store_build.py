@@ -19,19 +19,18 @@ import numpy as np
 
 from qa.centrality import MAX_EMBEDDED_SENTENCES, sentence_centrality
 from qa.chunking import chunk_text
+from qa.config import ARCHIVE_SETTINGS, SENTENCE_MEAN, CorpusSettings
 from qa.documents import Document
-from qa.embedding import SENTENCE_MEAN, TextEmbedder, chunk_vectors
+from qa.embedding import TextEmbedder, chunk_vectors
 from qa.errors import DocumentError
 from qa.lexical import tokenize
 from qa.store import (
-    ARCHIVE_SETTINGS,
     BM25_FILES,
     FAISS_FILE,
     STORE_FILE,
     STORE_FORMAT,
     VECTORS_FILE,
     Corpus,
-    CorpusSettings,
     PreparedDocument,
     documents_digest,
     manifest_key,

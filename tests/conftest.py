@@ -64,6 +64,7 @@ def isolated_user_state(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("QA_INDEX_DIR", str(home / "index"))
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
     monkeypatch.delenv("QA_BACKEND", raising=False)  # each test on the default backend unless it says
+    monkeypatch.delenv("QA_CONFIG", raising=False)  # and on the default settings
     yield home
 
 

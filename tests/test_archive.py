@@ -12,13 +12,12 @@ import pytest
 from conftest import HEADLINES, NEWS, REPO_ROOT, write_squad
 
 from qa.archive_ingest import SHARDS_DIR, article_files, ingest
-from qa.config import WHOLE_ARCHIVE
+from qa.config import SENTENCE_MEAN, WHOLE_ARCHIVE, CorpusSettings, RetrievalSettings, Settings
 from qa.conversation import Conversation
 from qa.documents import document_from_text, load_document
-from qa.embedding import SENTENCE_MEAN
 from qa.pipeline import Assistant
-from qa.retrieval import RetrievalSettings, Retriever, weighted_fusion
-from qa.store import CorpusError, CorpusSettings, open_corpus
+from qa.retrieval import Retriever, weighted_fusion
+from qa.store import CorpusError, open_corpus
 from qa.store_build import prepare, update_corpus
 
 
@@ -84,7 +83,7 @@ def test_a_named_article_of_an_archive_is_asked_exactly_as_when_added_alone(tmp_
     over_archive = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
     over_archive.use_archive(tmp_path / "archive")
     # The same chunk vectors as the archive's: the archive's filter is then the single-article path.
-    alone = Assistant(tmp_path / "alone", embedder=embedder, reader=reader, index_settings=CorpusSettings(chunk_vectors=SENTENCE_MEAN, bm25_bigrams=False))
+    alone = Assistant(tmp_path / "alone", embedder=embedder, reader=reader, settings=Settings(article_index=CorpusSettings(chunk_vectors=SENTENCE_MEAN, bm25_bigrams=False)))
     chess = next(d for d in documents if "chess" in d.title)
     alone.add(chess)
     for question in ("Who won the national chess championship?", "Where was the championship played?"):

@@ -14,10 +14,10 @@ import pytest
 from conftest import HashingEmbedder
 
 from qa.articles import ArticleStore
-from qa.chunking import ChunkingConfig
+from qa.config import ARTICLE_SETTINGS, ChunkingConfig, CorpusSettings
 from qa.documents import Document, document_from_text
 from qa.errors import DocumentError
-from qa.store import ARTICLE_SETTINGS, STORE_FORMAT, CorpusSettings
+from qa.store import STORE_FORMAT
 from qa.store_build import prepare, update_corpus
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.chunking import ChunkingConfig, chunk_text, sliding_windows, split_sentences
+from qa.chunking import chunk_text, sliding_windows, split_sentences
+from qa.config import ChunkingConfig
 
 
 def texts(text: str) -> list[str]:

@@ -101,7 +101,7 @@ def test_a_worker_that_dies_fails_its_job_and_the_next_one_runs(ingestor, index_
 
 @pytest.mark.slow
 def test_a_job_over_its_time_limit_is_stopped(index_dir):
-    from qa.ingest import IngestSettings
+    from qa.config import IngestSettings
 
     slow = Ingestor(index_dir, IngestSettings(time_limit_s=1.0))
     try:

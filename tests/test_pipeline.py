@@ -7,6 +7,7 @@ import math
 import pytest
 
 import qa
+from qa.config import LibrarySettings, Settings
 from qa.errors import DocumentError, QuestionError
 from qa.library import seed_document
 from qa.pipeline import Assistant
@@ -227,7 +228,7 @@ def test_an_article_of_stop_words_is_searched_by_meaning(tmp_path, reader, embed
 
 
 def test_articles_beyond_the_memory_budget_are_unloaded_and_come_back(tmp_path, reader, embedder):
-    assistant = Assistant(tmp_path, reader=reader, embedder=embedder, loaded_chars_budget=250)
+    assistant = Assistant(tmp_path, reader=reader, embedder=embedder, settings=Settings(library=LibrarySettings(loaded_chars_budget=250)))
     seed = assistant.add_text("The ferry leaves at noon. The captain is Maria Lopez.", "Ferry")
     stories = [
         assistant.add_text(f"Story {n}: the {colour} bridge opened on {n} May after years of work.", f"S{n}")

@@ -10,6 +10,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from qa.config import AdmissionSettings
 from qa.rest import Admission, Problem, Service, create_app
 
 KEY, OTHER_KEY = "key-one", "key-two"
@@ -41,7 +42,7 @@ def test_admission_says_busy_at_once_beyond_its_slots_and_waiting_room():
     import anyio
 
     async def scenario():
-        admission = Admission(in_flight=1, waiting=0, wait_s=5.0)
+        admission = Admission(AdmissionSettings(in_flight=1, waiting=0, wait_s=5.0))
         async with admission.slot():
             began = time.perf_counter()
             with pytest.raises(Problem) as refused:
@@ -49,7 +50,7 @@ def test_admission_says_busy_at_once_beyond_its_slots_and_waiting_room():
                     pass
             assert refused.value.status == 503 and refused.value.headers == {"Retry-After": "1"}
             assert time.perf_counter() - began < 0.1  # no waiting room: told at once
-        patient = Admission(in_flight=1, waiting=1, wait_s=0.2)
+        patient = Admission(AdmissionSettings(in_flight=1, waiting=1, wait_s=0.2))
         async with patient.slot():
             began = time.perf_counter()
             with pytest.raises(Problem):

@@ -11,10 +11,11 @@ from conftest import KeywordEmbedder
 from qa.articles import ArticleStore
 from qa.backends import ONNX_INT8, TORCH, TORCH_FP32, cpu_has_native_bf16
 from qa.chunking import split_sentences
+from qa.config import RetrievalSettings
 from qa.documents import document_from_text
 from qa.embedding import Embedder
 from qa.lexical import best_rows
-from qa.retrieval import RetrievalSettings, Retriever, reciprocal_rank_fusion, weighted_fusion
+from qa.retrieval import Retriever, reciprocal_rank_fusion, weighted_fusion
 
 
 def test_reciprocal_rank_fusion_rewards_agreement():

@@ -12,6 +12,7 @@ import pytest
 
 import ui
 from qa.answer import Alternative, Answer
+from qa.config import ServerSettings
 from qa.documents import Document
 from qa.library import seed_document
 from qa.pipeline import Assistant
@@ -158,7 +159,7 @@ def server(tmp_path_factory):
         environment.setenv("HF_HUB_OFFLINE", "1")
         environment.setenv("TRANSFORMERS_OFFLINE", "1")
         app = ui.build_app()
-    url = ui.launch(app, "127.0.0.1", free_port())
+    url = ui.launch(app, ServerSettings("127.0.0.1", free_port()))
     yield url
     app.close()
     app.page.ingestor.close()
@@ -783,7 +784,7 @@ def archive_server(tmp_path_factory, embedder, reader):
     assistant.add(seed_document())
     assistant.use_archive(root)
     app = ui.build_app(assistant)
-    yield ui.launch(app, "127.0.0.1", free_port())
+    yield ui.launch(app, ServerSettings("127.0.0.1", free_port()))
     app.close()
     app.page.ingestor.close()
 
