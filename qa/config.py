@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,6 +199,8 @@ def load_settings(path: str | Path | None = None) -> Settings:
 
 def settings_from_toml(text: str) -> Settings:
     """The defaults, changed by the TOML ``text``; ConfigError naming what is wrong."""
+    import tomllib  # read only when there is a file: nothing more on the way to a first answer
+
     try:
         tree = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

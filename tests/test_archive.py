@@ -167,8 +167,8 @@ def test_a_large_archive_is_compressed_and_still_finds_the_right_article(tmp_pat
     story = document_from_text(NEWS["chess.txt"], title="chess")
     settings = CorpusSettings(exact_up_to=256)
     update_corpus(tmp_path / "archive", embedder, prepare([*fillers, story], embedder), settings=settings)
-    assistant = Assistant(tmp_path / "articles", embedder=embedder, reader=reader)
-    archive = assistant.use_archive(tmp_path / "archive", settings)
+    assistant = Assistant(tmp_path / "articles", embedder=embedder, reader=reader, settings=Settings(archive_index=settings))
+    archive = assistant.use_archive(tmp_path / "archive")
     assert archive.manifest["faiss"] == "ivfpq" and archive.chunk_count > 256
     found = assistant.ask("Who won the national chess championship?")
     assert found.document_title == "chess" and "Tomas Berg" in found.text

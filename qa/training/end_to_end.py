@@ -190,7 +190,7 @@ def evaluate_end_to_end(
     """
     with tempfile.TemporaryDirectory(prefix="qa-eval-index-") as index_dir:
         assistant = assistant_factory(Path(index_dir))
-        tally = _Tally(recall_ks, assistant.library.retrieval_settings.top_k)
+        tally = _Tally(recall_ks, assistant.settings.retrieval.top_k)
         total = sum(len(qs) for a in articles for _, qs in a.paragraphs)
         bar = tqdm(total=total, desc="asking", unit="q", disable=not progress, mininterval=2)
         for article in articles:
