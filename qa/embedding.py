@@ -5,7 +5,7 @@ on one of ``qa.backends``: ONNX Runtime int8 by default, or torch (bf16 where th
 natively: indexing about 2.5x faster than fp32, each vector within a cosine of 0.998 of the fp32
 one). Indexes record the model and its precision (``Embedder.id``).
 
-A chunk (a window of sentences) is searched by one of two vectors (``CHUNK_VECTORS``): its text's
+A chunk (a window of sentences) is searched by one of two vectors (``qa.config.CHUNK_VECTORS``): its text's
 ("window-text"), or the mean of its sentences' vectors ("sentence-mean", ``chunk_vectors``), for
 which each sentence is embedded once instead of once per window it is in (three times with the
 default windows): 2.3x less embedding. On nyt_news_dev (1,321 questions) dense retrieval is the
