@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import HEADLINES, NEWS, REPO_ROOT, write_squad
 
@@ -276,6 +277,9 @@ def test_ray_ingestion_builds_the_same_archive_as_in_process(tmp_path, news_dir,
     ray_archive, local_archive = open_corpus(tmp_path / "ray", embedder), open_corpus(tmp_path / "here", embedder)
     assert sorted(ray_archive.ids) == sorted(local_archive.ids)
     assert ray_archive.manifest["documents_digest"] == local_archive.manifest["documents_digest"]
+    for document_id in local_archive.ids:  # each sentence's centrality, carried through the shards
+        ray_scores, local_scores = ray_archive.view(document_id).centrality, local_archive.view(document_id).centrality
+        assert local_scores is not None and np.allclose(ray_scores, local_scores, atol=1e-6)
     # Extending it on Ray: only the new article is embedded.
     extra = tmp_path / "extra"
     extra.mkdir()
@@ -386,7 +390,6 @@ def test_small_builds_stay_in_this_process_unless_ray_is_asked_for():
 
 def test_archive_bm25_scores_as_bm25s_does(tmp_path, news_dir, embedder):
     import bm25s
-    import numpy as np
 
     from qa.lexical import best_rows, tokenize
 

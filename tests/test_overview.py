@@ -9,10 +9,12 @@ import pytest
 from conftest import HashingEmbedder
 
 from qa.articles import ArticleStore
+from qa.centrality import lexrank
 from qa.documents import document_from_text
 from qa.entities import merged_mentions
 from qa.errors import QuestionError
 from qa.overview import Overview, main_point_sentences, summary_sentences
+from qa.store_build import prepare, update_corpus
 
 STORY = (
     "Heavy rain flooded the old town of Ribe on Monday night after the river broke its banks. "
@@ -72,6 +74,15 @@ def test_sentences_are_scored_when_indexed_and_their_scores_stored_with_the_inde
     assert np.allclose(reopened.centrality, index.centrality, atol=1e-6)
     embedder = HashingEmbedder()
     assert np.array_equal(Overview(embedder.embed).centrality(reopened), reopened.centrality) and embedder.calls == 0
+
+
+def test_an_archives_articles_are_scored_from_the_sentence_vectors_it_already_has(tmp_path):
+    embedder = HashingEmbedder()
+    (prepared,) = prepare([document_from_text(STORY, "Floods in Ribe")], embedder)  # an archive's recipe
+    assert embedder.calls == 1  # its sentences alone: their vectors make the chunks' and the centrality
+    assert np.allclose(prepared.centrality, lexrank(embedder.embed([s.text for s in prepared.sentences])))
+    corpus = update_corpus(tmp_path / "archive", embedder, [prepared])
+    assert np.allclose(corpus.view(prepared.document.id).centrality, prepared.centrality, atol=1e-6)
 
 
 def test_an_index_of_an_older_format_has_its_sentences_scored_once(tmp_path):
