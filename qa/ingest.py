@@ -47,11 +47,12 @@ JOBS_KEPT = 1_000  # jobs findable by id (``Ingestor.job``), oldest forgotten fi
 
 class IngestJob:
     """One upload or paste on its way to an index. ``state`` goes queued → running → done, failed
-    or cancelled; ``message`` says why a job failed, in a sentence for the user."""
+    or cancelled; ``message`` says why a job failed, in a sentence for the user. ``owner``: who
+    submitted it (the REST API's caller; "" for the page), whom ``job`` lookups by id answer."""
 
-    def __init__(self, kind: str, payload: tuple, name: str) -> None:
+    def __init__(self, kind: str, payload: tuple, name: str, owner: str = "") -> None:
         self.id = uuid.uuid4().hex
-        self.kind, self.payload, self.name = kind, payload, name
+        self.kind, self.payload, self.name, self.owner = kind, payload, name, owner
         self.state = QUEUED
         self.title = name
         self.document_id: str | None = None
@@ -115,15 +116,15 @@ class Ingestor:
         self._dispatcher = threading.Thread(target=self._dispatch, name="ingest-dispatcher", daemon=True)
         self._dispatcher.start()
 
-    def submit_file(self, data: bytes, name: str) -> IngestJob:
-        return self._submit(IngestJob("file", (data, name), name))
+    def submit_file(self, data: bytes, name: str, owner: str = "") -> IngestJob:
+        return self._submit(IngestJob("file", (data, name), name, owner))
 
-    def submit_text(self, text: str, title: str) -> IngestJob:
-        return self._submit(IngestJob("text", (text, title), title))
+    def submit_text(self, text: str, title: str, owner: str = "") -> IngestJob:
+        return self._submit(IngestJob("text", (text, title), title, owner))
 
-    def submit_link(self, link: str) -> IngestJob:
+    def submit_link(self, link: str, owner: str = "") -> IngestJob:
         """The article at ``link``, fetched by the worker (``qa.fetch``: public addresses only)."""
-        return self._submit(IngestJob("link", (link,), link))
+        return self._submit(IngestJob("link", (link,), link, owner))
 
     def _submit(self, job: IngestJob) -> IngestJob:
         with self._recent_lock:

@@ -201,7 +201,6 @@ class Service:
         self.api_keys = set(api_keys)
         self.admission = Admission(assistant.settings.admission)
         self._owned: dict[str, dict[str, str]] = {}  # owner → {article id: title}
-        self._job_owners: dict[str, str] = {}  # job id → who submitted it
         self._lock = threading.Lock()
 
     def owner(self, request: Request) -> str:
@@ -257,31 +256,25 @@ class Service:
             data = file.file.read(MAX_FILE_BYTES + 1)
             if len(data) > MAX_FILE_BYTES:
                 raise Problem(413, f"{name} is over the limit of {MAX_FILE_BYTES:,} bytes")
-            job = self.ingestor.submit_file(data, name)
+            job = self.ingestor.submit_file(data, name, owner)
         elif text is not None:
-            job = self.ingestor.submit_text(text, (title or "").strip() or PASTED_TITLE)
+            job = self.ingestor.submit_text(text, (title or "").strip() or PASTED_TITLE, owner)
         else:
-            job = self.ingestor.submit_link(url)
-        with self._lock:
-            self._job_owners[job.id] = owner
-        threading.Thread(target=self._finish, args=(owner, job), name=f"api-job-{job.id[:8]}", daemon=True).start()
+            job = self.ingestor.submit_link(url, owner)
+        threading.Thread(target=self._finish, args=(job,), name=f"api-job-{job.id[:8]}", daemon=True).start()
         return self.job_out(job)
 
-    def _finish(self, owner: str, job: IngestJob) -> None:
-        """Once a job is done, its article is askable, and its uploader's; the job's owner is kept
-        while the ingestor keeps the job."""
+    def _finish(self, job: IngestJob) -> None:
+        """Once a job is done, its article is askable, and its uploader's."""
         job.wait()
-        with self._lock:
-            for job_id in [i for i in self._job_owners if self.ingestor.job(i) is None]:
-                del self._job_owners[job_id]
         if job.state == DONE and job.result is not None:
             document = self.assistant.add_index(job.result)
             with self._lock:
-                self._owned.setdefault(owner, {})[document.id] = document.title
+                self._owned.setdefault(job.owner, {})[document.id] = document.title
 
     def job(self, owner: str, job_id: str) -> Job:
         job = self.ingestor.job(job_id) if self.ingestor is not None else None
-        if job is None or self._job_owners.get(job_id) != owner:
+        if job is None or job.owner != owner:
             raise Problem(404, f"no job {job_id[:100]!r} of yours")
         return self.job_out(job)
 
