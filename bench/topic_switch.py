@@ -18,9 +18,8 @@ from pathlib import Path
 from common import archive_arguments, every_kth  # bench/, beside this script
 from tqdm import tqdm
 
-from qa.conversation import Turn
 from qa.pipeline import Assistant
-from qa.training.end_to_end import article_document
+from qa.training.end_to_end import article_document, gold_turn
 from qa.training.squad import load_articles, score_predictions
 
 
@@ -33,7 +32,7 @@ def main() -> None:
         offset, question = next(
             (offset, q) for offset, (_, qs) in zip(offsets, article.paragraphs) for q in qs if q.answerable
         )
-        openers.append(Turn(question.question, question.answers[0], offset + question.answer_starts[0], document.id))
+        openers.append(gold_turn(question, offset, document.id))
     asked = [
         (question, number)
         for number, article in enumerate(articles)

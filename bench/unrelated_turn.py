@@ -16,10 +16,9 @@ from pathlib import Path
 from common import reader_arguments  # bench/, beside this script
 from tqdm import tqdm
 
-from qa.conversation import Turn
 from qa.pipeline import Assistant
 from qa.reader import Reader
-from qa.training.end_to_end import article_document
+from qa.training.end_to_end import article_document, gold_turn
 from qa.training.squad import load_articles, score_predictions
 
 
@@ -39,9 +38,7 @@ def main() -> None:
             others = [own[(i + 1) % len(own)] for i in range(len(own))]
             other_id = document.id
         for (_, question), (offset, other) in zip(own, others):
-            answer = other.answers[0] if other.answers else ""
-            start = offset + other.answer_starts[0] if other.answers else None
-            asked.append((question, document.id, Turn(other.question, answer, start, other_id)))
+            asked.append((question, document.id, gold_turn(other, offset, other_id)))
     predictions: dict[str, dict[str, str]] = {"alone": {}, "after an unrelated turn": {}}
     with tempfile.TemporaryDirectory() as scratch:
         assistant = Assistant(Path(scratch), reader=Reader(args.reader))

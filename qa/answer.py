@@ -1,5 +1,6 @@
 """What the assistant answers: an ``Answer``, its ``Alternative`` candidates, the ``Passage``s it
-read, and the ``Citation``s of an answer about the whole article."""
+read, and the ``Citation``s of an answer about the whole article; each says where its text is
+with one offset type, a ``Context``, as do retrieval's hits and a conversation's turns."""
 
 from __future__ import annotations
 
@@ -10,42 +11,59 @@ SUMMARY = "summary"  # its citations read as one paragraph; those of other kinds
 
 
 @dataclass(frozen=True)
-class Citation:
-    """A piece of the article an answer rests on, at ``document.text[start:end]`` inside the sentence
-    ``document.text[sentence_start:sentence_end]``: a cited sentence (``text`` is that sentence), or
-    a name's first mention (``text`` is the name in its longest form: "Lloyd J Austin III" where
-    the article first says "Austin")."""
+class Context:
+    """Where a piece of text is: ``text[start:end]`` of the article ``document_id``. The one
+    offset type: a retrieval hit's context, a passage read, an answer and its sentence, an
+    alternative, a citation and a conversation's turn each say where they are with one.
 
-    text: str
+    >>> answer, sentence = Context("ferry", 7, 10), Context("ferry", 0, 12)
+    >>> answer.of("Ferry: Ana won."), sentence.holds(answer), answer.holds(sentence)
+    ('Ana', True, False)
+    """
+
+    document_id: str
     start: int
     end: int
-    sentence_start: int
-    sentence_end: int
+
+    def of(self, text: str) -> str:
+        """This piece of ``text``, the text of the article ``document_id``."""
+        return text[self.start : self.end]
+
+    def holds(self, other: Context) -> bool:
+        """True when ``other`` lies within this piece of the same article."""
+        return other.document_id == self.document_id and self.start <= other.start and other.end <= self.end
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A piece of an article an answer rests on, at ``span`` inside the sentence ``sentence_span``:
+    a cited sentence (``text`` is that sentence), or a name's first mention (``text`` is the name
+    in its longest form: "Lloyd J Austin III" where the article first says "Austin")."""
+
+    text: str
+    span: Context
+    sentence_span: Context
     # The article cited, when it is not the answer's own: the articles of an archive's summary.
-    document_id: str = ""
     document_title: str = ""
 
 
 @dataclass(frozen=True)
 class Alternative:
-    """Another candidate answer, with the same fields as the main one."""
+    """Another candidate answer: its text at ``span``, its confidence and its sentence."""
 
     text: str
     score: float
     sentence: str
-    start: int
-    end: int
+    span: Context
 
 
 @dataclass(frozen=True)
 class Passage:
-    """A passage the reader read for the question (``document.text[start:end]``), with the best
-    span it found there and that span's confidence: why the answer is what it is."""
+    """A passage the reader read for the question (its text, at ``span``), with the best span it
+    found there and that span's confidence: why the answer is what it is."""
 
     text: str
-    start: int
-    end: int
-    document_id: str
+    span: Context
     best: str
     score: float
 
@@ -54,9 +72,10 @@ class Passage:
 class Answer:
     """The answer to one question about one document.
 
-    ``text == document.text[start:end]`` inside ``sentence``. When the article doesn't say,
-    ``answerable`` is False, ``text`` is "", ``start``/``end`` are None and ``sentence`` is the
-    closest sentence found. ``score`` is a confidence in [0, 1], 0.5 at the abstention threshold.
+    ``text`` is the article's text at ``span``, inside ``sentence`` (at ``sentence_span``). When
+    the article doesn't say, ``answerable`` is False, ``text`` is "", ``span`` is None and
+    ``sentence`` is the closest sentence found. ``score`` is a confidence in [0, 1], 0.5 at the
+    abstention threshold.
     """
 
     question: str
@@ -64,10 +83,8 @@ class Answer:
     score: float
     answerable: bool
     sentence: str
-    sentence_start: int | None
-    sentence_end: int | None
-    start: int | None
-    end: int | None
+    span: Context | None
+    sentence_span: Context | None
     document_id: str
     document_title: str
     alternatives: tuple[Alternative, ...] = field(default_factory=tuple)
@@ -88,7 +105,8 @@ class Answer:
     def source(self) -> str:
         """Which article the answer comes from: "from <title> — <site>, <date>".
 
-        >>> Answer("Who?", "Ana", 0.9, True, "Ana won.", 0, 8, 0, 3, "d", "Ferry", document_byline="Harbour News, 2024-10-21").source
+        >>> Answer("Who?", "Ana", 0.9, True, "Ana won.", Context("d", 0, 3), Context("d", 0, 8), "d", "Ferry",
+        ...        document_byline="Harbour News, 2024-10-21").source
         'from Ferry — Harbour News, 2024-10-21'
         """
         return f"from {self.document_title}" + (f" — {self.document_byline}" if self.document_byline else "")
@@ -104,7 +122,7 @@ class Answer:
     def __str__(self) -> str:
         """One line: the answer, its sentence and the confidence, or that the article doesn't say.
 
-        >>> print(Answer("When?", "Sunday", 0.98, True, "He arrived on Sunday.", 0, 21, 14, 20, "d", "T"))
+        >>> print(Answer("When?", "Sunday", 0.98, True, "He arrived on Sunday.", Context("d", 14, 20), Context("d", 0, 21), "d", "T"))
         Sunday — He arrived on Sunday. (0.98)
         """
         if not self.answerable:

@@ -2,7 +2,7 @@
 or ``{"error": sentence}``; never a traceback. Served by the page as ``/ask``.
 
 >>> _api_turn("Who won?", "Berg", "chess")
-Turn(question='Who won?', answer='Berg', start=None, document_id='chess')
+Turn(question='Who won?', answer='Berg', span=None, document_id='chess')
 """
 
 from __future__ import annotations
@@ -43,13 +43,36 @@ def ask_json(assistant: Assistant, question: str, document_id: str, history: lis
 
 def _api_turn(question: object, answer: object, document_id: object = None) -> Turn:
     """An earlier turn as the API's ``history`` gives it (TypeError for the wrong number of items)."""
-    return Turn(str(question), str(answer), None, str(document_id) if document_id else None)
+    return Turn(str(question), str(answer), document_id=str(document_id) if document_id else None)
 
 
 def api_payload(answer: Answer) -> dict:
-    """The ``/ask`` JSON: the ``Answer`` fields, with the span's text under ``answer``."""
-    payload = answer.to_dict()
+    """The ``/ask`` JSON: the ``Answer``'s fields, the span's text under ``answer``, and each place
+    (a ``Context``) as the flat offsets the API has always sent (``_flat``)."""
+    payload = _flat(answer.to_dict())
     payload["answer"] = payload.pop("text")
     for alternative in payload["alternatives"]:
         alternative["answer"] = alternative.pop("text")
     return payload
+
+
+def _flat(fields: dict) -> dict:
+    """``fields`` with each place (``span``, ``sentence_span``: a ``Context``'s fields, or None)
+    as ``start``/``end`` or ``sentence_start``/``sentence_end`` and its ``document_id``, and the
+    places of the pieces listed (alternatives, citations, passages read) likewise.
+
+    >>> _flat({"text": "Ana", "span": {"document_id": "d", "start": 0, "end": 3}, "sentence_span": None})
+    {'text': 'Ana', 'start': 0, 'end': 3, 'document_id': 'd', 'sentence_start': None, 'sentence_end': None}
+    """
+    flat: dict = {}
+    for key, value in fields.items():
+        if key in ("span", "sentence_span"):
+            prefix = "sentence_" if key == "sentence_span" else ""
+            flat[prefix + "start"], flat[prefix + "end"] = (value["start"], value["end"]) if value else (None, None)
+            if value:
+                flat.setdefault("document_id", value["document_id"])
+        elif isinstance(value, (list, tuple)):
+            flat[key] = [_flat(item) if isinstance(item, dict) else item for item in value]
+        else:
+            flat[key] = value
+    return flat

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import astuple
+from dataclasses import asdict
 from pathlib import Path
 
 import gradio as gr
 
-from qa.answer import Answer
+from qa.answer import Answer, Context
 from qa.api import ask_json
 from qa.config import PASTED_TITLE, WHOLE_ARCHIVE
 from qa.conversation import Conversation, Turn
@@ -54,10 +54,33 @@ INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}
 PROGRESS_EVERY_S = 0.5
 
 
+def saved_turn(turn: Turn) -> dict:
+    """A conversation's turn as the browser keeps it (plain JSON), read back by ``turn_from_saved``.
+
+    >>> turn = Turn("Who won?", "Berg", Context("chess", 4, 8))
+    >>> saved_turn(turn)
+    {'question': 'Who won?', 'answer': 'Berg', 'span': {'document_id': 'chess', 'start': 4, 'end': 8}, 'document_id': 'chess'}
+    >>> turn_from_saved(saved_turn(turn)) == turn
+    True
+    """
+    return asdict(turn)
+
+
+def turn_from_saved(saved: dict) -> Turn:
+    """The turn ``saved_turn`` kept (TypeError, KeyError or ValueError when it was tampered with)."""
+    span, document_id = saved["span"], saved["document_id"]
+    return Turn(
+        str(saved["question"]),
+        str(saved["answer"]),
+        Context(str(span["document_id"]), int(span["start"]), int(span["end"])) if span else None,
+        None if document_id is None else str(document_id),
+    )
+
+
 def new_saved() -> dict:
     """What a browser keeps of its visit: its own articles [[id, title], ...], the chat, the
-    article being asked (None: the seed), and the conversation's turns [[question, answer, start,
-    document id], ...] that follow-up questions are read against, and the article being indexed
+    article being asked (None: the seed), and the conversation's turns (``saved_turn``) that
+    follow-up questions are read against, and the article being indexed
     [job id, title], so that a reload meanwhile picks it up again."""
     return {"library": [], "chat": [], "selected": None, "turns": [], "job": None}
 
@@ -192,8 +215,8 @@ class ChatPage:
             history.pop()
         saved = visit(saved)
         try:
-            turns = [Turn(*turn) for turn in saved["turns"]]
-        except TypeError:  # a damaged saved conversation is started afresh
+            turns = [turn_from_saved(turn) for turn in saved["turns"]]
+        except (TypeError, KeyError, ValueError):  # a damaged saved conversation is started afresh
             turns = []
         document_id = self.allowed(document_id, saved)
         # The visitor's conversation, kept in their browser between questions.
@@ -206,7 +229,7 @@ class ChatPage:
         else:
             reply, box = reply_html(answer), ""
         history.append({"role": "assistant", "content": reply})
-        return history, box, article, {**saved, "chat": history, "turns": [list(astuple(t)) for t in chat.turns]}
+        return history, box, article, {**saved, "chat": history, "turns": [saved_turn(turn) for turn in chat.turns]}
 
     def switch(self, document_id: str, history: list, saved: dict | None):
         """Show the newly selected article; the chat says which article it now asks. A "change"

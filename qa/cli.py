@@ -54,7 +54,7 @@ def format_answer(answer) -> str:
             f"Closest sentence: {answer.sentence}{understood}"
         )
     sentence = answer.sentence
-    relative = answer.start - answer.sentence_start
+    relative = answer.span.start - answer.sentence_span.start
     marked = f"{sentence[:relative]}[{answer.text}]{sentence[relative + len(answer.text):]}"
     return f"{answer.text}\n  confidence {answer.score:.0%}\n  in: {marked}{understood}"
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from qa.answer import Context
 from qa.config import WHOLE_ARCHIVE
 
 # Pronouns that stand for a person or a group named earlier; "it" is left alone (too often empty:
@@ -60,19 +61,27 @@ _ELLIPTICAL_OPENING = re.compile(r"^\s*(and|but|so|or|what about|how about)\b", 
 
 @dataclass(frozen=True)
 class Turn:
-    """One exchange: the question as asked, the answer's text ("" when the article didn't say)
-    and where the answer is in its document."""
+    """One exchange: the question as asked, the answer's text ("" when the article didn't say),
+    where the answer is (``span``, when known) and the article it was about (by default the span's).
+
+    >>> Turn("Who won?", "Berg", Context("chess", 4, 8)).document_id
+    'chess'
+    """
 
     question: str
     answer: str
-    start: int | None = None
+    span: Context | None = None
     document_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.document_id is None and self.span is not None:
+            object.__setattr__(self, "document_id", self.span.document_id)
 
 
 @dataclass(frozen=True)
 class Resolution:
     """How a question is read in its conversation: ``question`` for the reader, with references
-    resolved; ``query`` for retrieval; ``near`` the previous answer's place in the document, whose
+    resolved; ``query`` for retrieval; ``near`` where the previous answer is, whose
     sentences a short, elliptical follow-up ("And India?") is read in too; ``article`` the article
     the conversation is about (the newest answer's), which a question asked of every article is
     read in first; ``wider_query`` what every article is then searched with, when that article has
@@ -80,8 +89,7 @@ class Resolution:
 
     question: str
     query: str
-    near: int | None = None
-    near_document_id: str | None = None
+    near: Context | None = None
     article: str | None = None
     wider_query: str | None = None
 
@@ -111,7 +119,7 @@ def resolve(question: str, turns: Sequence[Turn]) -> Resolution:
     # Defence arrive?"). Anything else leans on the earlier turn's words to be found.
     query = resolved if resolved != question else " ".join(part for part in (resolved, previous.question, previous.answer) if part)
     short = len(question.split()) <= ELLIPTICAL_WORDS
-    near = previous.start if short or resolved != question else None
+    near = previous.span if short or resolved != question else None
     # Beyond the conversation's article, the earlier turn would pull the search back to it: a
     # question that turns to another article is searched as if asked first. 400 of nyt_news_dev's
     # questions, each after a turn about another article, over 19k articles: F1 70.5 (71.0 asked
@@ -119,7 +127,7 @@ def resolve(question: str, turns: Sequence[Turn]) -> Resolution:
     # who?") says nothing alone and keeps it: CoQA's CNN stories over the same archive, right
     # article 75.8% against 72.2% searched without it.
     wider_query = query if short else resolved
-    return Resolution(resolved, query, near, previous.document_id if near is not None else None, article, wider_query)
+    return Resolution(resolved, query, near, article, wider_query)
 
 
 def needs_history(question: str) -> bool:
@@ -162,7 +170,7 @@ def turns_about(turns: Sequence[Turn], document_id: str | None) -> list[Turn]:
     """The turns a question asked of ``document_id`` is read against: a turn about another article
     lends it nothing (None, or an archive asked whole: every turn).
 
-    >>> turns = [Turn("Who won?", "Tomas Berg", 4, "chess"), Turn("Who built it?", "Priya Nair", 9, "bridge")]
+    >>> turns = [Turn("Who won?", "Tomas Berg", Context("chess", 4, 14)), Turn("Who built it?", "Priya Nair", Context("bridge", 9, 19))]
     >>> [turn.answer for turn in turns_about(turns, "bridge")], len(turns_about(turns, None))
     (['Priya Nair'], 2)
     """
@@ -214,7 +222,7 @@ class Answered(Protocol):
     """What a conversation keeps of an answer (``qa.pipeline.Answer``)."""
 
     text: str
-    start: int | None
+    span: Context | None
     document_id: str
 
 
@@ -251,7 +259,7 @@ class Conversation:
     def ask(self, question: str) -> Answered:
         """The answer to ``question``, read with the earlier turns; the turn is kept."""
         answer = self.assistant.ask(question, self.document_id, history=self.turns)
-        self.turns.append(Turn(question, answer.text, answer.start, answer.document_id))
+        self.turns.append(Turn(question, answer.text, answer.span, answer.document_id))
         return answer
 
     def clear(self) -> None:

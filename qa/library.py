@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.answer import Context
 from qa.articles import ArticleStore
 from qa.config import PASTED_TITLE, WHOLE_ARCHIVE, Settings
 from qa.conversation import Resolution, Turn
 from qa.documents import Document, document_from_text, load_document
 from qa.embedding import TextEmbedder
 from qa.errors import DocumentError
-from qa.reading import Context, read_already, sentence_bounds
+from qa.reading import read_already, sentence_bounds
 from qa.retrieval import ChunkSource, Hit, Retriever
 from qa.store import Corpus, DocumentIndex, open_corpus
 
@@ -195,26 +196,25 @@ class Library:
             return None
         return self.loaded(self.documents[-1].id).index
 
-    def near_context(self, resolution: Resolution, read: list[Context]) -> list[Context]:
-        """The previous answer's sentence and the next one, for an elliptical follow-up, unless
-        the contexts ``read`` already hold them."""
-        near_id = resolution.near_document_id
-        if resolution.near is None or near_id is None:
-            return []
-        if near_id in self._documents:
-            loaded = self._documents[near_id]
-        elif self.archive is not None and near_id in self.archive:
-            view = self.archive.view(near_id)
+    def near_context(self, resolution: Resolution, read: list[Context]) -> tuple[LoadedArticle, Context] | None:
+        """The previous answer's sentence and the next one, for an elliptical follow-up, with their
+        article, unless the contexts ``read`` already hold them."""
+        near = resolution.near
+        if near is None:
+            return None
+        if near.document_id in self._documents:
+            loaded = self._documents[near.document_id]
+        elif self.archive is not None and near.document_id in self.archive:
+            view = self.archive.view(near.document_id)
             loaded = LoadedArticle(view.document, view, "archive")
         else:
-            return []
-        start, end = sentence_bounds(loaded.index, resolution.near, resolution.near)
+            return None
+        start, end = sentence_bounds(loaded.index, near.start, near.start)
         following = bisect.bisect_right(loaded.index.sentences, end, key=lambda s: s.start)
         if following < len(loaded.index.sentences):
             end = loaded.index.sentences[following].end
-        if read_already(near_id, start, end, read):
-            return []
-        return [Context(loaded, start, end)]
+        context = Context(near.document_id, start, end)
+        return None if read_already(context, read) else (loaded, context)
 
 
 def seed_document() -> Document:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from qa.answer import SUMMARY, Answer, Citation
+from qa.answer import SUMMARY, Answer, Citation, Context
 from qa.article_questions import ARCHIVE_SUMMARY, AUTHOR, DATE, ENTITY_KINDS, MAIN_POINTS
 from qa.centrality import MAX_EMBEDDED_SENTENCES, sentence_centrality
 from qa.documents import Document
@@ -162,9 +162,8 @@ class Overview:
             chosen = main_point_sentences(centrality, sentences, _how_many(len(sentences), MAIN_POINTS_SENTENCES))
         else:
             chosen = summary_sentences(centrality, sentences, _how_many(len(sentences), SUMMARY_SENTENCES))
-        citations = tuple(
-            Citation(s.text, s.start, s.end, s.start, s.end) for s in (index.sentences[i] for i in chosen)
-        )
+        places = (Context(document.id, s.start, s.end) for s in (index.sentences[i] for i in chosen))
+        citations = tuple(Citation(place.of(document.text), place, place) for place in places)
         separator = " " if kind == SUMMARY else "\n"
         return _answer(question, kind, document, separator.join(c.text for c in citations), citations)
 
@@ -173,8 +172,8 @@ class Overview:
         mentions = [m for m in self.entities.names(document.id, document.text) if m.label in LABELS[kind]]
         citations = []
         for mention in mentions[:NAMES_LISTED]:
-            sentence = _sentence_of(index, mention.start)
-            citations.append(Citation(mention.name, mention.start, mention.end, sentence[0], sentence[1]))
+            span = Context(document.id, mention.start, mention.end)
+            citations.append(Citation(mention.name, span, _sentence_of(index, span)))
         if not citations:
             return _declined(question, kind, index)
         text = ", ".join(c.text for c in citations)
@@ -198,16 +197,18 @@ class Overview:
         for number in np.argsort(-centrality, kind="stable")[:ARTICLES_LISTED]:
             index = corpus.view(corpus.ids[number])
             lead = index.sentences[0]
-            citations.append(Citation(lead.text, lead.start, lead.end, lead.start, lead.end, index.document.id, index.document.title))
+            place = Context(index.document.id, lead.start, lead.end)
+            citations.append(Citation(lead.text, place, place, index.document.title))
         text = "\n".join(f"{c.document_title}: {c.text}" for c in citations)
         return _answer(question, ARCHIVE_SUMMARY, Document("", f"{len(corpus):,} articles", ""), text, tuple(citations))
 
 
-def _sentence_of(index: DocumentIndex, offset: int) -> tuple[int, int]:
+def _sentence_of(index: DocumentIndex, span: Context) -> Context:
+    """The sentence ``span`` begins in (``span`` itself, if it begins in none)."""
     for sentence in index.sentences:
-        if sentence.start <= offset < sentence.end:
-            return sentence.start, sentence.end
-    return offset, offset
+        if sentence.start <= span.start < sentence.end:
+            return Context(span.document_id, sentence.start, sentence.end)
+    return span
 
 
 def _answer(question: str, kind: str, document: Document, text: str, citations: tuple[Citation, ...]) -> Answer:
@@ -218,10 +219,8 @@ def _answer(question: str, kind: str, document: Document, text: str, citations: 
         score=1.0,
         answerable=True,
         sentence="",
-        sentence_start=first.sentence_start if first else None,
-        sentence_end=first.sentence_end if first else None,
-        start=None,
-        end=None,
+        span=None,
+        sentence_span=first.sentence_span if first else None,
         document_id=document.id,
         document_title=document.title,
         document_byline=document.byline,
@@ -232,4 +231,4 @@ def _answer(question: str, kind: str, document: Document, text: str, citations: 
 
 def _declined(question: str, kind: str, index: DocumentIndex) -> Answer:
     """The article doesn't say (no date or author given, no names of that kind)."""
-    return Answer(question, "", 0.0, False, "", None, None, None, None, index.document.id, index.document.title, kind=kind)
+    return Answer(question, "", 0.0, False, "", None, None, index.document.id, index.document.title, kind=kind)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from qa.answer import Alternative, Answer, Passage
+from qa.answer import Alternative, Answer, Context, Passage
 from qa.article_questions import QuestionKinds
 from qa.articles import ArticleStore
 from qa.config import Settings, load_settings
@@ -35,7 +35,6 @@ from qa.paths import default_index_dir
 from qa.reader import Reader, Span
 from qa.reading import (
     SPANS_KEPT,
-    Context,
     Reading,
     read_already,
     reading_plan,
@@ -144,26 +143,31 @@ class Assistant:
         unread = [
             (loaded, hit)
             for loaded, hit in self.library.search((resolution.wider_query or query)[:MAX_QUESTION_CHARS], document_id)
-            if not read_already(loaded.document.id, hit.context_start, hit.context_end, own.contexts)
+            if not read_already(hit.context, own.contexts)
         ]
         wider = self._read_hits(question, read_as, reader_input, replace(resolution, near=None), unread)
         spans = spans_read_together(own.spans, wider.spans, len(own.contexts))
-        return Reading(question, own.hits + wider.hits, own.contexts + wider.contexts, spans, read_as=read_as)
+        articles = {**own.articles, **wider.articles}
+        return Reading(question, own.hits + wider.hits, own.contexts + wider.contexts, spans, articles, read_as=read_as)
 
     def _read_hits(self, question: str, read_as: str, reader_input: str, resolution: Resolution, hits: list) -> Reading:
         first, rest = reading_plan(hits)
-        first += self.library.near_context(resolution, first)
-        spans = self._spans(reader_input, first)
+        articles = {loaded.document.id: loaded for loaded, _ in hits}
+        if near := self.library.near_context(resolution, first):
+            loaded, context = near
+            articles.setdefault(context.document_id, loaded)
+            first.append(context)
+        spans = self._spans(reader_input, first, articles)
         # Returned as it is only if nothing is left to read, or if confident enough to stop early.
-        reading = Reading(question, hits, first, spans, stopped_early=bool(rest), read_as=read_as)
+        reading = Reading(question, hits, first, spans, articles, stopped_early=bool(rest), read_as=read_as)
         settings = self.reader.settings
         if not rest or self.stop_early and reading.margin > settings.no_answer_threshold + settings.early_answer_margin:
             return reading
-        spans = spans_read_together(spans, self._spans(reader_input, rest), len(first))
-        return Reading(question, hits, first + rest, spans, read_as=read_as)
+        spans = spans_read_together(spans, self._spans(reader_input, rest, articles), len(first))
+        return Reading(question, hits, first + rest, spans, articles, read_as=read_as)
 
-    def _spans(self, question: str, contexts: list[Context]) -> list[Span]:
-        texts = [loaded.document.text[start:end] for loaded, start, end in contexts]
+    def _spans(self, question: str, contexts: list[Context], articles: dict[str, LoadedArticle]) -> list[Span]:
+        texts = [context.of(articles[context.document_id].document.text) for context in contexts]
         return self.reader.read(question, texts, top_k=SPANS_KEPT)
 
     def ask(self, question: str, document_id: str | None = None, *, history: Sequence[Turn] = ()) -> Answer:
@@ -189,20 +193,25 @@ class Assistant:
 def answer_from(reading: Reading, reader: Reader) -> Answer:
     """The answer ``reading`` gives: its best span if ``reader`` judges it an answer, with the
     next best as alternatives; else the closest sentence, declined."""
-    question, contexts, spans = reading.question, reading.contexts, reading.spans
+    question, spans = reading.question, reading.spans
     threshold = reader.settings.no_answer_threshold
     understood_as = reading.read_as if reading.read_as and reading.read_as != question else None
     if not spans:
         loaded, hit = reading.hits[0]
-        return _answer(question, loaded, None, near=hit.context_start, score=0.0, alternatives=(), understood_as=understood_as)
+        return _answer(question, loaded, None, near=hit.context.start, score=0.0, alternatives=(), understood_as=understood_as)
     best, *others = reading.candidates
-    alternatives = tuple(_alternative(span, contexts, threshold) for span in others[:MAX_ALTERNATIVES])
-    loaded, context_start, _ = contexts[best.context_index]
-    start, end = context_start + best.start, context_start + best.end
-    span = (start, end) if reader.is_answer(best) else None
-    answer = _answer(question, loaded, span, near=start, score=_confidence(best.margin, threshold),
-                     alternatives=alternatives, understood_as=understood_as)
+    alternatives = tuple(_alternative(span, reading, threshold) for span in others[:MAX_ALTERNATIVES])
+    found = _in_article(best, reading)
+    span = found if reader.is_answer(best) else None
+    answer = _answer(question, reading.articles[found.document_id], span, near=found.start,
+                     score=_confidence(best.margin, threshold), alternatives=alternatives, understood_as=understood_as)
     return replace(answer, read=_passages(reading, threshold))
+
+
+def _in_article(span: Span, reading: Reading) -> Context:
+    """Where ``span`` (found in one of the reading's contexts) is in its article."""
+    context = reading.contexts[span.context_index]
+    return Context(context.document_id, context.start + span.start, context.start + span.end)
 
 
 def _passages(reading: Reading, threshold: float) -> tuple[Passage, ...]:
@@ -212,48 +221,45 @@ def _passages(reading: Reading, threshold: float) -> tuple[Passage, ...]:
         if span.context_index not in best or span.margin > best[span.context_index].margin:
             best[span.context_index] = span
     return tuple(
-        Passage(loaded.document.text[start:end], start, end, loaded.document.id,
+        Passage(context.of(reading.articles[context.document_id].document.text), context,
                 best[i].text if i in best else "", _confidence(best[i].margin, threshold) if i in best else 0.0)
-        for i, (loaded, start, end) in enumerate(reading.contexts)
+        for i, context in enumerate(reading.contexts)
     )
 
 
-def _alternative(span: Span, contexts: list[Context], threshold: float) -> Alternative:
-    loaded, context_start, _ = contexts[span.context_index]
-    start, end = context_start + span.start, context_start + span.end
-    sentence_start, sentence_end = sentence_bounds(loaded.index, start, end)
+def _alternative(span: Span, reading: Reading, threshold: float) -> Alternative:
+    found = _in_article(span, reading)
+    loaded = reading.articles[found.document_id]
+    sentence_start, sentence_end = sentence_bounds(loaded.index, found.start, found.end)
     return Alternative(
         text=span.text,
         score=_confidence(span.margin, threshold),
         sentence=loaded.document.text[sentence_start:sentence_end],
-        start=start,
-        end=end,
+        span=found,
     )
 
 
 def _answer(
     question: str,
     loaded: LoadedArticle,
-    span: tuple[int, int] | None,
+    span: Context | None,
     near: int,
     score: float,
     alternatives: tuple[Alternative, ...],
     understood_as: str | None = None,
 ) -> Answer:
     """The answer ``span`` of the document, or (``span`` None) an abstention citing the sentence at ``near``."""
-    start, end = span if span else (near, near)
-    sentence_start, sentence_end = sentence_bounds(loaded.index, start, end)
+    start, end = (span.start, span.end) if span else (near, near)
+    sentence = Context(loaded.document.id, *sentence_bounds(loaded.index, start, end))
     text = loaded.document.text
     return Answer(
         question=question,
-        text=text[start:end] if span else "",
+        text=span.of(text) if span else "",
         score=score,
         answerable=span is not None,
-        sentence=text[sentence_start:sentence_end],
-        sentence_start=sentence_start,
-        sentence_end=sentence_end,
-        start=span[0] if span else None,
-        end=span[1] if span else None,
+        sentence=sentence.of(text),
+        span=span,
+        sentence_span=sentence,
         document_id=loaded.document.id,
         document_title=loaded.document.title,
         document_byline=loaded.document.byline,

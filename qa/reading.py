@@ -4,10 +4,10 @@ and how spans of different contexts compare. Plain data in, plain data out; no m
 >>> from types import SimpleNamespace as NS
 >>> sentences = [NS(start=0, end=10), NS(start=11, end=20), NS(start=21, end=30)]
 >>> article = NS(document=NS(id="a"), index=NS(sentences=sentences), search="a")
->>> hit = lambda first, last: NS(context_first=first, context_last=last, context_start=sentences[first].start, context_end=sentences[last].end)
+>>> hit = lambda first, last: NS(context_first=first, context_last=last, context=Context("a", sentences[first].start, sentences[last].end))
 >>> first, rest = reading_plan([(article, hit(0, 1)), (article, hit(1, 2))])
->>> [(start, end) for _, start, end in first], [(start, end) for _, start, end in rest]
-([(0, 20)], [(21, 30)])
+>>> first, rest
+([Context(document_id='a', start=0, end=20)], [Context(document_id='a', start=21, end=30)])
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import bisect
 import itertools
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
+from qa.answer import Context
 from qa.documents import Document
 from qa.reader import Span
 from qa.retrieval import Hit
@@ -38,26 +39,19 @@ class LoadedArticle(Protocol):
     def search(self) -> str: ...
 
 
-class Context(NamedTuple):
-    """A range of an article's text that the reader read: ``article.document.text[start:end]``."""
-
-    article: LoadedArticle
-    start: int
-    end: int
-
-
 @dataclass(frozen=True)
 class Reading:
     """What retrieval and the reader found for a question, before deciding to answer or abstain.
 
-    ``spans`` are best first; ``span.context_index`` indexes ``contexts``, each a (document,
-    start, end) range of the text that was read.
+    ``spans`` are best first; ``span.context_index`` indexes ``contexts``, the pieces of text
+    read, each of an article in ``articles`` (by id).
     """
 
     question: str
     hits: list[tuple[LoadedArticle, Hit]]
     contexts: list[Context]
     spans: list[Span]
+    articles: dict[str, LoadedArticle]
     # True when the top hits' spans were confident enough that the other hits were left unread.
     stopped_early: bool = False
     # The question the reader read: ``question``, or its beginning when it is longer than the reader takes.
@@ -89,15 +83,15 @@ class Reading:
         return self.best.margin if self.spans else float("-inf")
 
 
-def reading_plan(hits: list[tuple[LoadedArticle, Hit]]) -> tuple[list, list]:
-    """Reader contexts (document, start, end) in two rounds, so that no sentence is read twice:
-    the top hit of each search (one per article searched alone, one for the whole archive), then
-    the sentences of the other hits outside those, as runs of consecutive sentences of an article.
-    Hits come best first within each search."""
+def reading_plan(hits: list[tuple[LoadedArticle, Hit]]) -> tuple[list[Context], list[Context]]:
+    """Reader contexts in two rounds, so that no sentence is read twice: the top hit of each
+    search (one per article searched alone, one for the whole archive), then the sentences of the
+    other hits outside those, as runs of consecutive sentences of an article. Hits come best first
+    within each search."""
     leaders: dict[str, tuple[LoadedArticle, Hit]] = {}
     for loaded, hit in hits:
         leaders.setdefault(loaded.search, (loaded, hit))
-    first = [Context(loaded, hit.context_start, hit.context_end) for loaded, hit in leaders.values()]
+    first = [hit.context for _, hit in leaders.values()]
     read: dict[str, set[int]] = {}
     for loaded, hit in leaders.values():
         read.setdefault(loaded.document.id, set()).update(range(hit.context_first, hit.context_last + 1))
@@ -111,13 +105,13 @@ def reading_plan(hits: list[tuple[LoadedArticle, Hit]]) -> tuple[list, list]:
         # Consecutive numbers share number - position: one group per run.
         for _, run in itertools.groupby(enumerate(unread), key=lambda pair: pair[1] - pair[0]):
             run_numbers = [number for _, number in run]
-            rest.append(Context(loaded, sentences[run_numbers[0]].start, sentences[run_numbers[-1]].end))
+            rest.append(Context(document_id, sentences[run_numbers[0]].start, sentences[run_numbers[-1]].end))
     return first, rest
 
 
-def read_already(document_id: str, start: int, end: int, contexts: list[Context]) -> bool:
-    """True when one of ``contexts`` holds the text [start, end) of the document ``document_id``."""
-    return any(other.document.id == document_id and other_start <= start and end <= other_end for other, other_start, other_end in contexts)
+def read_already(context: Context, contexts: list[Context]) -> bool:
+    """True when one of ``contexts`` holds ``context``."""
+    return any(other.holds(context) for other in contexts)
 
 
 def spans_read_together(first: list[Span], more: list[Span], offset: int) -> list[Span]:

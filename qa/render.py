@@ -91,20 +91,21 @@ def quoted(answer: Answer) -> tuple[str, int | None]:
     "sentence" longer than ``MAX_QUOTED_CHARS`` (an article of one long line) is cut to the words
     around the answer, with an ellipsis at each cut end.
 
-    >>> long = Answer("Q", "noon", 1.0, True, "x " * 500 + "at noon " + "y " * 500, 0, 2008, 1003, 1007, "d", "T")
+    >>> from qa.answer import Context
+    >>> long = Answer("Q", "noon", 1.0, True, "x " * 500 + "at noon " + "y " * 500, Context("d", 1003, 1007), Context("d", 0, 2008), "d", "T")
     >>> text, start = quoted(long)
     >>> len(text) < 420 and "at noon" in text and text.startswith("…") and text.endswith("…"), start
     (True, 802)
     """
-    sentence = one_line(answer.sentence)
-    if len(sentence) <= MAX_QUOTED_CHARS or answer.sentence_start is None:
-        return sentence, answer.sentence_start
-    middle = (answer.start if answer.start is not None else answer.sentence_start) - answer.sentence_start
+    sentence, place = one_line(answer.sentence), answer.sentence_span
+    if len(sentence) <= MAX_QUOTED_CHARS or place is None:
+        return sentence, place.start if place else None
+    middle = (answer.span or place).start - place.start
     first = max(0, min(middle - MAX_QUOTED_CHARS // 2, len(sentence) - MAX_QUOTED_CHARS))
     last = first + MAX_QUOTED_CHARS
     first, last = _word_edge(sentence, first, -1), _word_edge(sentence, last, 1)
     cut = ("…" if first > 0 else "") + sentence[first:last] + ("…" if last < len(sentence) else "")
-    return cut, answer.sentence_start + first - (1 if first > 0 else 0)
+    return cut, place.start + first - (1 if first > 0 else 0)
 
 
 def _word_edge(text: str, at: int, step: int) -> int:
@@ -145,7 +146,7 @@ def reply_html(answer: Answer) -> str:
             f'<span class="qa-muted">confidence that it does: {answer.score:.0%}</span></p>{closest}'
             f"{source}{understood_html(answer)}</div>"
         )
-    marked = highlighted(sentence, sentence_start, [(answer.start, answer.end, "mark", "")])
+    marked = highlighted(sentence, sentence_start, [(answer.span.start, answer.span.end, "mark", "")])
     return (
         f'<div class="qa-reply"><p><strong class="qa-answer">{html.escape(one_line(answer.text))}</strong> '
         f'<span class="qa-muted">confidence {answer.score:.0%}</span></p>'
@@ -254,11 +255,11 @@ def article_html(document: Document, answer: Answer | None = None) -> str:
     if answer is not None and answer.citations:
         return _article_html(document, cited_sentences(answer))
     spans = []
-    if answer is not None and answer.sentence_start is not None:
+    if answer is not None and answer.sentence_span is not None:
         css_class = "cited" if answer.answerable else "cited closest"
-        spans.append((answer.sentence_start, answer.sentence_end, "mark", css_class))
-        if answer.answerable:
-            spans.append((answer.start, answer.end, "strong", ""))
+        spans.append((answer.sentence_span.start, answer.sentence_span.end, "mark", css_class))
+        if answer.span is not None:
+            spans.append((answer.span.start, answer.span.end, "strong", ""))
     return _article_html(document, [spans] if spans else [])
 
 
@@ -266,16 +267,18 @@ def cited_sentences(answer: Answer) -> list[list[tuple[int, int, str, str]]]:
     """The marks of an article-level answer: each cited sentence once, with a cited name inside it
     in bold (the first name cited there).
 
-    >>> from qa.answer import Citation
-    >>> cited_sentences(Answer("Who?", "A, B", 1.0, True, "", 0, 9, None, None, "d", "T", kind="people",
-    ...     citations=(Citation("A", 0, 1, 0, 9), Citation("B", 4, 5, 0, 9))))
+    >>> from qa.answer import Citation, Context
+    >>> sentence = Context("d", 0, 9)
+    >>> cited_sentences(Answer("Who?", "A, B", 1.0, True, "", None, sentence, "d", "T", kind="people",
+    ...     citations=(Citation("A", Context("d", 0, 1), sentence), Citation("B", Context("d", 4, 5), sentence))))
     [[(0, 9, 'mark', 'cited'), (0, 1, 'strong', '')]]
     """
     marks: dict[int, list[tuple[int, int, str, str]]] = {}
     for citation in answer.citations:
-        marks.setdefault(citation.sentence_start, [(citation.sentence_start, citation.sentence_end, "mark", "cited")])
-        if (citation.start, citation.end) != (citation.sentence_start, citation.sentence_end) and len(marks[citation.sentence_start]) == 1:
-            marks[citation.sentence_start].append((citation.start, citation.end, "strong", ""))
+        span, sentence = citation.span, citation.sentence_span
+        chain = marks.setdefault(sentence.start, [(sentence.start, sentence.end, "mark", "cited")])
+        if span != sentence and len(chain) == 1:
+            chain.append((span.start, span.end, "strong", ""))
     return [marks[start] for start in sorted(marks)]
 
 

@@ -42,7 +42,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount
 
-from qa.answer import Answer
+from qa.answer import Answer, Context
 from qa.config import PASTED_TITLE, WHOLE_ARCHIVE, AdmissionSettings
 from qa.conversation import Turn
 from qa.documents import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
@@ -84,6 +84,9 @@ class Alternative(BaseModel):
     answer: str
     score: float
     sentence: str
+    start: int
+    end: int
+    article_id: str
 
 
 class Citation(BaseModel):
@@ -147,13 +150,21 @@ def api_keys_from_environment() -> set[str]:
 def answer_out(answer: Answer) -> AnswerOut:
     return AnswerOut(
         question=answer.question, answer=answer.text, answerable=answer.answerable, score=answer.score,
-        sentence=answer.sentence, start=answer.start, end=answer.end, article_id=answer.document_id,
+        sentence=answer.sentence, start=answer.span and answer.span.start, end=answer.span and answer.span.end,
+        article_id=answer.document_id,
         article_title=answer.document_title, source=answer.source if answer.answerable else "",
         understood_as=answer.understood_as, kind=answer.kind,
-        alternatives=[Alternative(answer=a.text, score=a.score, sentence=a.sentence) for a in answer.alternatives],
-        citations=[Citation(text=c.text, start=c.start, end=c.end, article_id=c.document_id or answer.document_id) for c in answer.citations],
-        read=[PassageRead(text=p.text, start=p.start, end=p.end, article_id=p.document_id, best=p.best, score=p.score) for p in answer.read],
+        alternatives=[
+            Alternative(answer=a.text, score=a.score, sentence=a.sentence, **_place(a.span)) for a in answer.alternatives
+        ],
+        citations=[Citation(text=c.text, **_place(c.span)) for c in answer.citations],
+        read=[PassageRead(text=p.text, **_place(p.span), best=p.best, score=p.score) for p in answer.read],
     )
+
+
+def _place(span: Context) -> dict:
+    """Where a piece of an answer is, as the API's fields say it."""
+    return {"start": span.start, "end": span.end, "article_id": span.document_id}
 
 
 class Admission:
@@ -237,7 +248,7 @@ class Service:
         for turn in body.history:
             if turn.article_id is not None and not self.may_ask(owner, turn.article_id):
                 raise Problem(400, f"a history turn names an article you can't ask: {turn.article_id[:100]!r}")
-        history = [Turn(turn.question, turn.answer, None, turn.article_id) for turn in body.history]
+        history = [Turn(turn.question, turn.answer, document_id=turn.article_id) for turn in body.history]
         try:
             return answer_out(self.assistant.ask(body.question, document_id=article_id, history=history))
         except QAError as error:

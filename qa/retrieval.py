@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from qa.answer import Context
 from qa.chunking import Chunk
 from qa.config import RetrievalSettings
 from qa.embedding import TextEmbedder
@@ -25,16 +26,16 @@ from qa.store import DocumentIndex
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk and the reader context around it (``document.text[context_start:context_end]``)."""
+    """A retrieved chunk and the reader ``context`` around it: its sentences ``context_first`` to
+    ``context_last``."""
 
     chunk: Chunk
     score: float
     dense_rank: int | None
     bm25_rank: int | None
-    context_first: int  # first sentence of the context
+    context_first: int
     context_last: int
-    context_start: int
-    context_end: int
+    context: Context
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], rrf_k: int) -> dict[int, float]:
@@ -148,6 +149,5 @@ def hit_in(index: DocumentIndex, chunk_index: int, score: float, dense_rank: int
         bm25_rank=bm25_rank,
         context_first=first,
         context_last=last,
-        context_start=sentences[first].start,
-        context_end=sentences[last].end,
+        context=Context(index.document.id, sentences[first].start, sentences[last].end),
     )

@@ -89,7 +89,7 @@ def test_a_named_article_of_an_archive_is_asked_exactly_as_when_added_alone(tmp_
     alone.add(chess)
     for question in ("Who won the national chess championship?", "Where was the championship played?"):
         ours, theirs = over_archive.ask(question, document_id=chess.id), alone.ask(question, document_id=chess.id)
-        assert (ours.text, ours.start, ours.document_id) == (theirs.text, theirs.start, theirs.document_id)
+        assert (ours.text, ours.span) == (theirs.text, theirs.span)
         assert ours.score == pytest.approx(theirs.score, abs=1e-3)
 
 
@@ -121,16 +121,20 @@ def test_a_follow_up_is_read_in_the_conversations_article_first_and_a_new_topic_
     # On topic: answered from the bridge article alone, read as if it had been named.
     follow_up = assistant.read("When does construction start?", document_id, history=chat.turns)
     assert {loaded.search for loaded, _ in follow_up.hits} == {bridge}  # its own search, not the archive's
-    assert {loaded.document.id for loaded, _, _ in follow_up.contexts} == {bridge}
+    assert {context.document_id for context in follow_up.contexts} == {bridge}
     assert chat.ask("When does construction start?").text == "March"
     # A new topic: the bridge article has no confident answer, and the archive is searched with the
     # question alone, not pulled back to the bridge by the earlier turns.
     switch = assistant.read("How many ships waited offshore?", document_id, history=chat.turns)
     searches = [loaded.search for loaded, _ in switch.hits]
     assert searches[0] == bridge and "archive" in searches
-    assert switch.contexts[0][0].document.id == bridge
+    assert switch.contexts[0].document_id == bridge
     answer = chat.ask("How many ships waited offshore?")
     assert (answer.text, answer.document_title) == ("32", HEADLINES["harbour"])
+    # Each alternative and each passage read names its own article, wherever in the archive it is.
+    for piece in (*answer.alternatives, *answer.read):
+        assert piece.span.of(assistant.document(piece.span.document_id).text) == piece.text
+    assert len({passage.span.document_id for passage in answer.read}) > 1
 
 
 def test_the_whole_archive_is_ranked_by_weighted_scores(tmp_path, news_dir, embedder):

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qa.answer import Context
 from qa.conversation import (
     Conversation,
     Resolution,
@@ -16,7 +17,7 @@ from qa.conversation import (
     resolve,
 )
 
-SCANDAL = [Turn("who was involved in a scandal?", "Bo Xilai", 10, "doc")]
+SCANDAL = [Turn("who was involved in a scandal?", "Bo Xilai", Context("doc", 10, 18))]
 
 
 @pytest.mark.parametrize(
@@ -44,16 +45,16 @@ def test_the_query_carries_the_previous_turn_and_short_follow_ups_read_near_its_
     with_who = resolve("with who?", SCANDAL)
     assert with_who.question == "with who?"
     assert with_who.query == "with who? who was involved in a scandal? Bo Xilai"
-    assert (with_who.near, with_who.near_document_id) == (10, "doc")
+    assert with_who.near == Context("doc", 10, 18)
     standalone = resolve("What did the Communist Party decide about Chongqing?", SCANDAL)
     assert standalone.near is None
 
 
 def test_the_conversation_is_about_the_article_of_its_newest_answer():
     assert resolve("What did the Communist Party decide?", SCANDAL).article == "doc"
-    turns = [Turn("Who won the chess final?", "Tomas Berg", 40, "chess"), Turn("Who built the bridge?", "", None, "bridge")]
+    turns = [Turn("Who won the chess final?", "Tomas Berg", Context("chess", 40, 50)), Turn("Who built the bridge?", "", document_id="bridge")]
     assert resolve("How old is he?", turns).article == "chess"  # an abstention names no article
-    assert resolve("How old is he?", [Turn("Who won?", "Tomas Berg", 40, None)]).article is None
+    assert resolve("How old is he?", [Turn("Who won?", "Tomas Berg")]).article is None
 
 
 def test_beyond_the_conversations_article_a_question_is_searched_as_resolved_and_a_short_one_with_the_turn():
@@ -84,7 +85,7 @@ class RecordingAssistant:
         from types import SimpleNamespace
 
         self.histories.append(list(history))
-        return SimpleNamespace(text="Bo Xilai", start=3, document_id="doc")
+        return SimpleNamespace(text="Bo Xilai", span=Context("doc", 3, 11), document_id="doc")
 
 
 def test_a_conversation_keeps_its_turns_and_forgets_them_on_clear():
@@ -92,7 +93,7 @@ def test_a_conversation_keeps_its_turns_and_forgets_them_on_clear():
     chat = Conversation(assistant)
     chat.ask("who was involved?")
     chat.ask("when did he go?")
-    assert assistant.histories[0] == [] and assistant.histories[1] == [Turn("who was involved?", "Bo Xilai", 3, "doc")]
+    assert assistant.histories[0] == [] and assistant.histories[1] == [Turn("who was involved?", "Bo Xilai", Context("doc", 3, 11))]
     chat.clear()
     chat.ask("who?")
     assert assistant.histories[-1] == []
@@ -137,7 +138,7 @@ def test_a_question_that_stands_alone_is_read_and_searched_as_if_asked_first():
 
 
 def test_a_declined_turn_lends_no_names():
-    declined = [Turn("Who is the President of France?", "", None, "doc")]
+    declined = [Turn("Who is the President of France?", "", document_id="doc")]
     assert resolve("When did he arrive?", declined) == Resolution("When did he arrive?", "When did he arrive?", wider_query="When did he arrive?")
     assert antecedent(declined) is None
     # Behind a declined turn, the answered one before it is what "he" means.
@@ -173,7 +174,7 @@ def test_a_question_that_stands_alone_gets_its_own_answer_after_any_earlier_turn
         st.builds(Turn, st.sampled_from([q.question for q in seed_questions]), st.sampled_from(answers)), max_size=3
     ))
     document_id = seed_assistant.documents[0].id
-    turns = [Turn(turn.question, turn.answer, 0 if turn.answer else None, document_id) for turn in turns]
+    turns = [Turn(turn.question, turn.answer, Context(document_id, 0, len(turn.answer)) if turn.answer else None, document_id) for turn in turns]
     assert seed_assistant.ask(question, document_id, history=turns) == seed_assistant.ask(question, document_id)
 
 
@@ -214,7 +215,7 @@ def test_a_turn_about_another_article_lends_nothing(reader, embedder, tmp_path):
     assistant = Assistant(tmp_path, reader=reader, embedder=embedder)
     seed = assistant.add(seed_document()).id
     chess = assistant.add_text("Fifteen-year-old Tomas Berg won the national chess title in Oslo on Sunday.", "Chess")
-    earlier = [Turn("Who won the chess title?", "Tomas Berg", 16, chess.id)]
+    earlier = [Turn("Who won the chess title?", "Tomas Berg", Context(chess.id, 16, 26))]
     after = assistant.ask("When did he arrive in New Delhi?", seed, history=earlier)
     assert after == assistant.ask("When did he arrive in New Delhi?", seed)
     assert after.understood_as is None  # not "When did Tomas Berg arrive ...?"

@@ -39,11 +39,11 @@ def test_a_summary_is_the_lead_and_central_sentences_in_order_each_cited(tmp_pat
     answer = overview().answer("What is this about?", "summary", index)
     assert answer.answerable and answer.kind == "summary" and 2 <= len(answer.citations) <= 4
     assert answer.citations[0].text.startswith("Heavy rain flooded")  # the lead
-    starts = [c.start for c in answer.citations]
+    starts = [c.span.start for c in answer.citations]
     assert starts == sorted(set(starts))  # in the article's order, none twice
     for citation in answer.citations:
-        assert index.document.text[citation.start : citation.end] == citation.text
-        assert (citation.sentence_start, citation.sentence_end) == (citation.start, citation.end)
+        assert citation.span.of(index.document.text) == citation.text
+        assert citation.sentence_span == citation.span and citation.span.document_id == index.document.id
     assert not any(c.text.startswith("He said") for c in answer.citations)  # leans on what came before
     assert answer.text == " ".join(c.text for c in answer.citations)
 
@@ -136,9 +136,9 @@ def test_who_is_mentioned_lists_singh_and_austin_each_at_a_first_mention(seed_as
     assert "Rajnath Singh" in names and "Lloyd J Austin III" in names
     text = seed_assistant.documents[0].text
     for citation in answer.citations:  # cited where the article first says it, in any form
-        said = text[citation.start : citation.end]
+        said = citation.span.of(text)
         assert said.split()[-1] in citation.text.split() or said in citation.text
-        assert citation.sentence_start <= citation.start < citation.end <= citation.sentence_end
+        assert citation.sentence_span.holds(citation.span)
 
 
 def test_date_and_author_of_the_seed_are_not_said(seed_assistant):
@@ -169,17 +169,18 @@ def test_what_these_articles_are_about_lists_the_archives_most_central_articles(
     assert answer.kind == "archive_summary" and 1 <= len(answer.citations) <= 5
     by_id = {story.id: story for story in stories}
     for citation in answer.citations:  # each article's lead sentence, cited in that article
-        story = by_id[citation.document_id]
-        assert citation.document_title == story.title and story.text[citation.start : citation.end] == citation.text
-        assert citation.start == 0
-    assert len({c.document_id for c in answer.citations}) == len(answer.citations)
+        story = by_id[citation.span.document_id]
+        assert citation.document_title == story.title and citation.span.of(story.text) == citation.text
+        assert citation.span.start == 0
+    assert len({c.span.document_id for c in answer.citations}) == len(answer.citations)
 
 
 def test_asked_of_a_whole_archive_what_it_is_about_means_the_conversations_article(tmp_path):
+    from qa.answer import Context
     from qa.conversation import Turn
 
     assistant, stories = archive_assistant(tmp_path)
-    earlier = [Turn("Who won?", "Berg", 10, stories[2].id)]
+    earlier = [Turn("Who won?", "Berg", Context(stories[2].id, 10, 14))]
     answer = assistant.ask("What is it about?", "*", history=earlier)
     assert answer.kind == "summary" and answer.document_id == stories[2].id
     assert assistant.ask("What is it about?", "*").kind == "archive_summary"  # no article yet: the archive

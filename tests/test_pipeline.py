@@ -28,16 +28,18 @@ def test_ask_answers_over_the_seed_article():
     assert answer.answerable
     assert "partnerships" in answer.text or "high-tech cooperation" in answer.text
     document = qa.pipeline.default_assistant().document(answer.document_id)
-    assert document.text[answer.start : answer.end] == answer.text
-    assert document.text[answer.sentence_start : answer.sentence_end] == answer.sentence
+    assert answer.span.of(document.text) == answer.text and answer.span.document_id == document.id
+    assert answer.sentence_span.of(document.text) == answer.sentence
+    assert answer.sentence_span.holds(answer.span)
     assert answer.text in answer.sentence
     assert 0.5 < answer.score <= 1.0
     assert len(answer.alternatives) <= 3
     assert len({a.text for a in answer.alternatives}) == len(answer.alternatives)
     assert all(a.text != answer.text for a in answer.alternatives)
     # Why: the passages read, each an exact range of the article, the answer the best of one of them.
-    assert answer.read and all(document.text[p.start : p.end] == p.text for p in answer.read)
-    assert any(p.best == answer.text and p.score == answer.score and p.start <= answer.start < p.end for p in answer.read)
+    assert answer.read and all(p.span.of(document.text) == p.text for p in answer.read)
+    assert any(p.best == answer.text and p.score == answer.score and p.span.holds(answer.span) for p in answer.read)
+    assert all(a.span.of(document.text) == a.text and a.span.document_id == document.id for a in answer.alternatives)
     assert max(p.score for p in answer.read) == answer.score
 
 
@@ -90,7 +92,7 @@ def test_a_confident_answer_reads_only_the_top_hit(assistant, reader, embedder, 
     reading = assistant.read(question)
     assert reading.stopped_early and len(reading.hits) == 3
     _, top = reading.hits[0]
-    assert [(start, end) for _, start, end in reading.contexts] == [(top.context_start, top.context_end)]
+    assert reading.contexts == [top.context]
     settings = assistant.reader.settings
     assert reading.margin > settings.no_answer_threshold + settings.early_answer_margin
     every_hit = Assistant(tmp_path, reader=reader, embedder=embedder, stop_early=False)
@@ -103,13 +105,13 @@ def test_when_unsure_every_hit_is_read_each_sentence_once(assistant):
     question = "What is the capital of France?"
     reading = assistant.read(question)
     assert not reading.stopped_early
-    read = [position for _, start, end in reading.contexts for position in range(start, end)]
+    read = [position for context in reading.contexts for position in range(context.start, context.end)]
     assert len(read) == len(set(read))  # nothing read twice
     text = assistant.documents[0].text
-    in_hits = {p for _, hit in reading.hits for p in range(hit.context_start, hit.context_end)}
+    in_hits = {p for _, hit in reading.hits for p in range(hit.context.start, hit.context.end)}
     assert {p for p in in_hits if not text[p].isspace()} <= set(read)  # nothing of any hit left unread
     # Read in two rounds, the spans are those of one read of the same contexts (up to bf16 noise).
-    contexts = [text[start:end] for _, start, end in reading.contexts]
+    contexts = [context.of(text) for context in reading.contexts]
     best, best_at_once = reading.spans[0], assistant.reader.read(question, contexts)[0]
     assert (best.context_index, best.start, best.end) == (
         best_at_once.context_index, best_at_once.start, best_at_once.end
@@ -125,7 +127,7 @@ def test_early_answers_never_abstain_early():
 def test_abstention_shows_the_closest_sentence(assistant):
     answer = assistant.ask("What is the capital of France?")
     assert not answer.answerable
-    assert answer.text == "" and answer.start is None and answer.end is None
+    assert answer.text == "" and answer.span is None
     assert answer.sentence and answer.score < 0.5
 
 

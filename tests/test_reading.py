@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from qa.answer import Context
 from qa.library import LoadedArticle
 from qa.reader import Span
 from qa.reading import reading_plan, spans_read_together
@@ -16,13 +17,13 @@ def _fake_hits(document_id: str, windows: list[tuple[int, int]], in_archive: boo
     document, index = SimpleNamespace(id=document_id), SimpleNamespace(sentences=sentences)
     loaded = LoadedArticle(document, index, "archive" if in_archive else document_id)
     return [
-        (loaded, SimpleNamespace(context_first=a, context_last=b, context_start=10 * a, context_end=10 * b + 9))
+        (loaded, SimpleNamespace(context_first=a, context_last=b, context=Context(document_id, 10 * a, 10 * b + 9)))
         for a, b in windows
     ]
 
 
 def _ranges(contexts: list) -> list[tuple[str, int, int]]:
-    return [(loaded.document.id, start, end) for loaded, start, end in contexts]
+    return [(context.document_id, context.start, context.end) for context in contexts]
 
 
 def test_reading_plan_reads_top_hits_first_then_unread_runs():

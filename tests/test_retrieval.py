@@ -63,7 +63,8 @@ def test_a_hit_is_read_as_its_chunks_sentences(seed_index):
     sentences = seed_index.sentences
     assert (top.context_first, top.context_last) == (top.chunk.first, top.chunk.last)
     text = seed_index.document.text
-    assert text[top.context_start : top.context_end].startswith(sentences[top.context_first].text)
+    assert top.context.of(text).startswith(sentences[top.context_first].text)
+    assert top.context.document_id == seed_index.document.id
     assert top.dense_rank is not None and top.bm25_rank is not None
 
 
@@ -76,7 +77,7 @@ def test_real_retrieval_finds_the_answer_sentence_for_the_seed_questions(tmp_pat
     misses = []
     for question in answerable:
         hits = [hit for _, hit in retriever.search(index, question.question)]
-        context = " ".join(index.document.text[h.context_start : h.context_end] for h in hits)
+        context = " ".join(h.context.of(index.document.text) for h in hits)
         if not any(answer in context for answer in question.answers):
             misses.append(question.question)
     assert not misses, json.dumps(misses)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import ui
-from qa.answer import Alternative, Answer
+from qa.answer import Alternative, Answer, Context
 from qa.config import ServerSettings
 from qa.documents import Document
 from qa.library import seed_document
@@ -29,15 +29,16 @@ XSS_QUESTION = 'Who is the captain? <img src=x onerror="window.__xss=3">'
 BRIDGE_STORY = "The new bridge over the Tamar opened on 4 May. It cost 12 million euros to build."
 
 
-def answer_about(document: Document, span: str, sentence: str, **fields) -> Answer:
-    """An Answer citing ``span`` inside ``sentence`` of ``document`` (both found by search);
+def answer_about(document: Document, said: str, sentence: str, **fields) -> Answer:
+    """An Answer citing ``said`` inside ``sentence`` of ``document`` (both found by search);
     ``fields`` override any of its fields."""
     sentence_start = document.text.index(sentence)
-    start = document.text.index(span, sentence_start)
+    start = document.text.index(said, sentence_start)
     values = dict(
-        question="q", text=span, score=0.9, answerable=True, sentence=sentence,
-        sentence_start=sentence_start, sentence_end=sentence_start + len(sentence),
-        start=start, end=start + len(span), document_id=document.id, document_title=document.title,
+        question="q", text=said, score=0.9, answerable=True, sentence=sentence,
+        span=Context(document.id, start, start + len(said)),
+        sentence_span=Context(document.id, sentence_start, sentence_start + len(sentence)),
+        document_id=document.id, document_title=document.title,
     )
     return Answer(**{**values, **fields})
 
@@ -49,7 +50,7 @@ def test_article_and_reply_html_escape_everything():
     document = Document("x", XSS_TITLE, XSS_ARTICLE)
     answer = answer_about(
         document, "Maria Lopez", 'The captain is Maria Lopez <img src=x onerror="window.__xss=2">.',
-        alternatives=(Alternative("<script>x</script>", 0.2, "<i>s</i>", 0, 1),),
+        alternatives=(Alternative("<script>x</script>", 0.2, "<i>s</i>", Context("x", 0, 1)),),
     )
     for rendered in (
         ui.article_html(document, answer), ui.reply_html(answer), ui.question_html(XSS_QUESTION)
@@ -67,7 +68,7 @@ def test_reply_says_when_the_article_does_not_say():
     document = seed_document()
     sentence = document.text.split(". ")[0] + "."
     abstention = answer_about(
-        document, sentence, sentence, text="", answerable=False, start=None, end=None, score=0.1
+        document, sentence, sentence, text="", answerable=False, span=None, score=0.1
     )
     reply = ui.reply_html(abstention)
     assert "The article doesn't say." in reply and "<mark" not in reply
@@ -195,7 +196,8 @@ def test_api_ask_returns_the_answer_as_json(api):
     assert seed.text[answer["sentence_start"] : answer["sentence_end"]] == answer["sentence"]
     assert answer["document_id"] == seed.id and answer["document_title"] == seed.title
     assert 0.5 < answer["score"] <= 1
-    assert all({"answer", "score", "sentence", "start", "end"} <= set(a) for a in answer["alternatives"])
+    assert all({"answer", "score", "sentence", "start", "end", "document_id"} <= set(a) for a in answer["alternatives"])
+    assert all(seed.text[a["start"] : a["end"]] == a["answer"] for a in answer["alternatives"])
 
 
 def test_many_visitors_asking_at_once_get_the_answers_each_gets_alone(api):

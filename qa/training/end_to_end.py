@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from qa.answer import Context
 from qa.conversation import Turn, resolve
 from qa.decoding import QUOTES
 from qa.documents import Document, make_document_id
@@ -98,11 +99,13 @@ def unclean_answer_rate(answers: Iterable[str]) -> float:
     return sum(map(is_unclean, given)) / len(given) if given else 0.0
 
 
-def _gold_turn(question: Question, offset: int, document_id: str) -> Turn:
-    """A question and its first gold answer, as an earlier turn of a conversation."""
+def gold_turn(question: Question, offset: int, document_id: str) -> Turn:
+    """A question and its first gold answer (at ``offset`` + its start in the paragraph), as an
+    earlier turn of a conversation."""
     if not question.answers:
-        return Turn(question.question, "", None, document_id)
-    return Turn(question.question, question.answers[0], offset + question.answer_starts[0], document_id)
+        return Turn(question.question, "", document_id=document_id)
+    start = offset + question.answer_starts[0]
+    return Turn(question.question, question.answers[0], Context(document_id, start, start + len(question.answers[0])))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -153,7 +156,7 @@ class _Tally:
 
         for k in self.recall_ks:
             self.found[k] = self.found.get(k, 0) + any(own and holds(h.chunk.start, h.chunk.end) for own, h in hits[:k])
-        self.in_context += any(own and holds(h.context_start, h.context_end) for own, h in hits[: self.reader_hits])
+        self.in_context += any(own and holds(h.context.start, h.context.end) for own, h in hits[: self.reader_hits])
 
     def report(self, articles: int) -> EndToEndReport:
         count, answerable = len(self.questions), self.answerable
@@ -208,7 +211,7 @@ def evaluate_end_to_end(
                 found = assistant.library.retriever.search(index, query, top_k=max(recall_ks)) if question.answerable else []
                 tally.add(question, reading, answer, seconds, offset, [(True, hit) for _, hit in found])
                 if conversation:
-                    history.append(_gold_turn(question, offset, document.id))
+                    history.append(gold_turn(question, offset, document.id))
                 bar.update(1)
         bar.close()
     return tally.report(len(articles))
@@ -331,14 +334,14 @@ def evaluate_across_articles(
                 try:
                     answer = assistant.article_answer(question.question, history=history) or assistant.answer(reading)
                 except QuestionError:  # asked of the whole archive, the user is asked to name an article
-                    answer = replace(assistant.answer(reading), text="", answerable=False, start=None, end=None, document_id="")
+                    answer = replace(assistant.answer(reading), text="", answerable=False, span=None, document_id="")
                 seconds = time.perf_counter() - began
                 right += answer.document_id == document.id
                 query = resolve(question.question, history).query[:MAX_QUESTION_CHARS]
                 hits = retriever.search(archive, query, top_k=max(recall_ks)) if question.answerable else []
                 tally.add(question, reading, answer, seconds, offset, [(v.document.id == document.id, h) for v, h in hits])
                 if conversation:
-                    history.append(_gold_turn(question, offset, document.id))
+                    history.append(gold_turn(question, offset, document.id))
                 bar.update(1)
     count = len(tally.questions)
     return AcrossArticlesReport(
