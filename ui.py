@@ -84,12 +84,16 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
                     label="Chat", show_label=False, height=480, elem_id="chat", sanitize_html=True, latex_delimiters=[],
                     buttons=["copy"], placeholder=WELCOME,
                 )
+                # Typed into once the visit is restored (``page.restore``), which would otherwise
+                # replace a chat begun meanwhile with the saved one: a question asked in the page's
+                # first moments vanished from the chat on a busy server.
                 question = gr.Textbox(
                     label="Your question",
                     placeholder=f"e.g. {EXAMPLE_QUESTIONS[0]}",
                     max_lines=3,
                     max_length=MAX_QUESTION_CHARS,
                     elem_id="question",
+                    interactive=False,
                 )
                 with gr.Row():
                     ask_button = gr.Button("Ask", variant="primary", elem_id="ask", scale=3)

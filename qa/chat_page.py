@@ -190,10 +190,11 @@ class ChatPage:
         )
 
     def _question_helpers(self, document_id: str):
-        """The question box's placeholder and the suggested questions: the seed's for the archive."""
+        """The question box, open for typing, with its placeholder; the suggested questions: the
+        seed's for the archive."""
         document = self.default_document if document_id == WHOLE_ARCHIVE else self.assistant.document(document_id)
         examples = self.examples(document)
-        return gr.update(placeholder=f"e.g. {examples[0]}"), gr.update(samples=[[q] for q in examples])
+        return gr.update(placeholder=f"e.g. {examples[0]}", interactive=True), gr.update(samples=[[q] for q in examples])
 
     # --- questions ----------------------------------------------------------------------------
 

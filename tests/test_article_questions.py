@@ -31,6 +31,12 @@ ARTICLE_LEVEL = [
     ("What is the publication date?", "date"),
     ("Who wrote it?", "author"),
     ("ok, and who is this by?", "author"),
+    # A typo in a word the rules know ("mentioned", "organisations", "wrote", "byline", "article").
+    ("who's mentoined in the piece", "people"),
+    ("organisaitons?", "organisations"),
+    ("Who wroote this piece?", "author"),
+    ("bylien?", "author"),
+    ("which regions does the artcile cover", "places"),
 ]
 # Questions about one fact that use the same words: never taken for article-level ones.
 SPAN_LOOK_ALIKES = [
@@ -50,6 +56,14 @@ SPAN_LOOK_ALIKES = [
     "Who said the talks were productive?",
     "What is INDUS-X about?",
     "Tell me about him.",
+    # English words a typo away from words the rules know ("story", "place", "headline", "posted").
+    "What was the storm?",
+    "Which plane?",
+    "What was the deadline?",
+    "Who hosted?",
+    # A singular is no typo of its plural: one organisation, one location asked for.
+    "Which organisation?",
+    "What is the location?",
 ]
 
 
@@ -61,6 +75,15 @@ def test_article_level_phrasings_are_told(question, kind):
 @pytest.mark.parametrize("question", SPAN_LOOK_ALIKES)
 def test_a_question_about_one_fact_is_never_taken_for_one_about_the_article(question):
     assert article_question_kind(question) is None
+
+
+def test_one_typo_apart_is_one_letter_left_out_added_changed_or_two_swapped():
+    from qa.article_questions import one_typo_apart
+
+    assert all(one_typo_apart(a, b) for a, b in [("ponts", "points"), ("peice", "piece"), ("summery", "summary"),
+                                                 ("reporrter", "reporter"), ("points", "ponts")])
+    assert not any(one_typo_apart(a, b) for a, b in [("points", "points"), ("pionst", "points"), ("date", "dates2x"),
+                                                     ("summary", "sumary__")])
 
 
 def test_none_of_the_seed_questions_is_article_level(seed_questions):

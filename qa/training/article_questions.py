@@ -33,8 +33,8 @@ logger = logging.getLogger(__name__)
 PHRASINGS = Path(__file__).parent / "article_question_phrasings.json"
 SQUAD_NEGATIVES = 4000
 MAX_SPAN_FALSE_POSITIVES = 0.005
-C_GRID = (1.0, 3.0, 10.0)
-THRESHOLD_GRID = (0.5, 0.6, 0.7, 0.8, 0.9)
+C_GRID = (1.0, 3.0, 10.0, 30.0)
+THRESHOLD_GRID = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 
 OPENERS = ["", "", "", "please ", "can you ", "could you please ", "ok, ", "and ", "so ", "now "]
 REFERENCES = ["it", "this", "the article", "the story", "this piece", "the report", "the text", "this news", "the post"]
@@ -168,7 +168,7 @@ def train(squad_path: Path, output_dir: Path = CLASSIFIER_DIR, embedder: Embedde
             articles = unruled & (kinds != SPAN_KIND)
             false_positives = float(np.mean(predicted[spans] != SPAN_KIND))
             recall = float(np.mean(predicted[articles] == kinds[articles]))
-            logger.info("C=%s threshold=%.1f: recall %.3f, span false positives %.4f", c, threshold, recall, false_positives)
+            logger.info("C=%s threshold=%.2f: recall %.3f, span false positives %.4f", c, threshold, recall, false_positives)
             if false_positives <= MAX_SPAN_FALSE_POSITIVES and (best is None or recall > best["cv_recall"]):
                 best = {"C": c, "threshold": threshold, "cv_recall": recall, "cv_span_false_positives": false_positives}
     if best is None:
