@@ -161,7 +161,13 @@ class ChatPage:
         then, if an article was being indexed when the page was left, how that went, followed to
         its end as the upload that started it would have."""
         saved = visit(saved)
-        yield (*self._restored(saved), "", gr.update(visible=False), saved)
+        try:
+            restored = self._restored(saved)
+        except Exception:  # a saved visit tampered with: started afresh, the question box opened
+            logger.exception("restoring a visit failed")
+            saved = new_saved()
+            restored = self._restored(saved)
+        yield (*restored, "", gr.update(visible=False), saved)
         if not saved["job"]:
             return
         job_id, title = (list(saved["job"]) + ["", ""])[:2]

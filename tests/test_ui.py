@@ -107,6 +107,20 @@ def test_a_bad_upload_is_explained_and_changes_nothing(tmp_path, name, content, 
     assert assistant.documents == []
 
 
+def test_a_tampered_saved_visit_starts_afresh_with_the_question_box_open(tmp_path):
+    from conftest import HashingEmbedder
+
+    assistant = Assistant(tmp_path / "index", embedder=HashingEmbedder())
+    page = ui.ChatPage(assistant, assistant.add(seed_document()))
+    try:
+        for tampered in ({"library": 5}, {"library": [["x"]]}, {"selected": ["x"], "chat": "x"}):
+            choice, chat, _, question, _, status, _, saved = next(page.restore(tampered))
+            assert question["interactive"] is True  # the page's box opens only here
+            assert choice["value"] == seed_document().id and chat == [] and saved == ui.new_saved()
+    finally:
+        page.ingestor.close()
+
+
 def test_status_messages_show_quotes_as_typed():
     assert ui.markdown_text("Bob's *draft* #1") == "Bob's \\*draft\\* \\#1"
 
