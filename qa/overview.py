@@ -162,8 +162,8 @@ class Overview:
             chosen = main_point_sentences(centrality, sentences, _how_many(len(sentences), MAIN_POINTS_SENTENCES))
         else:
             chosen = summary_sentences(centrality, sentences, _how_many(len(sentences), SUMMARY_SENTENCES))
-        places = (Context(document.id, s.start, s.end) for s in (index.sentences[i] for i in chosen))
-        citations = tuple(Citation(place.of(document.text), place, place) for place in places)
+        places = ((s.text, Context(document.id, s.start, s.end)) for s in (index.sentences[i] for i in chosen))
+        citations = tuple(Citation(text, place, place) for text, place in places)
         separator = " " if kind == SUMMARY else "\n"
         return _answer(question, kind, document, separator.join(c.text for c in citations), citations)
 

@@ -150,7 +150,7 @@ def api_keys_from_environment() -> set[str]:
 def answer_out(answer: Answer) -> AnswerOut:
     return AnswerOut(
         question=answer.question, answer=answer.text, answerable=answer.answerable, score=answer.score,
-        sentence=answer.sentence, start=answer.span and answer.span.start, end=answer.span and answer.span.end,
+        sentence=answer.sentence, start=answer.span.start if answer.span else None, end=answer.span.end if answer.span else None,
         article_id=answer.document_id,
         article_title=answer.document_title, source=answer.source if answer.answerable else "",
         understood_as=answer.understood_as, kind=answer.kind,

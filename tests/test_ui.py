@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import HashingEmbedder
 
 import ui
 from qa.answer import Alternative, Answer, Context
@@ -108,8 +109,6 @@ def test_a_bad_upload_is_explained_and_changes_nothing(tmp_path, name, content, 
 
 
 def test_a_tampered_saved_visit_starts_afresh_with_the_question_box_open(tmp_path):
-    from conftest import HashingEmbedder
-
     assistant = Assistant(tmp_path / "index", embedder=HashingEmbedder())
     page = ui.ChatPage(assistant, assistant.add(seed_document()))
     try:
