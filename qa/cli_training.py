@@ -101,6 +101,15 @@ def add_training_commands(commands: argparse._SubParsersAction, training: Callab
     kinds.add_argument("--output-dir", type=Path, help="default: qa/models/article-questions")
     kinds.set_defaults(handler=training("train_article_questions"))
 
+    split = commands.add_parser(
+        "split-squad2-dev", help="squad2_dev_a by article: to train on, to calibrate on, to measure on",
+        argument_default=argparse.SUPPRESS,
+    )
+    split.add_argument("--output-dir", type=Path, required=True, help="where squad2_dev_a.<part>.json.gz go")
+    split.add_argument("--squad1-sample", type=int, metavar="N",
+                       help="also write N random questions of SQuAD 1.1 train (squad1_sample.json.gz)")
+    split.set_defaults(handler=training("split_squad2_dev"))
+
     onnx = commands.add_parser("export-onnx", help="ONNX graphs (int8) of the reader and the embedder")
     onnx.add_argument("--reader", type=Path, default=DEFAULT_READER_DIR, help="reader model directory")
     onnx.add_argument("--no-embedder", action="store_true", help="export the reader only")

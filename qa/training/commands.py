@@ -122,6 +122,17 @@ def export_reader(args: argparse.Namespace) -> int:
     return 0
 
 
+def split_squad2_dev(args: argparse.Namespace) -> int:
+    from qa.training.squad import SQUAD1_TRAIN
+    from qa.training.squad2_split import write_sample, write_split
+
+    for part, path in write_split(args.output_dir).items():
+        print(f"{part}: {path}")
+    if getattr(args, "squad1_sample", None):
+        print(f"SQuAD 1.1 sample: {write_sample(SQUAD1_TRAIN, args.output_dir / 'squad1_sample.json.gz', args.squad1_sample)}")
+    return 0
+
+
 def export_onnx(args: argparse.Namespace) -> int:
     from qa.training.onnx_export import export_embedder_onnx, export_reader_onnx
 
