@@ -20,6 +20,7 @@ from pathlib import Path
 
 from qa.config import PASTED_TITLE
 from qa.errors import DocumentError
+from qa.text import repaired
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 # Read from their bytes, in a child process with bounded time and memory (``qa.formats``).
@@ -92,9 +93,10 @@ def make_document_id(title: str, text: str) -> str:
 
 def document_from_text(text: str, title: str = PASTED_TITLE, source: str = "", meta: dict | None = None) -> Document:
     """A document from text in memory; raises DocumentError when there is nothing to read."""
+    title = repaired(title)
     if "\x00" in text:
         raise DocumentError(f"{title!r} looks like a binary file, not text")
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = repaired(text).replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         raise DocumentError(f"{title!r} is empty: there is no text to ask about")
     if len(text) > MAX_DOCUMENT_CHARS:

@@ -42,6 +42,7 @@ from qa.reading import (
     spans_read_together,
 )
 from qa.store import Corpus
+from qa.text import question_form
 from qa.versions import remove_incomplete
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,9 @@ def check_question(question: str) -> str:
     in a script the reader can't read."""
     if not isinstance(question, str) or not question.strip():
         raise QuestionError("Please type a question.")
-    question = " ".join(question.split())
+    question = question_form(question)
+    if not question.replace("\ufffd", "").strip():
+        raise QuestionError("Please type a question.")
     if len(question) > MAX_QUESTION_CHARS:
         raise QuestionError(
             f"That question is {len(question):,} characters long; please keep it under {MAX_QUESTION_CHARS:,}."

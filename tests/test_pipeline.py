@@ -222,6 +222,24 @@ def test_a_question_in_another_script_is_told_that_the_reader_understands_englis
         assistant.ask(question)
 
 
+@pytest.mark.parametrize("question", [
+    "When did \ud800 he arrive?",  # a lone surrogate: the tokenizer raised TypeError
+    "When did the US Defence Secretary arrive\udfff in New Delhi?",
+])
+def test_text_that_cannot_be_encoded_is_repaired(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.sentence.encode() and "\ud800" not in answer.question
+    with pytest.raises(QuestionError, match="Please type a question"):
+        assistant.ask("\ud800 \udc00")
+    document = assistant.add_text("The ferry \ud800 leaves at noon.", "Ferry \udc00")
+    assert document.text.encode() and assistant.ask("When does the ferry leave?", document.id).text == "noon"
+
+
+def test_fullwidth_latin_is_read_as_latin(assistant):
+    """NFKC: "Ｗｈｏ ｉｓ …" was refused as a foreign script."""
+    assert assistant.ask("Ｗｈｏ ｉｓ the US Defence Secretary?").text == assistant.ask("Who is the US Defence Secretary?").text
+
+
 def test_an_article_of_stop_words_is_searched_by_meaning(tmp_path, reader, embedder):
     assistant = Assistant(tmp_path, reader=reader, embedder=embedder)
     document = assistant.add_text("It is what it is. So it was, and so it will be.", "Stop words")
