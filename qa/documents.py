@@ -46,6 +46,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 MAX_CONTROL_SHARE = 0.01
 # A .txt file's first line is its title when it is a headline this short at most.
 MAX_HEADLINE_CHARS = 150
+# A PDF's or Word file's title that is a file's name, or a placeholder: what a printer or converter
+# writes in the file's details when it knows no title ("pdfsrc.html", "C:\\news\\story.docx",
+# "Microsoft Word - story.docx", "Untitled", the page's address): the article's first heading, when
+# it reads as one (``headline``), is its title instead.
+_FILE_NAME_TITLE = re.compile(
+    r"(^|[\\/ ])[^\\/]*\.(html?|xhtml|php|aspx?|jsp|pdf|docx?|odt|rtf|txt|md|tex|ps|xml)$|"
+    r"^(untitled|document ?\d*|microsoft word - .*|(https?|file)://\S*)$",
+    re.IGNORECASE,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -258,6 +267,8 @@ def document_from_bytes(data: bytes, name: str) -> Document:
         from qa.formats import read_paged
 
         found_title, text = read_paged(data, name, PAGED_SUFFIXES[suffix])
+        if not found_title or _FILE_NAME_TITLE.search(found_title.strip()):
+            found_title = headline(text) or ""
         return document_from_text(text, title=found_title or title, source=name)
     text = decode_text(data, name)
     meta: dict = {}

@@ -5,6 +5,7 @@ time and memory."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import threading
 import time
@@ -82,8 +83,9 @@ def test_a_pdf_of_thousands_of_pages_is_refused_with_the_limit():
         document_from_bytes(out.getvalue(), "pages.pdf")
 
 
-def pdf_of(objects: list[bytes]) -> bytes:
-    """A PDF file of ``objects`` (numbered from 1, the first its catalog), with its cross-reference table."""
+def pdf_of(objects: list[bytes], info: int | None = None) -> bytes:
+    """A PDF file of ``objects`` (numbered from 1, the first its catalog), with its cross-reference
+    table; ``info``: the number of the object holding its details (title, author)."""
     out, offsets = bytearray(b"%PDF-1.7\n"), []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
@@ -91,7 +93,8 @@ def pdf_of(objects: list[bytes]) -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    details = b" /Info %d 0 R" % info if info else b""
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, details, xref)
     return bytes(out)
 
 
@@ -115,6 +118,48 @@ def nested_pdf(depth: int) -> bytes:
     """A one-page PDF whose page names an object of ``depth`` arrays, one inside the next."""
     nested = b"[" * depth + b"]" * depth
     return pdf_of([*CATALOG, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Deep " + nested + b" >>"])
+
+
+def printed_pdf(title: bytes, lines: list[tuple[int, str]]) -> bytes:
+    """A one-page PDF of ``lines`` (type size, text), top to bottom in Helvetica, whose details
+    give ``title``."""
+    ops, top = [], 740
+    for size, text in lines:
+        ops.append(b"BT /F1 %d Tf 50 %d Td (%s) Tj ET" % (size, top, text.encode("latin-1")))
+        top -= size + 8 if size > 12 else 14
+    content = b"\n".join(ops)
+    return pdf_of([
+        *CATALOG,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Title (" + title + b") >>",
+    ], info=6)
+
+
+ROVER = [(24, "Rover Finds Ice on Mars"), (11, "The rover found water ice under the dust of a crater near the"),
+         (11, "north pole of the planet on Tuesday, its team said at a briefing."), (11, "They will drill again next week.")]
+
+
+@pytest.mark.parametrize("details_title", [b"pdfsrc.html", b"", b"file:///home/ana/pdfsrc.html", b"Microsoft Word - rover.docx"])
+def test_a_pdf_titled_with_a_file_name_is_titled_by_its_first_heading(tmp_path, capsys, details_title):
+    # Chromium prints a page without a <title> with its file's name as the PDF's title.
+    from qa.cli import main
+    from qa.documents import load_document
+
+    path = tmp_path / "printed.pdf"
+    path.write_bytes(printed_pdf(details_title, ROVER))
+    document = load_document(path)
+    assert document.title == "Rover Finds Ice on Mars"
+    assert paragraphs(document.text)[0] == "Rover Finds Ice on Mars"
+    assert main(["extract", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"] == "Rover Finds Ice on Mars"
+
+
+def test_a_pdfs_own_title_is_kept_and_without_a_heading_a_file_name_gives_way_to_the_files():
+    assert document_from_bytes(printed_pdf(b"Ice on Mars, at last", ROVER), "x.pdf").title == "Ice on Mars, at last"
+    body = ROVER[1:]  # no heading: the first paragraph is a sentence
+    assert document_from_bytes(printed_pdf(b"pdfsrc.html", body), "rover_story.pdf").title == "rover story"
 
 
 def zip_bomb_docx(unpacked_bytes: int) -> bytes:
