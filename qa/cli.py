@@ -34,8 +34,9 @@ def _assistant(args: argparse.Namespace):
     assistant = Assistant(reader=Reader(args.reader))
     if args.archive:
         assistant.use_archive(args.archive)
-    if args.doc or not args.archive:
-        assistant.add(load_article(args.doc) if args.doc else seed_document())
+    # Every --doc is asked: a question goes to them all, and the answer says which one it is from.
+    for path in args.doc or ([] if args.archive else [None]):
+        assistant.add(load_article(path) if path else seed_document())
     return assistant
 
 
@@ -70,9 +71,18 @@ def _ask(args: argparse.Namespace) -> int:
     return 0
 
 
-CHAT_HELP = """Ask a question about the article; follow-ups may refer to earlier answers ("When did he arrive?").
+def article_formats() -> str:
+    """The article files every command reads, as ``qa.documents`` defines them: ".txt, .md, …, .pdf or .docx"."""
+    from qa.documents import SUPPORTED_SUFFIXES
+
+    return f"{', '.join(SUPPORTED_SUFFIXES[:-1])} or {SUPPORTED_SUFFIXES[-1]}"
+
+
+def chat_help() -> str:
+    return f"""Ask a question about the article; follow-ups may refer to earlier answers ("When did he arrive?").
   /new            forget the conversation: the next question is a first question
-  /article PATH   ask another article (.txt, .md or .html), in a new conversation
+  /article PATH   ask another article, in a new conversation
+                  (a {article_formats()} file, or an http(s) link)
   /help           this list
   /quit           leave (so do an empty line and Ctrl-D)"""
 
@@ -85,7 +95,8 @@ def _chat(args: argparse.Namespace) -> int:
 
     assistant = _assistant(args)
     conversation = Conversation(assistant)
-    title = assistant.documents[0].title if assistant.documents else f"the {len(assistant.archive):,} articles of {args.archive}"
+    titles = "; ".join(document.title for document in assistant.documents)
+    title = titles or f"the {len(assistant.archive):,} articles of {args.archive}"
     print(f"Asking about: {title}. /help for the commands; an empty line or Ctrl-D to leave.")
     while True:
         try:
@@ -98,12 +109,14 @@ def _chat(args: argparse.Namespace) -> int:
             if not line or command == "/quit":
                 return 0
             if command == "/help":
-                print(CHAT_HELP)
+                print(chat_help())
             elif command == "/new":
                 conversation.clear()
                 print("New conversation.")
+            elif command == "/article" and not argument.strip():
+                print("/article needs the article to ask: /article PATH (a file, or an http(s) link)")
             elif command == "/article":
-                document = assistant.add(load_article(argument.strip() or "?"))
+                document = assistant.add(load_article(argument.strip()))
                 conversation = Conversation(assistant, document.id)
                 print(f"Asking about: {document.title}.")
             elif command.startswith("/"):
@@ -234,13 +247,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = with_reader(commands.add_parser("ask", help="answer one question"))
     ask.add_argument("question")
-    ask.add_argument("--doc", help="article: a .txt, .md or .html file, or an http(s) link; default: the INDUS-X seed")
+    ask.add_argument("--doc", action="append", help=f"article: a {article_formats()} file, or an http(s) link; "
+                     "repeat it to ask several (the answer says which it is from); default: the INDUS-X seed")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("--archive", type=Path, help="ask the whole archive built there (qa index --archive)")
     ask.set_defaults(handler=_ask)
 
     chat = with_reader(commands.add_parser("chat", help="a conversation in the terminal"))
-    chat.add_argument("--doc", help="article: a .txt, .md or .html file, or an http(s) link; default: the INDUS-X seed")
+    chat.add_argument("--doc", action="append", help=f"article: a {article_formats()} file, or an http(s) link; "
+                      "repeat it to ask several; default: the INDUS-X seed")
     chat.add_argument("--archive", type=Path, help="ask the whole archive built there (qa index --archive)")
     chat.set_defaults(handler=_chat)
 

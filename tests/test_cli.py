@@ -45,6 +45,33 @@ def test_ask_own_document_and_chat(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.slow
+def test_ask_with_several_docs_asks_them_all_and_says_which_answered(tmp_path, capsys):
+    bridge = tmp_path / "a.txt"
+    bridge.write_text("Bridge opens\n\nThe new bridge over the river opened on 4 May. It cost 12 million euros.")
+    ferry = tmp_path / "b.html"
+    ferry.write_text("<html><head><title>Ferry returns</title></head><body><p>The ferry to the island sailed "
+                     "again on Tuesday after a storm kept it in port for a week.</p></body></html>")
+    for question, answer, title in [("How much did the bridge cost?", "12 million euros", "Bridge opens"),
+                                    ("When did the ferry sail again?", "Tuesday", "Ferry returns")]:
+        assert main(["ask", question, "--doc", str(bridge), "--doc", str(ferry)]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(answer) and f"from {title}" in out, out
+
+
+@pytest.mark.slow
+def test_chat_says_how_to_use_article_and_its_help_lists_every_format(capsys, monkeypatch):
+    from qa.documents import SUPPORTED_SUFFIXES
+
+    lines = iter(["/help", "/article", "/article   ", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    help_text = out[out.index("/new"):out.index("/quit")]
+    assert all(suffix in help_text for suffix in SUPPORTED_SUFFIXES)
+    assert out.count("/article needs the article to ask: /article PATH") == 2 and "no such file" not in out
+
+
+@pytest.mark.slow
 def test_index_command(tmp_path, capsys):
     index_dir = tmp_path / "index"
     assert main(["index", str(SEED_ARTICLE), "--index-dir", str(index_dir)]) == 0
