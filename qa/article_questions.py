@@ -247,6 +247,38 @@ def one_typo_apart(a: str, b: str) -> bool:
     return shorter[first:] == longer[first + 1 :]
 
 
+_NUMBER_WORDS = {word: n for n, word in enumerate(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen".split(), start=1)}
+_COUNTED = r"sentences?|lines?|points?|takeaways?|bullets?|things|facts|highlights|ideas|items|bits|insights|findings"
+# "in 3 sentences", "five key takeaways", "a two-sentence summary", "the 2 most important points", "top 3":
+# a number before what is counted, up to two words between them (none of them "of", "in", ...).
+_COUNT = re.compile(
+    rf"\b(?:top\s+(\d{{1,3}}|{'|'.join(_NUMBER_WORDS)})\b|(\d{{1,3}}|{'|'.join(_NUMBER_WORDS)})[\s-]+"
+    rf"(?:(?!(?:of|in|or|and|to|the|a|an|from|for|about|on|with)\b)[a-z]+[\s-]+){{0,2}}?(?:{_COUNTED})\b)"
+)
+# "in a sentence or two": at most that many (as "in 2 or 3 sentences" is 3).
+_OR_MORE = re.compile(rf"\b(?:a|an|one)\s+(?:sentence|line|point)\s+or\s+(\d{{1,3}}|{'|'.join(_NUMBER_WORDS)})\b")
+# "in a sentence", "in a single line", "a one-liner", "one sentence": one.
+_ONE = re.compile(r"\b(?:(?:a|an)\s+(?:single\s+|short\s+|quick\s+)?(?:sentence|line)|one[\s-]?liner|single\s+(?:sentence|line))\b")
+
+
+def count_asked(question: str) -> int | None:
+    """How many sentences or points ``question`` asks for ("in one sentence", "3 main points",
+    "top five takeaways"), or None where it names no number.
+
+    >>> [count_asked(q) for q in ["Summarize it in one sentence", "Give me the 3 main points", "tl;dr in a line",
+    ...  "What are the five key takeaways?", "a two-sentence summary please", "in a sentence or two", "Summarize it",
+    ...  "In a few sentences?"]]
+    [1, 3, 1, 5, 2, 2, None, None]
+    """
+    text = question.lower().replace("’", "'")
+    if found := _OR_MORE.search(text) or _COUNT.search(text):
+        number = next(group for group in found.groups() if group)
+        count = int(number) if number.isdigit() else _NUMBER_WORDS[number]
+        return count or None
+    return 1 if _ONE.search(text) else None
+
+
 def _refined(kind: str, content: set[str], text: str) -> str | None:
     if kind == SUMMARY and re.search(r"\bwho\b", text):  # "Who is it about?" asks for people
         return PEOPLE

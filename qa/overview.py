@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from qa.answer import SUMMARY, Answer, Citation, Context
-from qa.article_questions import ARCHIVE_SUMMARY, AUTHOR, DATE, ENTITY_KINDS, MAIN_POINTS
+from qa.article_questions import ARCHIVE_SUMMARY, AUTHOR, DATE, ENTITY_KINDS, MAIN_POINTS, count_asked
 from qa.centrality import MAX_EMBEDDED_SENTENCES, sentence_centrality
 from qa.documents import Document
 from qa.entities import LABELS, MAX_CHARS, EntityFinder
@@ -158,10 +158,12 @@ class Overview:
             return self._names(question, kind, index)
         centrality = self.centrality(index)
         sentences = [sentence.text for sentence in index.sentences]
+        # As many as the question asks for ("in one sentence", "the 3 main points"), else by the article's length.
+        asked = count_asked(question)
         if kind == MAIN_POINTS:
-            chosen = main_point_sentences(centrality, sentences, _how_many(len(sentences), MAIN_POINTS_SENTENCES))
+            chosen = main_point_sentences(centrality, sentences, asked or _how_many(len(sentences), MAIN_POINTS_SENTENCES))
         else:
-            chosen = summary_sentences(centrality, sentences, _how_many(len(sentences), SUMMARY_SENTENCES))
+            chosen = summary_sentences(centrality, sentences, asked or _how_many(len(sentences), SUMMARY_SENTENCES))
         places = ((s.text, Context(document.id, s.start, s.end)) for s in (index.sentences[i] for i in chosen))
         citations = tuple(Citation(text, place, place) for text, place in places)
         separator = " " if kind == SUMMARY else "\n"

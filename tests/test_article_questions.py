@@ -86,6 +86,21 @@ def test_one_typo_apart_is_one_letter_left_out_added_changed_or_two_swapped():
                                                      ("summary", "sumary__")])
 
 
+@pytest.mark.parametrize(("question", "count"), [
+    ("Summarize it in one sentence", 1), ("Summarise the story in a single sentence.", 1), ("tl;dr in a line", 1),
+    ("Give me a one-liner", 1), ("one-sentence summary please", 1), ("Summarize the article in two sentences", 2),
+    ("Summarize it in 3 sentences", 3), ("What are the five key takeaways?", 5), ("top 3 points?", 3),
+    ("What are the 2 most important points?", 2), ("Sum it up in ten lines", 10),
+    ("Summarise it in a sentence or two.", 2), ("Summarize it in 2 or 3 sentences", 3),
+    ("Summarize it", None), ("What are the main points?", None), ("Summarize it in a few sentences", None),
+    ("What is one of the main points?", None),
+])
+def test_the_number_of_sentences_or_points_asked_for_is_read(question, count):
+    from qa.article_questions import count_asked
+
+    assert count_asked(question) == count
+
+
 def test_none_of_the_seed_questions_is_article_level(seed_questions):
     assert [q.question for q in seed_questions if article_question_kind(q.question)] == []
 

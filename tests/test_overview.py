@@ -54,6 +54,17 @@ def test_main_points_are_central_sentences_none_repeating_another(tmp_path):
     assert str(answer).splitlines() == [f"- {c.text}" for c in answer.citations]
 
 
+@pytest.mark.parametrize(("question", "kind", "count"), [
+    ("Summarize it in one sentence", "summary", 1), ("Summarize it in 3 sentences", "summary", 3),
+    ("What are the four main points?", "main_points", 4), ("Give me the main point in a single sentence", "main_points", 1),
+])
+def test_a_summary_or_main_points_have_as_many_sentences_as_asked(tmp_path, question, kind, count):
+    answer = overview().answer(question, kind, index_of(tmp_path))  # six sentences: two by default
+    assert len(answer.citations) == count
+    if kind == "summary":
+        assert answer.citations[0].text.startswith("Heavy rain flooded")  # the lead, first
+
+
 def test_date_and_author_come_from_the_pages_details_or_the_article_doesnt_say(tmp_path):
     index = index_of(tmp_path / "a", author="Karen Holm", date="2024-10-21")
     assert overview().answer("Who wrote it?", "author", index).text == "Karen Holm"
@@ -158,6 +169,13 @@ def test_a_medium_someone_posts_on_is_no_person_named_or_not():
     found = EntityFinder().names("media", text)
     assert {m.name for m in found if m.label == "PERSON"} == {"Rajnath Singh", "Jim Hale", "Ana Silva", "Tom Berg"}
     assert {"Koo", "Parler", "Twitter"} <= {m.name for m in found if m.label == "ORG"}
+
+
+def test_summarize_it_in_one_sentence_is_one_sentence_on_the_seed(seed_assistant):
+    answer = seed_assistant.ask("Summarize it in one sentence")
+    assert answer.kind == "summary" and len(answer.citations) == 1 and answer.text == answer.citations[0].text
+    assert answer.citations[0].span.start == 0  # the lead
+    assert len(seed_assistant.ask("What are the five main points?").citations) == 5
 
 
 def test_date_and_author_of_the_seed_are_not_said(seed_assistant):
