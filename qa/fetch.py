@@ -13,6 +13,10 @@ between a check and the connection reaches an internal address.
 Traceback (most recent call last):
 ...
 qa.errors.DocumentError: only http and https links can be read, not ftp://example.com/a.txt
+>>> check_link("not a url")
+Traceback (most recent call last):
+...
+qa.errors.DocumentError: 'not a url' is not a link: give one that starts with https:// or http://
 """
 
 from __future__ import annotations
@@ -70,6 +74,8 @@ def check_link(link: str) -> str:
     if len(link) > MAX_LINK_CHARS:
         raise DocumentError(f"that link is {len(link):,} characters long; links up to {MAX_LINK_CHARS:,} can be read")
     parts = urlsplit(link)
+    if not parts.scheme:  # "not a url", "example.com/story": said as such, not as a scheme refused
+        raise DocumentError(f"{link[:200]!r} is not a link: give one that starts with https:// or http://")
     if parts.scheme.lower() not in ("http", "https"):
         raise DocumentError(f"only http and https links can be read, not {link[:200]}")
     if not parts.hostname:

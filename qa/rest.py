@@ -9,6 +9,11 @@
   ``GET /v1/articles``; ``DELETE /v1/articles/{id}``;
 - ``GET /healthz`` (the process answers) and ``GET /readyz`` (the models are loaded).
 
+Text that can't be encoded (a lone surrogate, ``"\\ud800"`` in JSON) is repaired at the door
+(``qa.text.repaired``: U+FFFD in its place) and in every response, so it is answered, or refused
+with a sentence, like any other text. The documentation pages' scripts are served from an
+installed package (``fastapi_offline``), not a CDN: ``/v1/docs`` and ``/v1/redoc`` work offline.
+
 Questions are answered in the server's worker threads, not through the page's queue. At most
 ``in_flight`` are answered at once and ``waiting`` more wait, each at most ``wait_s``
 (``qa.config.AdmissionSettings``); beyond that a request is told at once (503 with ``Retry-After``)
@@ -25,9 +30,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import json
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
@@ -37,7 +44,8 @@ from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount
@@ -47,15 +55,47 @@ from qa.config import PASTED_TITLE, WHOLE_ARCHIVE, AdmissionSettings
 from qa.conversation import Turn
 from qa.documents import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 from qa.errors import QAError
-from qa.fetch import MAX_LINK_CHARS
+from qa.fetch import MAX_LINK_CHARS, check_link
 from qa.ingest import DONE, IngestJob, Ingestor
 from qa.pipeline import MAX_QUESTION_CHARS, Assistant
+from qa.text import repaired
 
 logger = logging.getLogger(__name__)
 
 MAX_HISTORY_TURNS = 50
 MAX_ANSWER_CHARS = 10_000
 MAX_FORM_TEXT_CHARS = 1_000_000  # finished jobs stay readable, oldest forgotten first
+# The owner of a call to the page's /ask from another machine on a server without keys: the page
+# answers whoever reaches it, so /ask does too, but only of what every visitor may ask.
+ANYONE = "anyone"
+
+
+def _repaired(value: object) -> object:
+    r"""A request's string with what can't be encoded replaced (anything else as it is, for the
+    schema to judge): pydantic refuses a lone surrogate outright, and its refusal, echoing the
+    input, could not be encoded either.
+
+    >>> _repaired("Who \ud800?") == "Who \ufffd?", _repaired(5)
+    (True, 5)
+    """
+    return repaired(value) if isinstance(value, str) else value
+
+
+Text = Annotated[str, BeforeValidator(_repaired)]
+
+
+class RepairedJSONResponse(JSONResponse):
+    r"""JSON that can always be sent: a string that can't be encoded, wherever it is (an echoed
+    input, a key a request made up), is repaired rather than failing the whole response, which
+    left a 500 and a reset connection.
+
+    >>> RepairedJSONResponse({"error": "k\udc00"}).body == '{"error":"k\ufffd"}'.encode()
+    True
+    """
+
+    def render(self, content: object) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+        return repaired(text).encode("utf-8")
 
 
 class Problem(Exception):
@@ -66,17 +106,27 @@ class Problem(Exception):
         self.status, self.message, self.headers = status, message, headers or {}
 
 
-class HistoryTurn(BaseModel):
+class RequestBody(BaseModel):
+    """A request's JSON object, its keys repaired as its strings are (``Text``): a key that can't be
+    encoded is then refused by name, as any unknown key is."""
+
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(max_length=MAX_QUESTION_CHARS)
-    answer: str = Field(max_length=MAX_ANSWER_CHARS)
-    article_id: str | None = Field(None, description="the article this answer came from, when the question asked an archive")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _repaired_keys(cls, value: object) -> object:
+        return {_repaired(key): item for key, item in value.items()} if isinstance(value, dict) else value
 
 
-class AskRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
-    article_id: str | None = Field(None, description='an article id, "*" for the whole archive; none: the seed article')
+class HistoryTurn(RequestBody):
+    question: Text = Field(max_length=MAX_QUESTION_CHARS)
+    answer: Text = Field(max_length=MAX_ANSWER_CHARS)
+    article_id: Text | None = Field(None, description="the article this answer came from, when the question asked an archive")
+
+
+class AskRequest(RequestBody):
+    question: Text = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    article_id: Text | None = Field(None, description='an article id, "*" for the whole archive; none: the seed article')
     history: list[HistoryTurn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS, description="earlier turns, oldest first")
 
 
@@ -216,13 +266,34 @@ class Service:
 
     def owner(self, request: Request) -> str:
         """Who is asking: their API key's digest, or "local" on a server without keys (this machine only)."""
+        return self.owner_of(request.headers, request.client.host if request.client else "")
+
+    def page_api_owner(self, headers: Mapping[str, str], host: str) -> str:
+        """Who calls the page's ``/ask`` (``qa.chat_page.ChatPage.api_ask``): as for /v1, with keys
+        configured a key names the owner and a call without one is refused (Problem 401); without
+        keys, a call from another machine is ``ANYONE``, since the page answers it anyway.
+
+        >>> service = Service.__new__(Service); service.api_keys = {"k"}
+        >>> service.page_api_owner({"authorization": "Bearer k"}, "203.0.113.7") == service.owner_of({"x-api-key": "k"}, "")
+        True
+        >>> service.api_keys = set(); service.page_api_owner({}, "203.0.113.7"), service.page_api_owner({}, "127.0.0.1")
+        ('anyone', 'local')
+        """
+        try:
+            return self.owner_of(headers, host)
+        except Problem as refused:
+            if refused.status == 403:
+                return ANYONE
+            raise
+
+    def owner_of(self, headers: Mapping[str, str], host: str) -> str:
+        """The owner that a request's ``headers`` and client ``host`` name (Problem 401 or 403 if none)."""
         if self.api_keys:
-            header = request.headers.get("authorization", "")
-            key = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else request.headers.get("x-api-key", "")
+            header = headers.get("authorization", "")
+            key = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else headers.get("x-api-key", "")
             if not any(hmac.compare_digest(key.encode(), known.encode()) for known in self.api_keys):
                 raise Problem(401, "name an API key: Authorization: Bearer KEY")
             return hashlib.sha256(key.encode()).hexdigest()[:16]
-        host = request.client.host if request.client else ""
         try:
             local = ipaddress.ip_address(host).is_loopback
         except ValueError:
@@ -232,6 +303,9 @@ class Service:
         return "local"
 
     def may_ask(self, owner: str, article_id: str) -> bool:
+        """True if ``owner`` may ask ``article_id``: the default article, the archive and its
+        articles are everyone's; an upload is its owner's alone. A page visitor's upload is no
+        one's here (the page keeps it for the browser that brought it): no API call reaches it."""
         archive = self.assistant.archive
         return (
             article_id == self.default_article
@@ -260,8 +334,9 @@ class Service:
         given = [name for name, value in (("file", file), ("text", text), ("url", url)) if value]
         if len(given) != 1:
             raise Problem(400, "give one of: file, text or url")
+        text, title, url = (None if value is None else repaired(value) for value in (text, title, url))
         if file is not None:
-            name = Path(file.filename or "article.txt").name
+            name = repaired(Path(file.filename or "article.txt").name)
             if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
                 raise Problem(415, f"{name}: unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}")
             data = file.file.read(MAX_FILE_BYTES + 1)
@@ -271,6 +346,10 @@ class Service:
         elif text is not None:
             job = self.ingestor.submit_text(text, (title or "").strip() or PASTED_TITLE, owner)
         else:
+            try:  # refused here, with its reason, rather than a job that fails later
+                url = check_link(url)
+            except QAError as error:
+                raise Problem(400, str(error)) from None
             job = self.ingestor.submit_link(url, owner)
         threading.Thread(target=self._finish, args=(job,), name=f"api-job-{job.id[:8]}", daemon=True).start()
         return self.job_out(job)
@@ -313,27 +392,32 @@ class Service:
 
 def create_app(service: Service) -> FastAPI:
     """The /v1 application (mounted at /v1 by ``qa serve``; its schema at /v1/docs)."""
-    app = FastAPI(title="article-qa", version="1", summary="Questions answered from news articles, as exact spans.")
+    # The documentation pages' scripts and styles come from the installed fastapi_offline package
+    # (at /v1/static-offline-docs), not a CDN: FastAPI's own pages were blank offline.
+    app = FastAPIOffline(
+        title="article-qa", version="1", summary="Questions answered from news articles, as exact spans.",
+        default_response_class=RepairedJSONResponse,
+    )
 
     @app.exception_handler(Problem)
     def problem(_: Request, error: Problem) -> JSONResponse:
-        return JSONResponse({"error": error.message}, status_code=error.status, headers=error.headers)
+        return RepairedJSONResponse({"error": error.message}, status_code=error.status, headers=error.headers)
 
     @app.exception_handler(StarletteHTTPException)
     def http_problem(_: Request, error: StarletteHTTPException) -> JSONResponse:
         if "exceeded maximum size" in str(error.detail):  # the multipart parser's limit on a form field
-            return JSONResponse({"error": "a form field takes 1 MB at most: send a longer text as a .txt file"}, status_code=413)
-        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code, headers=error.headers)
+            return RepairedJSONResponse({"error": "a form field takes 1 MB at most: send a longer text as a .txt file"}, status_code=413)
+        return RepairedJSONResponse({"error": str(error.detail)}, status_code=error.status_code, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
     def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(str(part) for part in e['loc'][1:]) or 'body'}: {e['msg']}" for e in error.errors()[:5])
-        return JSONResponse({"error": problems, "detail": jsonable_encoder(error.errors())}, status_code=422)
+        problems = "; ".join(_problem(e) for e in error.errors()[:5])
+        return RepairedJSONResponse({"error": problems, "detail": jsonable_encoder(error.errors())}, status_code=422)
 
     @app.exception_handler(Exception)
     def unexpected(_: Request, error: Exception) -> JSONResponse:
         logger.error("an API request failed", exc_info=error)
-        return JSONResponse({"error": "internal error: it has been logged"}, status_code=500)
+        return RepairedJSONResponse({"error": "internal error: it has been logged"}, status_code=500)
 
     owner_of = Depends(service.owner)  # a default, not an annotation: the annotations here are strings
     errors = {status: {"model": Error} for status in (400, 401, 403, 404, 405, 413, 415, 503)}
@@ -367,6 +451,20 @@ def create_app(service: Service) -> FastAPI:
         service.delete(owner, article_id)
 
     return app
+
+
+def _problem(error: dict) -> str:
+    """One of a request's validation errors, as a sentence that says what to change.
+
+    >>> _problem({"loc": ("body", "file"), "msg": "Value error, Expected UploadFile, received: <class 'str'>"})
+    'file: send a file, with its name (curl -F file=@story.txt), or the article as text'
+    >>> _problem({"loc": ("body", "question"), "msg": "Field required"})
+    'question: Field required'
+    """
+    where = ".".join(str(part) for part in error["loc"][1:]) or "body"
+    if where == "file" and "Expected UploadFile" in error["msg"]:  # a file part sent without a file name
+        return "file: send a file, with its name (curl -F file=@story.txt), or the article as text"
+    return f"{where}: {error['msg']}"
 
 
 def add_to(app: FastAPI, service: Service) -> None:
