@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 SPAN = "span"
 SUMMARY = "summary"  # its citations read as one paragraph; those of other kinds as a list
+VERDICT = "verdict"  # a yes/no question or a claim checked: ``Answer.verdict`` says how it stands
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ class Passage:
     score: float
 
 
+# What a reply of each shape says it can't find ("The article doesn't say why.").
+_NOT_SAID = {VERDICT: "", "why": "why", "how": "how", "quote": "what was said", "count": "how many", "list": "which ones"}
+
+
 @dataclass(frozen=True)
 class Answer:
     """The answer to one question about one document.
@@ -100,6 +105,8 @@ class Answer:
     document_byline: str = ""
     # The passages read, in the order they were read, each with its best span.
     read: tuple[Passage, ...] = field(default_factory=tuple)
+    # A yes/no question or a claim (kind "verdict"): "yes", "no" or "not stated"; None otherwise.
+    verdict: str | None = None
 
     @property
     def source(self) -> str:
@@ -126,11 +133,15 @@ class Answer:
         Sunday — He arrived on Sunday. (0.98)
         """
         if not self.answerable:
-            return "The article doesn't say." if self.kind != SPAN else f"The article doesn't say. Closest: {self.sentence} ({self.score:.2f})"
-        if self.kind == SUMMARY:
+            if self.kind == SPAN:
+                return f"The article doesn't say. Closest: {self.sentence} ({self.score:.2f})"
+            return f"The article doesn't say {_NOT_SAID.get(self.kind, '')}".rstrip() + "."
+        if self.kind in (SUMMARY, "elaborate"):
             return self.text
-        if self.kind != SPAN:
+        if self.citations:
             return "\n".join(f"- {citation.text}" for citation in self.citations)
+        if self.kind == "quote":
+            return f"\u201c{self.text}\u201d — {self.sentence} ({self.score:.2f})"
         return f"{self.text} — {self.sentence} ({self.score:.2f})"
 
     def _repr_html_(self) -> str:

@@ -58,6 +58,11 @@ class EntityFinder:
                 self._found.popitem(last=False)
             return found
 
+    def in_text(self, text: str) -> list[tuple[str, int, int, str]]:
+        """Each name said in ``text`` (a sentence: not kept), as (name, start, end, label)."""
+        with self._lock:
+            return media_relabelled(self._entities(text[:MAX_CHARS]), text)
+
     def _entities(self, text: str) -> list[tuple[str, int, int, str]]:
         if self._nlp is None:
             self._nlp = load_pipeline()

@@ -20,13 +20,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from qa.answer import Alternative, Answer, Context, Passage
+from qa.answer import VERDICT, Alternative, Answer, Citation, Context, Passage
 from qa.article_questions import QuestionKinds
 from qa.articles import ArticleStore
 from qa.config import Settings, load_settings
 from qa.conversation import Resolution, Turn, reader_question, resolve, turns_about
 from qa.documents import Document
 from qa.embedding import Embedder
+from qa.entities import EntityFinder
 from qa.errors import QuestionError
 from qa.language import not_english_note
 from qa.library import Library, LoadedArticle, seed_document
@@ -41,6 +42,8 @@ from qa.reading import (
     sentence_bounds,
     spans_read_together,
 )
+from qa.shaped import NOT_STATED, Found, reply_in_shape
+from qa.shapes import FACT, LIST, VERDICT_SHAPES, question_shape
 from qa.store import Corpus
 from qa.text import question_form
 from qa.versions import remove_incomplete
@@ -177,7 +180,9 @@ class Assistant:
         """Answer ``question`` from one document (or from all loaded ones), in the light of the
         earlier turns of its conversation, if any (see ``read``); a question about the whole
         article as ``article_answer`` does."""
-        return self.article_answer(question, document_id, history=history) or self.answer(self.read(question, document_id, history=history))
+        if article := self.article_answer(question, document_id, history=history):
+            return article
+        return self.answer(self.read(question, document_id, history=history))
 
     def article_answer(self, question: str, document_id: str | None = None, *, history: Sequence[Turn] = ()) -> Answer | None:
         """The answer to a question about the whole article ("What is it about?", "Who is
@@ -189,8 +194,16 @@ class Assistant:
         return self.overview.reply(question, kind, self.library.article_asked_about(document_id, history), self.archive)
 
     def answer(self, reading: Reading) -> Answer:
-        """The answer a reading gives: its best span if that beats the no-answer threshold."""
-        return answer_from(reading, self.reader)
+        """The answer a reading gives, in the question's shape (``qa.shapes``): a fact question's
+        best span if that beats the no-answer threshold; a verdict, a reason, a quote, a count or
+        items (``shaped``) for a question of another shape."""
+        answer = answer_from(reading, self.reader)
+        shape = question_shape(reading.question)
+        if shape == FACT:
+            return answer
+        if not reading.spans:
+            return replace(answer, kind=VERDICT, verdict=NOT_STATED) if shape in VERDICT_SHAPES else replace(answer, kind=shape)
+        return shaped(shape, reading, answer, self.reader.settings.no_answer_threshold, self.overview.entities)
 
 
 def answer_from(reading: Reading, reader: Reader) -> Answer:
@@ -209,6 +222,33 @@ def answer_from(reading: Reading, reader: Reader) -> Answer:
     answer = _answer(question, reading.articles[found.document_id], span, near=found.start,
                      score=_confidence(best.margin, threshold), alternatives=alternatives, understood_as=understood_as)
     return replace(answer, read=_passages(reading, threshold))
+
+
+def shaped(shape: str, reading: Reading, answer: Answer, threshold: float, entities: EntityFinder) -> Answer:
+    """``answer`` remade in the question's ``shape`` (``qa.shaped``) from what ``reading`` found:
+    a verdict, a clause, sentences, a quote, a count or items (names found by ``entities``), each
+    where it is in the article."""
+    best = _in_article(reading.best, reading)
+    loaded = reading.articles[best.document_id]
+    text, sentences = loaded.document.text, loaded.index.sentences
+    found = Found(text, sentences, best.start, best.end, reading.margin - threshold)
+    names = [(start, end) for _, start, end, _ in entities.in_text(sentences[found.sentence].text)] if shape == LIST else []
+    reply = reply_in_shape(shape, reading.read_as or reading.question, found, names)
+    kind = VERDICT if shape in VERDICT_SHAPES else shape
+    if not reply.text:
+        return replace(answer, text="", span=None, answerable=False, score=reply.score, kind=kind, verdict=reply.verdict,
+                       alternatives=())
+    pieces = [Context(loaded.document.id, start, end) for start, end in reply.pieces]
+    sentence = sentences[reply.sentence]
+    sentence_span = Context(loaded.document.id, sentence.start, sentence.end)
+    citations = tuple(
+        Citation(piece.of(text), piece, Context(loaded.document.id, *sentence_bounds(loaded.index, piece.start, piece.end)))
+        for piece in pieces
+    ) if reply.cited else ()
+    return replace(
+        answer, text=reply.text, span=pieces[0], answerable=True, score=reply.score, sentence=sentence.text,
+        sentence_span=sentence_span, kind=kind, verdict=reply.verdict, citations=citations, alternatives=(),
+    )
 
 
 def _in_article(span: Span, reading: Reading) -> Context:

@@ -1,0 +1,231 @@
+"""The shape of a question, pure rules on its words: a fact asked for (answered by a span), a yes/no
+question or a claim to check (answered by a verdict), why, how, "tell me more", what someone said,
+how many, which ones. Questions about the whole article are told apart before these
+(``qa.article_questions``); together they decide what was asked.
+
+A rule takes a question only on words that say its shape: an auxiliary verb opening it (yes/no), a
+tag or an opener that asks for a check ("…, right?", "I read that…"), "why", "how" not asking for a
+quantity, "tell me more" or "explain", a verb of saying after "what did", "how many", and "which" or
+"what are" before a plural. A question with none of them is a fact question, as before.
+
+>>> [question_shape(q) for q in ("Did Austin meet Modi?", "Austin arrived on Monday, right?",
+...     "Why did Austin visit India?", "How does the key work?", "How many tests were played?",
+...     "Tell me more about the undersea domain", "What did Rajnath Singh tweet?",
+...     "Which companies will build the engines?", "When did Austin arrive?", "How old is she?")]
+['polar', 'claim', 'why', 'how', 'count', 'elaborate', 'quote', 'list', 'fact', 'fact']
+>>> claim_of("Is it true that Austin arrived on Monday?")
+'Austin arrived on Monday'
+>>> topic_of("Tell me more about the undersea domain, please")
+'the undersea domain'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+FACT = "fact"
+POLAR = "polar"
+CLAIM = "claim"
+WHY = "why"
+HOW = "how"
+ELABORATE = "elaborate"
+QUOTE = "quote"
+COUNT = "count"
+LIST = "list"
+SHAPES = (FACT, POLAR, CLAIM, WHY, HOW, ELABORATE, QUOTE, COUNT, LIST)
+VERDICT_SHAPES = (POLAR, CLAIM)
+
+_AUXILIARIES = (
+    "did|does|do|is|are|was|were|has|have|had|can|could|will|would|should|shall|may|might|must|"
+    "didn't|doesn't|don't|isn't|aren't|wasn't|weren't|hasn't|haven't|hadn't|can't|couldn't|won't|wouldn't|shouldn't"
+)
+_WH = r"what|what's|whats|who|who's|whom|whose|which|when|where|where's|why|how|how's"
+_OPENS_WITH_AUXILIARY = re.compile(rf"^(?:(?:so|and|but|also|then|ok|okay|well|wait|hey|hmm|um)\W+)*(?:{_AUXILIARIES})\b")
+# "…, right?", "…, wasn't it?", "…, correct?", "…, no?", "…, true?"
+_CHECK_TAG = re.compile(
+    rf"(?:,\s*(?:right|correct|true|no|yes|yeah|really|(?:{_AUXILIARIES})\s+(?:it|he|she|they|there|that|i|we|you)(?:\s+not)?)|"
+    r"(?:,|\s)\s*(?:right|correct|is that (?:right|so|true|correct)|is that what (?:it|the article|the story) says|am i right|yes or no|true or false))\s*\??\s*$"
+)
+_CHECK_OPENER = re.compile(
+    r"^(?:(?:so|and|but|also|ok|okay|well|wait|hey)\W+)*(?:is it (?:true|right|correct|the case) that|"
+    r"(?:i|we) (?:read|heard|saw|was told|think|thought|believe|understand|gather)(?: that| somewhere that| somewhere)?|"
+    r"(?:it says|apparently|supposedly|reportedly|so basically|am i right that|correct me if i'm wrong,? but|"
+    r"true or false:?|fact check:?|check this:?|confirm:?|can you confirm(?: that)?|is it correct that)|"
+    r"(?:so|and)\b(?!\s+(?:" + _WH + r")\b))\s*"
+)
+_WH_ANYWHERE = re.compile(rf"\b(?:{_WH})\b")
+_WHY = re.compile(r"^(?:(?:so|and|but|ok|okay|then|well)\W+)*(?:why\b|how come\b|what(?:'s| is| was| were) the (?:reason|cause|motive|point|purpose)|for what reason\b|what (?:made|caused|led|prompted|drove)\b)")
+_HOW_QUANTITY = re.compile(
+    r"^(?:(?:so|and|but|ok|okay|then|well)\W+)*how (?:many|much|old|long|far|big|large|tall|high|deep|often|soon|"
+    r"fast|late|early|wide|heavy|small|close|frequently|severe|serious|bad|good|well|likely|important|hot|cold|"
+    r"expensive|cheap|recent|quickly|rich|strong)\b"
+)
+_HOW = re.compile(r"^(?:(?:so|and|but|ok|okay|then|well)\W+)*(?:how\b|in what way\b|by what means\b|what (?:way|method)\b)")
+_HOW_MANY = re.compile(r"\bhow many\b|\bwhat (?:is|was|were|are) the (?:total )?number of\b|^count\b")
+_ELABORATE = re.compile(
+    r"\b(?:tell me (?:more|about|everything)|tell us (?:more|about)|more (?:detail|details|about|on|info|information)|"
+    r"explain|elaborate|expand on|go on\b|what else\b|anything else\b|say more|details? (?:on|about|please)|"
+    r"^(?:can you |could you |please )?(?:describe|unpack)\b|fill me in|walk me through|background on|what(?:'s| is) (?:the )?(?:story|deal) with)"
+)
+_SAYING_VERBS = (
+    r"say|said|says|tell|told|tells|tweet|tweeted|tweets|write|wrote|writes|post|posted|posts|"
+    r"claim|claimed|argue|argued|add|added|note|noted|state|stated|declare|declared|announce|announced|"
+    r"insist|insisted|explain|explained|quote|quoted|respond|responded|reply|replied|comment|commented|"
+    r"remark|remarked|warn|warned|exclaim|exclaimed|shout|shouted|admit|admitted|recall|recalled|testify|testified"
+)
+_QUOTE = re.compile(
+    rf"^(?:(?:so|and|but|ok|okay|then|well)\W+)*what\s+(?:exactly\s+)?(?:did|does|do|has|have|had|would|will)\b"
+    rf"(?:\s+\S+){{1,6}}?\s+(?:{_SAYING_VERBS})(?=[\s?,.!]|$)|"
+    rf"\b(?:what(?:'s| is| was| were)|give me|share|show me)\s+(?:the\s+|his\s+|her\s+|their\s+)?(?:exact\s+)?(?:quote|quotes|words|tweet|tweets|statement|remarks?|comments?)\b|"
+    rf"\bquote\b|\bin (?:his|her|their) (?:own )?words\b"
+)
+# Between "which" and its plural noun: a number or a word that picks among several.
+_PICKS = r"(?:(?:two|three|four|five|six|seven|eight|nine|ten|several|other|different|main|key|specific|major|few|many|some|all|\d+)\s+)?(?:(?:kinds?|types?|sorts?) of\s+)?"
+_AUX_AFTER = r"\s+(?:are|were|do|did|does|have|has|had|will|would|can|could|should|might|may|was|is)\b"
+_PLURAL_ASK = re.compile(
+    rf"^(?:(?:so|and|but|ok|okay|then|well|besides [^,]+,)\W*)*(?:which\s+(?:of (?:the|his|her|their|its|these|those)\s+)?{_PICKS}(?:(?P<noun>\w+s)\b|\w+\s+(?P<noun5>\w+s)(?={_AUX_AFTER}|\s+(?:mentioned|named|listed)))|"
+    rf"what\s+{_PICKS}(?:\w+\s+)?(?P<noun4>\w+s)(?={_AUX_AFTER})|"
+    rf"(?:what|who|which) (?:are|were) (?:the |all the |some of the )?{_PICKS}(?:\w+\s+)?(?P<noun2>\w+s)\b(?! of\b)|"
+    rf"(?:name|list) (?:the |all the |all |some )?{_PICKS}(?P<noun3>\w+s)\b|"
+    r"who (?:are|were) (?:the )?(?:two|three|four|five|several|both)\b|who (?:all|else)\b)"
+)
+# "X or Y?": a choice, answered by one of them, not by a yes or a no.
+_CHOICE = re.compile(r"\b\w+\s+or\s+(?:not\s+)?\w+")
+# Words in -s that are no plural nouns.
+_NOT_PLURAL = frozenset(
+    "is was has does this its his hers yours ours theirs as us bus thus plus less unless news always perhaps "
+    "series species means politics economics physics basis crisis analysis status process business success "
+    "congress address access class glass boss loss press gas campus virus bonus census focus chaos "
+    "whereas across various serious famous previous obvious numerous dangerous previous".split()
+)
+_LIST_VERBS = re.compile(r"\b(?:mentioned|listed|named|included|involved|among|besides|other than|apart from|both)\b")
+_TOPIC = re.compile(
+    r"\b(?:tell (?:me|us) (?:more|a bit more|a little more|everything)?\s*(?:about|on|regarding)|more (?:detail|details|info|information)?\s*(?:about|on)|"
+    r"explain|elaborate on|expand on|describe|background on|what(?:'s| is) (?:the )?(?:story|deal) with)\s+(?P<topic>.+?)"
+    r"(?:[,.;!?]+\s*(?:please|thanks|thank you|tell me more|explain|more detail please|expand on that)?\W*)?$"
+)
+_TRAILING = re.compile(r"[\s,.;!?]*(?:please|thanks|pls)?[\s,.;!?]*$")
+
+
+def _plain(question: str) -> str:
+    """NFKC, straight apostrophes, one space; case kept."""
+    text = unicodedata.normalize("NFKC", question).replace("\u2019", "'").replace("\u2018", "'")
+    return " ".join(text.split())
+
+
+def normalized(question: str) -> str:
+    """The question as the rules read it: ``_plain`` and lower case."""
+    return _plain(question).lower()
+
+
+def question_shape(question: str) -> str:
+    """The shape of ``question`` (one of ``SHAPES``): what kind of reply it asks for."""
+    text = normalized(question)
+    if not text:
+        return FACT
+    if _ELABORATE.search(text) and not _HOW_MANY.search(text):
+        return ELABORATE
+    if _WHY.search(text):
+        return WHY
+    if _HOW_MANY.search(text):
+        return COUNT
+    if _QUOTE.search(text):
+        return QUOTE
+    if _HOW.search(text) and not _HOW_QUANTITY.search(text):
+        return HOW
+    if _CHECK_TAG.search(text) or _CHECK_OPENER.search(text) and not _OPENS_WITH_AUXILIARY.search(_strip_opener(text)):
+        return CLAIM
+    if _OPENS_WITH_AUXILIARY.search(text):
+        return FACT if _CHOICE.search(text) and not text.rstrip("?").endswith(" or not") else POLAR
+    if _is_plural_ask(text):
+        return LIST
+    if not _WH_ANYWHERE.search(text) and len(text.split()) >= 3 and not text.startswith(_IMPERATIVES):
+        return CLAIM  # a bare statement: "Dawkins died at 62."
+    return FACT
+
+
+_IMPERATIVES = ("name ", "list ", "give ", "show ", "find ", "identify ", "summarize", "summarise", "define ")
+
+
+def _is_plural_ask(text: str) -> bool:
+    match = _PLURAL_ASK.search(text)
+    if not match:
+        return False
+    noun = next((match.group(g) for g in ("noun", "noun2", "noun3", "noun4", "noun5") if match.group(g)), None)
+    return noun is None or (noun not in _NOT_PLURAL and not noun.endswith(("ss", "us", "is", "'s")))
+
+
+def _strip_opener(text: str) -> str:
+    return _CHECK_OPENER.sub("", text, count=1)
+
+
+def _cased(question: str) -> tuple[str, str]:
+    """The question in its own letters and lowered, of the same length (so that a match in one
+    is a slice of the other)."""
+    text = _plain(question)
+    lowered = text.lower()
+    return (text, lowered) if len(text) == len(lowered) else (lowered, lowered)
+
+
+def claim_of(question: str) -> str:
+    """The claim a yes/no question or a check asks about: the question less its tag ("…, right?"),
+    its opener ("I read that…") and its question mark, in the question's own letters."""
+    text, lowered = _cased(question)
+    if tag := _CHECK_TAG.search(lowered):
+        text, lowered = text[: tag.start()], lowered[: tag.start()]
+    if opener := _CHECK_OPENER.match(lowered):
+        text = text[opener.end():]
+    return text.strip().rstrip("?.!").strip(" ,")
+
+
+def topic_of(question: str) -> str:
+    """What a "tell me more" question asks about ("" when it names nothing: "Tell me more.")."""
+    text, lowered = _cased(question)
+    match = _TOPIC.search(lowered)
+    return _TRAILING.sub("", text[match.start("topic"): match.end("topic")]) if match else ""
+
+
+_VALUE_SLOT = re.compile(
+    r"(?:\b(?:about|around|only|just|over|under|almost|nearly|some|up to)\s+)?(?:[$€£]\s?)?\b\d[\d,.]*(?:%|\s?percent|\s(?:million|billion|thousand|hundred))?"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|once|twice|half|a quarter|a third)\b"
+    r"|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|June|July|August|September|October|November|December)\b"
+)
+_NAME_SLOT = re.compile(r"\b[A-Z][\w'&.-]*(?:\s+(?:of|the|and|&|de|von|van)?\s*[A-Z][\w'&.-]*)*")
+_PRONOUN_START = frozenset("i he she it they we you the a an this that his her their its so and but did does do is are was were has have".split())
+
+
+def probe_of(claim: str) -> tuple[str, str] | None:
+    """A question that asks the reader for the value a claim gives (its last number, day or name
+    past its first word) and that value: the reader's answer, compared with it, confirms or
+    contradicts the claim. None when the claim gives no such value.
+
+    >>> probe_of("Austin arrived on Monday")
+    ('Austin arrived on what day?', 'Monday')
+    >>> probe_of("Dostum's home province is Faryab")
+    ("Dostum's home province is what?", 'Faryab')
+    >>> probe_of("the train was going fast") is None
+    True
+    """
+    values = list(_VALUE_SLOT.finditer(claim))
+    numbers = [m for m in values if m.group() not in _DAY_NAMES]
+    # The first name is what the claim is about, not the value it gives.
+    names = [m for m in _NAME_SLOT.finditer(claim) if m.group().lower() not in _PRONOUN_START][1:]
+    slot = (numbers or values or names or [None])[-1]
+    if slot is None:
+        return None
+    value = slot.group()
+    if value in _DAY_NAMES:
+        asked = "what day"
+    elif value in _MONTH_NAMES or re.fullmatch(r"(?:1[89]|20)\d\d", value):
+        asked = "when"
+    elif values and (noun := re.match(r"\s+([a-z]+s)\b", claim[slot.end():])):
+        asked, value = "how many", f"{value}{noun.group()}"
+        return f"{claim[: slot.start()]}{asked}{noun.group()}{claim[slot.end() + len(noun.group()):]}".rstrip(" .") + "?", value.strip()
+    else:
+        asked = "what"
+    return f"{claim[: slot.start()]}{asked}{claim[slot.end():]}".rstrip(" .") + "?", value
+
+
+_DAY_NAMES = frozenset("Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())
+_MONTH_NAMES = frozenset("January February March April June July August September October November December".split())
