@@ -232,7 +232,7 @@ def shaped(shape: str, reading: Reading, answer: Answer, threshold: float, entit
     loaded = reading.articles[best.document_id]
     text, sentences = loaded.document.text, loaded.index.sentences
     found = Found(text, sentences, best.start, best.end, reading.margin - threshold)
-    names = [(start, end) for _, start, end, _ in entities.in_text(sentences[found.sentence].text)] if shape == LIST else []
+    names = [(start, end, label) for _, start, end, label in entities.in_text(sentences[found.sentence].text)] if shape == LIST else []
     reply = reply_in_shape(shape, reading.read_as or reading.question, found, names)
     kind = VERDICT if shape in VERDICT_SHAPES else shape
     if not reply.text:

@@ -170,6 +170,7 @@ class AnswerOut(BaseModel):
     source: str
     understood_as: str | None
     kind: str
+    verdict: str | None = Field(description='a yes/no question or a claim (kind "verdict"): "yes", "no" or "not stated"')
     alternatives: list[Alternative]
     citations: list[Citation]
     read: list[PassageRead] = Field(description="the passages read, in order: why the answer is what it is")
@@ -203,7 +204,7 @@ def answer_out(answer: Answer) -> AnswerOut:
         sentence=answer.sentence, start=answer.span.start if answer.span else None, end=answer.span.end if answer.span else None,
         article_id=answer.document_id,
         article_title=answer.document_title, source=answer.source if answer.answerable else "",
-        understood_as=answer.understood_as, kind=answer.kind,
+        understood_as=answer.understood_as, kind=answer.kind, verdict=answer.verdict,
         alternatives=[
             Alternative(answer=a.text, score=a.score, sentence=a.sentence, **_place(a.span)) for a in answer.alternatives
         ],

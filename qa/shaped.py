@@ -466,19 +466,18 @@ def count_reply(found: Found) -> Shaped:
     return Shaped(f"{count}: {listed}", pieces, found.sentence, SHAPE_CONFIDENCE["count"])
 
 
-def items_reply(question: str, found: Found, names: Sequence[tuple[int, int]] = ()) -> Shaped:
-    """Which ones: the names said in the reader's sentence (``names``: offsets in it) when the
-    question asks who or which and there are two or more the question doesn't name; else every
-    item of the series the reader's span is in; each cited."""
+def items_reply(question: str, found: Found, names: Sequence[tuple[int, int, str]] = ()) -> Shaped:
+    """Which ones: when the reader's span is a name, the names of its kind said in its sentence
+    (``names``: offsets in it and a label) that the question doesn't name, if two or more; else
+    every item of the series the reader's span is in; each cited."""
     if found.margin < MIN_REASON_MARGIN:
         return Shaped("", (), None, SHAPE_CONFIDENCE["list"])
     sentence = found.sentences[found.sentence]
     asked = set(words_of(question))
-    unasked = [(a, b) for a, b in names if not set(words_of(sentence.text[a:b])) <= asked]
-    if len(unasked) >= 2 and asked & {"who", "which", "whom"}:
-        items = unasked
-    else:
-        items = series_items(sentence.text, found.start - sentence.start)
+    start, end = found.start - sentence.start, found.end - sentence.start
+    kinds = {label for a, b, label in names if a < end and start < b}
+    alike = [(a, b) for a, b, label in names if label in kinds and not set(words_of(sentence.text[a:b])) <= asked]
+    items = alike if len(alike) >= 2 else series_items(sentence.text, start)
     pieces = tuple((sentence.start + a, sentence.start + b) for a, b in items) or ((found.start, found.end),)
     return Shaped(_joined([found.text[a:b] for a, b in pieces]), pieces, found.sentence, SHAPE_CONFIDENCE["list"], cited=True)
 
@@ -491,9 +490,9 @@ def _joined(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def reply_in_shape(shape: str, question: str, found: Found, names: Sequence[tuple[int, int]] = ()) -> Shaped:
+def reply_in_shape(shape: str, question: str, found: Found, names: Sequence[tuple[int, int, str]] = ()) -> Shaped:
     """The reply of ``shape`` (``qa.shapes``, not a fact) to ``question`` from what was ``found``
-    (and, for a list, the names said in the reader's sentence: offsets in it)."""
+    (and, for a list, the names said in the reader's sentence: offsets in it, label)."""
     if shape in VERDICT_SHAPES:
         return verdict_reply(claim_of(question), found)
     if shape in (WHY, HOW):
