@@ -27,12 +27,13 @@ from qa.gradio_startup import skipping_stub_writing
 with skipping_stub_writing():  # 3 s less of start-up (qa/gradio_startup.py)
     import gradio as gr
 
+from qa.api import with_defaults
 from qa.chat_page import INGEST_QUEUE, MODEL_QUEUE, ChatPage, new_saved
 from qa.config import PASTED_TITLE, WHOLE_ARCHIVE, ServerSettings
-from qa.documents import MAX_DOCUMENT_CHARS
+from qa.documents import MAX_DOCUMENT_CHARS, SUPPORTED_SUFFIXES
 from qa.ingest import Ingestor
 from qa.library import seed_document
-from qa.page_scripts import AFTER_ANSWER, CSS, PLAIN_TEXT_SCRIPT, QUESTION_QUEUE_SCRIPT
+from qa.page_scripts import AFTER_ANSWER, CSS, PLAIN_TEXT_SCRIPT, QUESTION_QUEUE_SCRIPT, STALE_STATUS_SCRIPT
 from qa.pipeline import MAX_QUESTION_CHARS, Assistant, ready_default_assistant
 from qa.render import (
     BRING_YOUR_OWN,
@@ -83,6 +84,8 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
                     # No label badge: it sat over the top message.
                     label="Chat", show_label=False, height=480, elem_id="chat", sanitize_html=True, latex_delimiters=[],
                     buttons=["copy"], placeholder=WELCOME,
+                    # Each message its own bubble: a "Now asking about" note is not part of the answer before it.
+                    group_consecutive_messages=False,
                 )
                 # Typed into once the visit is restored (``page.restore``), which would otherwise
                 # replace a chat begun meanwhile with the saved one: a question asked in the page's
@@ -108,7 +111,7 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
                 with gr.Accordion("Bring your own article", open=False, elem_id="own-article"):
                     gr.Markdown(BRING_YOUR_OWN)
                     # No file_types filter: every refused file gets the same explanation in the status line.
-                    upload = gr.File(label="Upload a .txt, .md or .html file", elem_id="upload")
+                    upload = gr.File(label=f"Upload a file: {', '.join(SUPPORTED_SUFFIXES)}", elem_id="upload")
                     pasted_title = gr.Textbox(label="Title", placeholder=PASTED_TITLE, elem_id="paste-title")
                     pasted_text = gr.Textbox(
                         label="Or paste the article's text, or a link to it", lines=6, elem_id="paste-text",
@@ -142,6 +145,8 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
             page.paste, [pasted_text, pasted_title, saved], ingest_outputs, **INGEST_QUEUE, **private
         )
         cancel_button.click(page.cancel, None, [status], **private)
+        # The tab closed (or reloaded): its upload stops, unless the reloaded page follows it again.
+        app.unload(page.leave)
         # Chosen by the visitor, or by an upload or a paste that just finished.
         document_choice.change(
             page.switch, [document_choice, chat, saved], [chat, article, question, examples, saved], **private
@@ -150,7 +155,9 @@ def build_app(assistant: Assistant | None = None, ingestor: Ingestor | None = No
             page.restore, [saved], [document_choice, chat, article, question, examples, status, cancel_button, saved],
             **INGEST_QUEUE, **private,
         )
-        gr.api(page.api_ask, api_name="ask", **MODEL_QUEUE)
+        # Its question alone ({"data": ["Who?"]}) is answered too: Gradio refuses fewer values than
+        # the function's parameters before the function runs, unless they take their defaults.
+        with_defaults(app, gr.api(page.api_ask, api_name="ask", **MODEL_QUEUE))
     app.page = page  # for tests and for closing the ingestion worker
     return app
 
@@ -165,12 +172,13 @@ def launch(app: gr.Blocks, server: ServerSettings = ServerSettings(), api_keys: 
         prevent_thread_lock=True,
         quiet=True,
         css=CSS,
-        head=PLAIN_TEXT_SCRIPT + QUESTION_QUEUE_SCRIPT,
+        head=PLAIN_TEXT_SCRIPT + QUESTION_QUEUE_SCRIPT + STALE_STATUS_SCRIPT,
         max_file_size=UPLOAD_LIMIT_BYTES,
     )
     page = app.page
     service = Service(page.assistant, page.ingestor, page.default_document.id, api_keys)
     add_to(server_app, service)
+    page.service = service  # the page's /ask asks what its caller may, as /v1 does
     return url
 
 

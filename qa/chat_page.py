@@ -11,6 +11,8 @@ traceback.
 from __future__ import annotations
 
 import logging
+import re
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -31,8 +33,11 @@ from qa.render import (
     TYPING_HTML,
     archive_html,
     article_html,
+    article_marks,
     failure_note,
     markdown_text,
+    marked_article_html,
+    marks_from_saved,
     note_html,
     question_html,
     reply_html,
@@ -52,6 +57,13 @@ ARCHIVE_ARTICLES_LISTED = 1000
 # at once without holding up a question.
 INGEST_QUEUE = {"concurrency_id": "ingest", "concurrency_limit": 16}
 PROGRESS_EVERY_S = 0.5
+# A visitor gone (the tab closed, the session ended) stops their upload's indexing after this long,
+# unless a page reloaded meanwhile follows it again (``restore``): the worker is the next visitor's.
+ABANDONED_AFTER_S = 4.0
+# A pasted link with a scheme other than http(s) (file:///etc/passwd, ftp://, javascript:): refused,
+# not made an article of.
+OTHER_LINK = re.compile(r"(?i)[a-z][a-z0-9+.-]*:\S*")
+OTHER_SCHEMES = ("file:", "ftp:", "data:", "javascript:", "mailto:", "about:", "blob:", "view-source:", "chrome:")
 
 
 def saved_turn(turn: Turn) -> dict:
@@ -81,8 +93,9 @@ def new_saved() -> dict:
     """What a browser keeps of its visit: its own articles [[id, title], ...], the chat, the
     article being asked (None: the seed), and the conversation's turns (``saved_turn``) that
     follow-up questions are read against, and the article being indexed
-    [job id, title], so that a reload meanwhile picks it up again."""
-    return {"library": [], "chat": [], "selected": None, "turns": [], "job": None}
+    [job id, title], so that a reload meanwhile picks it up again; and what the article panel
+    marks of the last answer [article id, ``article_marks``], shown again after a reload."""
+    return {"library": [], "chat": [], "selected": None, "turns": [], "job": None, "shown": None}
 
 
 def visit(saved: object) -> dict:
@@ -183,7 +196,7 @@ class ChatPage:
         """The article choice, chat, article panel, placeholder and examples of a saved visit."""
         document_id = self.allowed(saved.get("selected"), saved)
         try:
-            panel = self.panel(document_id)
+            panel = self._marked_panel(document_id, saved.get("shown")) or self.panel(document_id)
         except Exception as error:  # e.g. its index was removed since: back to the seed article
             if not isinstance(error, QAError):
                 logger.exception("restoring a visit failed")
@@ -194,6 +207,18 @@ class ChatPage:
             panel,
             *self._question_helpers(document_id),
         )
+
+    def _marked_panel(self, document_id: str, shown: object) -> str | None:
+        """The article panel as the last answer left it (its article, its marks), if that answer
+        was about ``document_id`` (or one of the whole archive's articles); else None."""
+        try:
+            shown_id, marks = shown
+            marks = marks_from_saved(marks)
+        except (TypeError, ValueError):  # none, or tampered with: the plain article
+            return None
+        if shown_id != document_id and not (document_id == WHOLE_ARCHIVE and self.assistant.archive is not None):
+            return None
+        return marked_article_html(self.assistant.document(str(shown_id)), marks)
 
     def _question_helpers(self, document_id: str):
         """The question box, open for typing, with its placeholder; the suggested questions: the
@@ -228,6 +253,7 @@ class ChatPage:
         document_id = self.allowed(document_id, saved)
         # The visitor's conversation, kept in their browser between questions.
         chat = Conversation(self.assistant, document_id, turns)
+        shown = saved.get("shown")
         try:
             answer = chat.ask(question or "")
             article = self.panel(document_id, answer)
@@ -235,8 +261,11 @@ class ChatPage:
             reply, box, article = failure_note(error, f"answering {(question or '')[:200]!r}"), question, gr.update()
         else:
             reply, box = reply_html(answer), ""
+            if document_id != WHOLE_ARCHIVE or answer.document_id:  # the panel shows an article
+                shown = [answer.document_id or document_id, article_marks(answer)]
         history.append({"role": "assistant", "content": reply})
-        return history, box, article, {**saved, "chat": history, "turns": [saved_turn(turn) for turn in chat.turns]}
+        turns = [saved_turn(turn) for turn in chat.turns]
+        return history, box, article, {**saved, "chat": history, "turns": turns, "shown": shown}
 
     def switch(self, document_id: str, history: list, saved: dict | None):
         """Show the newly selected article; the chat says which article it now asks. A "change"
@@ -252,7 +281,7 @@ class ChatPage:
             note, article, helpers = failure_note(error, f"switching to {document_id!r}"), gr.update(), (gr.update(), gr.update())
         else:
             note = note_html(f"Now asking about: {title}", "switch")
-            saved = {**saved, "selected": document_id, "turns": []}  # a new article, a new conversation
+            saved = {**saved, "selected": document_id, "turns": [], "shown": None}  # a new article, a new conversation
         history = [*(history or []), {"role": "assistant", "content": note}]
         return history, article, *helpers, {**saved, "chat": history}
 
@@ -277,6 +306,13 @@ class ChatPage:
 
     def paste(self, text: str, title: str, saved: dict | None, request: gr.Request = None) -> Iterator[tuple]:
         title = (title or "").strip() or PASTED_TITLE
+        pasted = (text or "").strip()
+        if OTHER_LINK.fullmatch(pasted) and ("://" in pasted or pasted.lower().startswith(OTHER_SCHEMES)) \
+                and not looks_like_link(pasted):
+            shown = markdown_text(pasted[:200])
+            yield (gr.update(), f"⚠️ Only http and https links can be read; {shown} is not one — the current article "
+                   "stays loaded.", gr.update(visible=False), visit(saved))
+            return
         if looks_like_link(text or ""):  # a link pasted: its article, fetched by the worker
             yield from self._follow(self.ingestor.submit_link(text.strip()), saved, request)
             return
@@ -289,12 +325,37 @@ class ChatPage:
         job.cancel()
         return f"Stopping: {markdown_text(job.title)}…"
 
+    def leave(self, request: gr.Request = None) -> None:
+        """The visitor's session ended (``app.unload``: the tab closed, or reloaded): their upload
+        stops, unless the reloaded page follows it again within ``ABANDONED_AFTER_S``."""
+        job = self._jobs.pop(session_of(request), None)
+        if job is not None:
+            self._stop_if_abandoned(job)
+
+    def _stop_if_abandoned(self, job: IngestJob) -> None:
+        if job.finished:
+            return
+
+        def stop() -> None:
+            if not job.finished and job not in self._jobs.values():
+                logger.info("stopping %r: its visitor left", job.name)
+                job.cancel()
+
+        timer = threading.Timer(ABANDONED_AFTER_S, stop)
+        timer.daemon = True
+        timer.start()
+
     def _follow(self, job: IngestJob, saved: dict | None, request: gr.Request | None) -> Iterator[tuple]:
-        """(article choice, status, cancel button, saved) while the job runs, then its outcome."""
+        """(article choice, status, cancel button, saved) while the job runs, then its outcome. A
+        follower that stops early (its event cancelled: the page is gone) stops the job too, unless
+        another page follows it (``_stop_if_abandoned``)."""
         saved = {**visit(saved), "job": [job.id, job.title]}
         session = session_of(request)
         self._jobs[session] = job
         try:
+            # At once: the previous upload's outcome goes from the status line.
+            job.wait(0.05)
+            yield gr.update(), markdown_text(job.describe()), gr.update(visible=not job.finished), saved
             while not job.wait(PROGRESS_EVERY_S):
                 yield gr.update(), markdown_text(job.describe()), gr.update(visible=True), saved
             saved = {**saved, "job": None}  # its outcome is told now
@@ -317,6 +378,7 @@ class ChatPage:
         finally:
             if self._jobs.get(session) is job:
                 del self._jobs[session]
+            self._stop_if_abandoned(job)
 
     def _evict(self) -> None:
         """Keep the index folder under its quota; the articles in memory keep their indexes."""
@@ -327,10 +389,26 @@ class ChatPage:
 
     # --- the JSON API -------------------------------------------------------------------------
 
-    def api_ask(self, question: str, document_id: str = "", history: list | None = None) -> dict:
+    def api_ask(
+        self, question: str, document_id: str = "", history: list | None = None, request: gr.Request = None
+    ) -> dict:
         """/ask: ``qa.api.ask_json`` about ``document_id`` (empty: the default article; "*": the
-        whole archive the server was started with). An uploaded article's id is known only to the
-        browser that uploaded it: it can be asked here by whoever holds that id."""
-        return ask_json(self.assistant, question, document_id or self.default_document.id, history)
+        whole archive the server was started with). Over HTTP it asks what its caller may ask, as
+        /v1 does (``qa.rest.Service``, which ``ui.launch`` gives the page): the default article,
+        the archive, and the uploads /v1 took from the same caller: with API keys, the key it names
+        (``Authorization: Bearer KEY``; none: refused), without, this machine. A visitor's upload on the page is theirs alone: no API call asks it,
+        whoever learns its id. Called in-process (no ``request``), any article."""
+        if request is None:
+            return ask_json(self.assistant, question, document_id or self.default_document.id, history)
+        from qa.rest import Problem, Service  # the API's rule of who may ask what, imported with the API
+
+        # A page served otherwise than by ui.launch has none: one with no uploads of its own.
+        service = getattr(self, "service", None) or Service(self.assistant, None, self.default_document.id)
+        try:
+            owner = service.page_api_owner(request.headers, request.client.host if request.client else "")
+        except Problem as refused:
+            return {"error": refused.message}
+        may_ask = lambda article_id: service.may_ask(owner, article_id)  # noqa: E731
+        return ask_json(self.assistant, question, document_id or service.default_article, history, may_ask)
 
 

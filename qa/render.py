@@ -10,7 +10,7 @@ import html
 import logging
 import re
 
-from qa.answer import SPAN, SUMMARY, Answer
+from qa.answer import SPAN, SUMMARY, VERDICT, Answer
 from qa.documents import MAX_DOCUMENT_CHARS, MAX_FILE_BYTES, Document
 from qa.errors import QAError
 from qa.language import article_language_note
@@ -28,7 +28,9 @@ BRING_YOUR_OWN = (
 )
 # What the empty chat says (Markdown).
 WELCOME = (
-    "**Ask the article on the right anything** — who, what, when, where — or ask about it as a whole: "
+    # Where the article is depends on the screen: beside the chat, or below it on a phone (page_scripts' CSS).
+    '**Ask the article <span class="qa-wide">on the right</span><span class="qa-narrow">below</span> anything** '
+    "— who, what, when, where — or ask about it as a whole: "
     "*What is it about?*, *the main points?*, *Who is mentioned?* Every answer quotes the article, or says "
     "it doesn't say. Bring your own article below: a file, pasted text or a link."
 )
@@ -126,13 +128,18 @@ def source_html(answer: Answer) -> str:
     return f'<p class="qa-muted qa-source">from <a href="#article-panel">{html.escape(answer.document_title)}</a>{byline}</p>'
 
 
+# Replies shown in their sentence, the answer marked in it: a span, and a verdict, a reason, a
+# manner, a quote or a count (``qa.shapes``); the others are lists or sentences (``overview_html``).
+IN_ITS_SENTENCE = frozenset((SPAN, VERDICT, "why", "how", "quote", "count"))
+
+
 def reply_html(answer: Answer) -> str:
     """One chat reply: the answer, its sentence with the answer highlighted, the confidence, and
     the alternatives, and which article it comes from; or, when the article doesn't say, the
     closest sentence found. An answer about the whole article is its sentences or a list
     (``overview_html``)."""
     source = source_html(answer) if answer.answerable and answer.document_title else ""
-    if answer.kind != SPAN:
+    if answer.kind not in IN_ITS_SENTENCE:
         return overview_html(answer, source)
     sentence, sentence_start = quoted(answer)
     if not answer.answerable:
@@ -141,9 +148,11 @@ def reply_html(answer: Answer) -> str:
             if sentence.strip()
             else ""
         )
+        confidence = f"confidence that it does: {answer.score:.0%}" if answer.kind == SPAN else f"confidence {answer.score:.0%}"
+        said = "The article doesn't say." if answer.kind == SPAN else str(answer)
         return (
-            '<div class="qa-reply qa-abstain"><p><strong>The article doesn\'t say.</strong> '
-            f'<span class="qa-muted">confidence that it does: {answer.score:.0%}</span></p>{closest}'
+            f'<div class="qa-reply qa-abstain"><p><strong>{html.escape(said)}</strong> '
+            f'<span class="qa-muted">{confidence}</span></p>{closest}'
             f"{source}{understood_html(answer)}</div>"
         )
     marked = highlighted(sentence, sentence_start, [(answer.span.start, answer.span.end, "mark", "")])
@@ -252,15 +261,44 @@ def article_html(document: Document, answer: Answer | None = None) -> str:
 
     For an abstention the closest sentence is marked too, in a style that says it is no answer.
     """
+    return _article_html(document, article_marks(answer))
+
+
+def article_marks(answer: Answer | None) -> list[list[tuple[int, int, str, str]]]:
+    """What ``article_html`` marks in the article for ``answer``: plain lists, which the browser
+    keeps with the visit so that a reload shows them again (``marks_from_saved``)."""
     if answer is not None and answer.citations:
-        return _article_html(document, cited_sentences(answer))
+        return cited_sentences(answer)
     spans = []
     if answer is not None and answer.sentence_span is not None:
         css_class = "cited" if answer.answerable else "cited closest"
         spans.append((answer.sentence_span.start, answer.sentence_span.end, "mark", css_class))
         if answer.span is not None:
             spans.append((answer.span.start, answer.span.end, "strong", ""))
-    return _article_html(document, [spans] if spans else [])
+    return [spans] if spans else []
+
+
+MARK_KINDS = {("mark", "cited"), ("mark", "cited closest"), ("strong", "")}
+
+
+def marks_from_saved(saved: object) -> list[list[tuple[int, int, str, str]]]:
+    """The marks ``article_marks`` made, as the browser gave them back; ValueError (or TypeError)
+    when they were tampered with: their elements and classes become HTML, so only those
+    ``article_marks`` makes pass.
+
+    >>> marks_from_saved([[[0, 9, "mark", "cited"], [0, 1, "strong", ""]]])
+    [[(0, 9, 'mark', 'cited'), (0, 1, 'strong', '')]]
+    """
+    marks = [[(int(start), int(end), str(element), str(css_class)) for start, end, element, css_class in chain]
+             for chain in saved]
+    if not all(chain and all(mark[2:] in MARK_KINDS for mark in chain) for chain in marks):
+        raise ValueError("not marks made by article_marks")
+    return marks
+
+
+def marked_article_html(document: Document, marks: list[list[tuple[int, int, str, str]]]) -> str:
+    """The article with ``marks`` (``article_marks``) applied."""
+    return _article_html(document, marks)
 
 
 def cited_sentences(answer: Answer) -> list[list[tuple[int, int, str, str]]]:
