@@ -356,7 +356,6 @@ MIN_REASON_MARGIN = -6.0
 # chat_shapes_dev's 52 whys and hows, and the reader's best span for those has margins up to 10,
 # 6 of them under 4, where 2 of the 41 it gives are.
 MIN_WHY_MARGIN = 4.0
-SPAN_CLAUSE_WORDS = 99
 
 
 # A claim the reader finds nothing for (its margin this far under its no-answer threshold) is
@@ -400,9 +399,6 @@ def reason_reply(shape: str, found: Found) -> Shaped:
     if found.margin < MIN_WHY_MARGIN:
         return Shaped("", (), None, SHAPE_CONFIDENCE[shape])
     sentence = found.sentences[found.sentence]
-    span = found.text[found.start:found.end]
-    if len(span.split()) >= SPAN_CLAUSE_WORDS:
-        return Shaped(span, ((found.start, found.end),), found.sentence, SHAPE_CONFIDENCE[shape])
     start, end = clause_around(sentence.text, found.start - sentence.start, min(found.end, sentence.end) - sentence.start)
     start, end = sentence.start + start, sentence.start + end
     return Shaped(found.text[start:end], ((start, end),), found.sentence, SHAPE_CONFIDENCE[shape])
@@ -446,7 +442,7 @@ def quote_reply(question: str, found: Found) -> Shaped:
     return Shaped(found.text[start:end], ((start, end),), i, SHAPE_CONFIDENCE["quote"])
 
 
-_SPELLED = "zero one two three four five six seven eight nine ten eleven twelve".split()
+_SPELLED = list(_NUMBER_AS_WORDS)
 
 
 def count_reply(found: Found) -> Shaped:

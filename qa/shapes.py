@@ -22,7 +22,8 @@ quantity, "tell me more" or "explain", a verb of saying after "what did", "how m
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from qa.text import question_form
 
 FACT = "fact"
 POLAR = "polar"
@@ -55,13 +56,15 @@ _CHECK_OPENER = re.compile(
     r"(?:so|and)\b(?!\s+(?:" + _WH + r")\b))\s*"
 )
 _WH_ANYWHERE = re.compile(rf"\b(?:{_WH})\b")
-_WHY = re.compile(r"^(?:(?:so|and|but|ok|okay|then|well)\W+)*(?:why\b|how come\b|what(?:'s| is| was| were) the (?:reason|cause|motive|point|purpose)|for what reason\b|what (?:made|caused|led|prompted|drove)\b)")
+# What a chat question may open with before what it asks: "so why…", "ok, how…".
+_LEAD = r"^(?:(?:so|and|but|ok|okay|then|well)\W+)*"
+_WHY = re.compile(_LEAD + r"(?:why\b|how come\b|what(?:'s| is| was| were) the (?:reason|cause|motive|point|purpose)|for what reason\b|what (?:made|caused|led|prompted|drove)\b)")
 _HOW_QUANTITY = re.compile(
-    r"^(?:(?:so|and|but|ok|okay|then|well)\W+)*how (?:many|much|old|long|far|big|large|tall|high|deep|often|soon|"
+    _LEAD + r"how (?:many|much|old|long|far|big|large|tall|high|deep|often|soon|"
     r"fast|late|early|wide|heavy|small|close|frequently|severe|serious|bad|good|well|likely|important|hot|cold|"
     r"expensive|cheap|recent|quickly|rich|strong)\b"
 )
-_HOW = re.compile(r"^(?:(?:so|and|but|ok|okay|then|well)\W+)*(?:how\b|in what way\b|by what means\b|what (?:way|method)\b)")
+_HOW = re.compile(_LEAD + r"(?:how\b|in what way\b|by what means\b|what (?:way|method)\b)")
 _HOW_MANY = re.compile(r"\bhow many\b|\bwhat (?:is|was|were|are) the (?:total )?number of\b|^count\b")
 _ELABORATE = re.compile(
     r"\b(?:tell me (?:more|about|everything)|tell us (?:more|about)|more (?:detail|details|about|on|info|information)|"
@@ -75,7 +78,7 @@ _SAYING_VERBS = (
     r"remark|remarked|warn|warned|exclaim|exclaimed|shout|shouted|admit|admitted|recall|recalled|testify|testified"
 )
 _QUOTE = re.compile(
-    rf"^(?:(?:so|and|but|ok|okay|then|well)\W+)*what\s+(?:exactly\s+)?(?:did|does|do|has|have|had|would|will)\b"
+    _LEAD + rf"what\s+(?:exactly\s+)?(?:did|does|do|has|have|had|would|will)\b"
     rf"(?:\s+\S+){{1,6}}?\s+(?:{_SAYING_VERBS})(?=[\s?,.!]|$)|"
     rf"\b(?:what(?:'s| is| was| were)|give me|share|show me)\s+(?:the\s+|his\s+|her\s+|their\s+)?(?:exact\s+)?(?:quote|quotes|words|tweet|tweets|statement|remarks?|comments?)\b|"
     rf"\bquote\b|\bin (?:his|her|their) (?:own )?words\b"
@@ -97,9 +100,8 @@ _NOT_PLURAL = frozenset(
     "is was has does this its his hers yours ours theirs as us bus thus plus less unless news always perhaps "
     "series species means politics economics physics basis crisis analysis status process business success "
     "congress address access class glass boss loss press gas campus virus bonus census focus chaos "
-    "whereas across various serious famous previous obvious numerous dangerous previous".split()
+    "whereas across various serious famous previous obvious numerous dangerous".split()
 )
-_LIST_VERBS = re.compile(r"\b(?:mentioned|listed|named|included|involved|among|besides|other than|apart from|both)\b")
 _TOPIC = re.compile(
     r"\b(?:tell (?:me|us) (?:more|a bit more|a little more|everything)?\s*(?:about|on|regarding)|more (?:detail|details|info|information)?\s*(?:about|on)|"
     r"explain|elaborate on|expand on|describe|background on|what(?:'s| is) (?:the )?(?:story|deal) with)\s+(?P<topic>.+?)"
@@ -109,9 +111,8 @@ _TRAILING = re.compile(r"[\s,.;!?]*(?:please|thanks|pls)?[\s,.;!?]*$")
 
 
 def _plain(question: str) -> str:
-    """NFKC, straight apostrophes, one space; case kept."""
-    text = unicodedata.normalize("NFKC", question).replace("\u2019", "'").replace("\u2018", "'")
-    return " ".join(text.split())
+    """``qa.text.question_form`` (NFKC, one space) with straight apostrophes; case kept."""
+    return question_form(question).replace("\u2019", "'").replace("\u2018", "'")
 
 
 def normalized(question: str) -> str:
@@ -185,47 +186,3 @@ def topic_of(question: str) -> str:
     match = _TOPIC.search(lowered)
     return _TRAILING.sub("", text[match.start("topic"): match.end("topic")]) if match else ""
 
-
-_VALUE_SLOT = re.compile(
-    r"(?:\b(?:about|around|only|just|over|under|almost|nearly|some|up to)\s+)?(?:[$€£]\s?)?\b\d[\d,.]*(?:%|\s?percent|\s(?:million|billion|thousand|hundred))?"
-    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|once|twice|half|a quarter|a third)\b"
-    r"|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|June|July|August|September|October|November|December)\b"
-)
-_NAME_SLOT = re.compile(r"\b[A-Z][\w'&.-]*(?:\s+(?:of|the|and|&|de|von|van)?\s*[A-Z][\w'&.-]*)*")
-_PRONOUN_START = frozenset("i he she it they we you the a an this that his her their its so and but did does do is are was were has have".split())
-
-
-def probe_of(claim: str) -> tuple[str, str] | None:
-    """A question that asks the reader for the value a claim gives (its last number, day or name
-    past its first word) and that value: the reader's answer, compared with it, confirms or
-    contradicts the claim. None when the claim gives no such value.
-
-    >>> probe_of("Austin arrived on Monday")
-    ('Austin arrived on what day?', 'Monday')
-    >>> probe_of("Dostum's home province is Faryab")
-    ("Dostum's home province is what?", 'Faryab')
-    >>> probe_of("the train was going fast") is None
-    True
-    """
-    values = list(_VALUE_SLOT.finditer(claim))
-    numbers = [m for m in values if m.group() not in _DAY_NAMES]
-    # The first name is what the claim is about, not the value it gives.
-    names = [m for m in _NAME_SLOT.finditer(claim) if m.group().lower() not in _PRONOUN_START][1:]
-    slot = (numbers or values or names or [None])[-1]
-    if slot is None:
-        return None
-    value = slot.group()
-    if value in _DAY_NAMES:
-        asked = "what day"
-    elif value in _MONTH_NAMES or re.fullmatch(r"(?:1[89]|20)\d\d", value):
-        asked = "when"
-    elif values and (noun := re.match(r"\s+([a-z]+s)\b", claim[slot.end():])):
-        asked, value = "how many", f"{value}{noun.group()}"
-        return f"{claim[: slot.start()]}{asked}{noun.group()}{claim[slot.end() + len(noun.group()):]}".rstrip(" .") + "?", value.strip()
-    else:
-        asked = "what"
-    return f"{claim[: slot.start()]}{asked}{claim[slot.end():]}".rstrip(" .") + "?", value
-
-
-_DAY_NAMES = frozenset("Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())
-_MONTH_NAMES = frozenset("January February March April June July August September October November December".split())
