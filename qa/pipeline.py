@@ -57,10 +57,8 @@ MAX_ALTERNATIVES = 3
 def check_question(question: str) -> str:
     """The question, stripped; QuestionError when it is empty, too long to be a question, or written
     in a script the reader can't read."""
-    if not isinstance(question, str) or not question.strip():
-        raise QuestionError("Please type a question.")
-    question = question_form(question)
-    if not question.replace("\ufffd", "").strip():
+    question = question_form(question) if isinstance(question, str) else ""
+    if not question.replace("\ufffd", "").strip():  # nothing, or nothing but what could not be encoded
         raise QuestionError("Please type a question.")
     if len(question) > MAX_QUESTION_CHARS:
         raise QuestionError(
@@ -180,9 +178,7 @@ class Assistant:
         """Answer ``question`` from one document (or from all loaded ones), in the light of the
         earlier turns of its conversation, if any (see ``read``); a question about the whole
         article as ``article_answer`` does."""
-        if article := self.article_answer(question, document_id, history=history):
-            return article
-        return self.answer(self.read(question, document_id, history=history))
+        return self.article_answer(question, document_id, history=history) or self.answer(self.read(question, document_id, history=history))
 
     def article_answer(self, question: str, document_id: str | None = None, *, history: Sequence[Turn] = ()) -> Answer | None:
         """The answer to a question about the whole article ("What is it about?", "Who is
@@ -201,8 +197,8 @@ class Assistant:
         shape = question_shape(reading.question)
         if shape == FACT:
             return answer
-        if not reading.spans:
-            return replace(answer, kind=VERDICT, verdict=NOT_STATED) if shape in VERDICT_SHAPES else replace(answer, kind=shape)
+        if not reading.spans:  # nothing read: the article doesn't say, in the question's shape
+            return replace(answer, kind=_kind_of(shape), verdict=NOT_STATED if shape in VERDICT_SHAPES else None)
         return shaped(shape, reading, answer, self.reader.settings.no_answer_threshold, self.overview.entities)
 
 
@@ -234,7 +230,7 @@ def shaped(shape: str, reading: Reading, answer: Answer, threshold: float, entit
     found = Found(text, sentences, best.start, best.end, reading.margin - threshold)
     names = [(start, end, label) for _, start, end, label in entities.in_text(sentences[found.sentence].text)] if shape == LIST else []
     reply = reply_in_shape(shape, reading.read_as or reading.question, found, names)
-    kind = VERDICT if shape in VERDICT_SHAPES else shape
+    kind = _kind_of(shape)
     if not reply.text:
         return replace(answer, text="", span=None, answerable=False, score=reply.score, kind=kind, verdict=reply.verdict,
                        alternatives=())
@@ -249,6 +245,11 @@ def shaped(shape: str, reading: Reading, answer: Answer, threshold: float, entit
         answer, text=reply.text, span=pieces[0], answerable=True, score=reply.score, sentence=sentence.text,
         sentence_span=sentence_span, kind=kind, verdict=reply.verdict, citations=citations, alternatives=(),
     )
+
+
+def _kind_of(shape: str) -> str:
+    """The ``Answer.kind`` of a reply of ``shape``: a yes/no question's and a claim's is a verdict."""
+    return VERDICT if shape in VERDICT_SHAPES else shape
 
 
 def _in_article(span: Span, reading: Reading) -> Context:
