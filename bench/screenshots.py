@@ -13,6 +13,9 @@ from pathlib import Path
 import ui
 from qa.config import ServerSettings
 
+# The page is still: no typing indicator, the article panel no longer faded while it updates.
+SETTLED = """() => { const a = document.querySelector('#article'); if (!a || document.querySelector('#chat .qa-typing')) return false;
+  for (let e = a; e; e = e.parentElement) if (getComputedStyle(e).opacity !== '1') return false; return true; }"""
 VIEWS = {
     "desktop-light": {"viewport": {"width": 1366, "height": 900}},
     "desktop-dark": {"viewport": {"width": 1366, "height": 900}, "color_scheme": "dark"},
@@ -40,6 +43,7 @@ def main() -> None:
                 page.set_default_timeout(120_000)
                 page.goto(url + ("?__theme=dark" if options.get("color_scheme") == "dark" else ""))
                 page.locator("#question textarea").wait_for()
+                page.wait_for_function("() => !document.querySelector('#question textarea').disabled")
                 if name == "desktop-light":
                     page.screenshot(path=str(args.out / f"{name}-empty.png"))
                 for question in ("When did the US Defence Secretary arrive in New Delhi?", "Who is mentioned?"):
@@ -47,13 +51,25 @@ def main() -> None:
                     page.locator("#question textarea").fill(question)
                     page.locator("#question textarea").press("Enter")
                     page.locator("#chat .qa-reply").nth(replies).wait_for()
+                page.wait_for_function(SETTLED)
                 page.screenshot(path=str(args.out / f"{name}.png"), full_page=name == "phone")
                 page.close()
             browser.close()
     finally:
         app.close()
         app.page.ingestor.close()
+    for png in args.out.glob("*.png"):
+        small(png)
     print(f"screenshots in {args.out}")
+
+
+def small(png: Path) -> None:
+    """The PNG in 128 colours (a third of its size; the page's flat colours survive it)."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        reduced = image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    reduced.save(png, optimize=True)
 
 
 if __name__ == "__main__":

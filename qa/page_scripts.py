@@ -9,11 +9,24 @@ CSS = """
 /* Dark text on the yellow in light and dark mode alike: #1b1b1b on #ffe58a is 15:1 (WCAG asks 4.5). */
 #article mark.cited, .qa-reply mark { background: #ffe58a; color: #1b1b1b; }
 #article mark.cited strong, .qa-reply mark strong { color: inherit; }
-#article mark.closest { background: none; outline: 2px dashed #c9a400; }
+/* The closest sentence of an abstention: outlined, in the page's own text colour (it was #1b1b1b on
+   the dark page, 1.1:1). */
+#article mark.closest { background: none; color: inherit; outline: 2px dashed #c9a400; }
 .qa-reply blockquote { margin: 0.4em 0; padding-left: 0.8em; border-left: 3px solid #ccc; }
-.qa-muted { opacity: 0.7; font-size: 0.9em; }
+/* Every text 4.5:1 or more in both schemes (tests/test_ui.py measures what is on screen): secondary
+   text is a colour, not a faded opacity (3.6:1 in light mode). */
+#chat .message-wrap .prose.chatbot.md { opacity: 1; }  /* Gradio fades every message to 0.8 */
+.qa-muted { font-size: 0.9em; color: #55555e; }
+.dark .qa-muted { color: #b4b4bc; }
+textarea::placeholder, input::placeholder { color: #62626c !important; opacity: 1; }
+.dark textarea::placeholder, .dark input::placeholder { color: #a1a1aa !important; }
+footer, footer a, footer button, footer .divider, #upload .or { color: var(--body-text-color) !important; }
+/* White on Gradio's orange was 3.6:1; on these 5.2:1 and more. */
+button.primary { background: #c2410c !important; border-color: #c2410c !important; color: #fff !important; }
+button.primary:hover { background: #9a3412 !important; }
+button.stop { background: #b91c1c !important; border-color: #b91c1c !important; color: #fff !important; }
 .qa-copy-answer { margin-left: 0.6em; font-size: 0.8em; padding: 0 0.5em; border: 1px solid currentColor;
-  border-radius: 4px; opacity: 0.7; background: none; color: inherit; cursor: pointer; }
+  border-radius: 4px; background: none; color: inherit; cursor: pointer; }
 .qa-typing { display: inline-flex; gap: 4px; padding: 4px 0; }
 .qa-typing span { width: 7px; height: 7px; border-radius: 50%; background: currentColor; opacity: 0.3;
   animation: qa-typing 1.2s infinite ease-in-out; }
@@ -24,6 +37,17 @@ CSS = """
 /* A phone: the chat leaves room for the question box and the Ask button below it. */
 .qa-jump { display: none; font-size: 0.9em; }
 @media (max-width: 640px) { #chat { height: 46vh !important; } #article { max-height: 60vh; } .qa-jump { display: block; } }
+/* The welcome says where the article is: on the right, or below the chat on a phone. */
+.qa-narrow { display: none; }
+@media (max-width: 640px) { .qa-wide { display: none; } .qa-narrow { display: inline; } }
+/* A phone: the chat's bin button takes its own line above the messages instead of floating over
+   them (it sat over the first message's corner, and over every message scrolled under it). */
+@media (max-width: 640px) {
+  #chat .top-panel { position: static; align-self: flex-end; margin-left: auto; }
+  #chat .bubble-wrap { height: auto; flex: 1 1 0; min-height: 0; }
+}
+/* A new upload or paste begun: the last one's outcome is hidden until the status line changes. */
+#status.qa-stale { visibility: hidden; }
 """
 # Chat messages are HTML; what a user copies, and what a screen reader announces, is their text.
 # Gradio's copy button writes the message's source and labels it with the same: both are turned
@@ -124,5 +148,28 @@ QUESTION_QUEUE_SCRIPT = """<script>
       setTimeout(() => document.querySelector('#ask').click(), 0);  // which marks the page busy again
     }
   };
+})();
+</script>"""
+
+# The status line still told the previous upload's outcome (a warning) while the next file was
+# uploading: it is hidden from the moment a file is chosen or a paste is sent until it changes.
+STALE_STATUS_SCRIPT = """<script>
+(() => {
+  const stale = () => {
+    const status = document.querySelector('#status');
+    if (!status || !status.textContent.trim()) return;
+    status.classList.add('qa-stale');
+    const seen = status.innerHTML;
+    const observer = new MutationObserver(() => {
+      if (status.innerHTML === seen) return;
+      status.classList.remove('qa-stale');
+      observer.disconnect();
+    });
+    observer.observe(status, {subtree: true, childList: true, characterData: true});
+    setTimeout(() => { status.classList.remove('qa-stale'); observer.disconnect(); }, 20000);  // the same words again
+  };
+  document.addEventListener('change', (event) => { if (event.target.closest('#upload')) stale(); }, true);
+  document.addEventListener('drop', (event) => { if (event.target.closest('#upload')) stale(); }, true);
+  document.addEventListener('click', (event) => { if (event.target.closest('#paste')) stale(); }, true);
 })();
 </script>"""

@@ -165,8 +165,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The page over the real default assistant (seed article, shipped models), as ``serve`` builds it."""
+def served(tmp_path_factory):
+    """The page over the real default assistant (seed article, shipped models), as ``serve`` builds
+    it: (the app, its URL)."""
     with pytest.MonkeyPatch.context() as environment:
         # The default assistant keeps the index directory it is created with: a temporary one.
         environment.setenv("QA_INDEX_DIR", str(tmp_path_factory.mktemp("ui-index")))
@@ -174,9 +175,15 @@ def server(tmp_path_factory):
         environment.setenv("TRANSFORMERS_OFFLINE", "1")
         app = ui.build_app()
     url = ui.launch(app, ServerSettings("127.0.0.1", free_port()))
-    yield url
+    yield app, url
     app.close()
     app.page.ingestor.close()
+
+
+@pytest.fixture(scope="module")
+def server(served):
+    """The served page's URL."""
+    return served[1]
 
 
 @pytest.fixture(scope="module")
@@ -522,7 +529,7 @@ def test_the_highlighted_answer_is_readable_in_dark_mode(browser, server):
 def test_an_empty_question_leaves_no_bubble_and_the_empty_chat_says_what_to_do(page):
     from playwright.sync_api import expect
 
-    expect(page.locator("#chat")).to_contain_text("Ask the article on the right anything")
+    expect(page.locator("#chat")).to_contain_text("Ask the article on the right anything", use_inner_text=True)
     expect(ask(page, "   ")).to_have_text("Please type a question.")
     expect(page.locator("#chat .qa-question")).to_have_count(0)
 
@@ -888,3 +895,266 @@ def test_the_page_asks_a_whole_archive_and_shows_the_answers_article(browser, ar
         assert no_error_badges(page)
     finally:
         page.close()
+
+
+# --- issue 33: contrast, a closed tab's upload, the page's rough edges ----------------------
+
+# Every visible text (its own text nodes), every empty box's placeholder and every icon button's
+# icon, with the contrast of its colour against the background it is drawn on: the element's and
+# its ancestors' backgrounds composited down from the page (a gradient: its worst stop), the text's
+# colour faded by its own and its ancestors' opacity. Needed: 4.5:1, 3:1 for large text and icons.
+CONTRAST_OF_EVERYTHING = """() => {
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 1;
+  const ctx = canvas.getContext('2d', {willReadFrequently: true});
+  const rgba = (text) => {  // any CSS colour as [r, g, b, a] in sRGB
+    const m = text.match(/^rgba?\\(([^)]*)\\)$/);
+    if (m) {
+      const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+      return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+    }
+    ctx.clearRect(0, 0, 1, 1);
+    ctx.fillStyle = '#000'; ctx.fillStyle = text; ctx.fillRect(0, 0, 1, 1);
+    const [r, g, b, a] = ctx.getImageData(0, 0, 1, 1).data;
+    return a ? [r * 255 / a, g * 255 / a, b * 255 / a, a / 255] : [0, 0, 0, 0];
+  };
+  const over = ([r, g, b, a], [R, G, B]) => [r * a + R * (1 - a), g * a + G * (1 - a), b * a + B * (1 - a)];
+  const luminance = (c) => {
+    const [R, G, B] = c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * R + 0.7152 * G + 0.0722 * B;
+  };
+  const ratio = (x, y) => { const [a, b] = [luminance(x), luminance(y)]; return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05); };
+  const stops = (image) => (image.match(/(rgba?\\([^)]*\\)|#[0-9a-f]{3,8}\\b)/gi) || []).map(rgba);
+  // The colours an element's text sits on: its own and its ancestors' backgrounds composited from
+  // the page's canvas down (a gradient: each of its stops).
+  const backgrounds = (element) => {
+    const chain = [];
+    for (let e = element; e; e = e.parentElement) chain.unshift(e);
+    const root = getComputedStyle(document.documentElement);
+    let layers = [rgba(root.colorScheme.includes('dark') && rgba(root.backgroundColor)[3] === 0 ? 'rgb(18,18,18)' : 'rgb(255,255,255)')];
+    for (const e of chain) {
+      const style = getComputedStyle(e);
+      const own = [rgba(style.backgroundColor), ...stops(style.backgroundImage)].filter((c) => c[3] > 0);
+      if (!own.length) continue;
+      const next = [];
+      for (const base of layers) for (const c of own) next.push(over(c, base));
+      layers = next.slice(0, 8);
+    }
+    return layers.map((c) => c.slice(0, 3));
+  };
+  const opacity = (element) => { let o = 1; for (let e = element; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity); return o; };
+  const visible = (e) => {
+    const box = e.getBoundingClientRect();
+    return box.width > 1 && box.height > 1 && e.checkVisibility({opacityProperty: true, visibilityProperty: true});
+  };
+  const name = (e) => (e.id ? '#' + e.id : e.tagName.toLowerCase() + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : ''));
+  const path = (e) => { const parts = []; for (let x = e; x && parts.length < 4; x = x.parentElement) parts.unshift(name(x)); return parts.join(' > '); };
+  const results = [];
+  const check = (element, kind, style, text, needed) => {
+    const color = rgba(style.color);
+    const alpha = color[3] * opacity(element);
+    let worst = Infinity, worstPair = null;
+    for (const bg of backgrounds(element)) {
+      const fg = over([color[0], color[1], color[2], alpha], bg);
+      const r = ratio(fg, bg);
+      if (r < worst) { worst = r; worstPair = [fg.map(Math.round), bg.map(Math.round)]; }
+    }
+    results.push({kind, where: path(element), text: text.slice(0, 60), ratio: Math.round(worst * 100) / 100, needed,
+                  fg: 'rgb(' + worstPair[0] + ')', bg: 'rgb(' + worstPair[1] + ')'});
+  };
+  for (const element of document.body.querySelectorAll('*')) {
+    if (['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE'].includes(element.tagName) || !visible(element)) continue;
+    const style = getComputedStyle(element);
+    const text = [...element.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join('').trim();
+    const disabled = element.closest('[disabled], [aria-disabled="true"]') !== null;
+    if (text && !disabled) {
+      const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+      check(element, 'text', style, text, size >= 24 || (bold && size >= 18.66) ? 3 : 4.5);
+    }
+    if ((element.tagName === 'TEXTAREA' || element.tagName === 'INPUT') && element.placeholder && !element.value && !disabled) {
+      check(element, 'placeholder', getComputedStyle(element, '::placeholder'), element.placeholder, 4.5);
+    }
+    if (element.tagName === 'svg' && element.closest('button') && !disabled) {  // an icon button's icon
+      check(element, 'icon', style, element.closest('button').getAttribute('aria-label') || element.closest('button').title || 'icon', 3);
+    }
+  }
+  return results;
+}"""
+# The page is still: no typing indicator, and the article panel no longer faded while it updates.
+SETTLED = """() => { const a = document.querySelector('#article'); if (!a || document.querySelector('#chat .qa-typing')) return false;
+  for (let e = a; e; e = e.parentElement) if (getComputedStyle(e).opacity !== '1') return false; return true; }"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("viewport", [{"width": 1400, "height": 1000}, {"width": 390, "height": 844}], ids=["desktop", "phone"])
+def test_every_text_and_control_meets_wcag_aa_in_both_colour_schemes(browser, server, scheme, viewport):
+    from playwright.sync_api import expect
+
+    phone = {"is_mobile": True, "has_touch": True} if viewport["width"] < 640 else {}
+    page = open_page(browser, server, viewport=viewport, color_scheme=scheme, **phone)
+    try:
+        expect(page.locator("body.dark")).to_have_count(1 if scheme == "dark" else 0)  # the scheme the page follows
+        page.locator("#own-article").get_by_text("Bring your own article").click()  # its labels and boxes too
+        expect(ask(page, "What does INDUS-X aim at?").locator("blockquote mark")).to_be_visible()
+        page.wait_for_function(SETTLED)
+        answered = page.evaluate(CONTRAST_OF_EVERYTHING)
+        expect(ask(page, "What is the budget of INDUS-X?")).to_contain_text("The article doesn't say.")
+        expect(page.locator("#article mark.closest")).to_have_count(1)
+        page.wait_for_function(SETTLED)
+        abstained = page.evaluate(CONTRAST_OF_EVERYTHING)
+        measured = answered + abstained
+        kinds = {item["kind"] for item in measured}
+        assert {"text", "placeholder", "icon"} <= kinds, kinds
+        on_screen = " ".join(item["where"] for item in abstained)
+        assert "mark.cited.closest" in on_screen and "#ask" in on_screen and "mark" in " ".join(item["where"] for item in answered)
+        failing = sorted({(item["ratio"], item["needed"], item["kind"], item["where"], item["text"], item["fg"], item["bg"])
+                          for item in measured if item["ratio"] < item["needed"]})
+        assert not failing, "\n".join(map(str, failing))
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_closing_the_tab_stops_its_indexing_and_the_next_visitors_upload_goes_through(browser, served, tmp_path):
+    from playwright.sync_api import expect
+
+    from qa.ingest import CANCELLED
+
+    app, server = served
+    big = tmp_path / "harbour_log.txt"
+    big.write_text(" ".join(f"Report {n} of the harbour says ship {n} docked at berth {n % 7}." for n in range(6700)))
+    assert big.stat().st_size > 400_000
+    first = open_page(browser, server)
+    load_article(first, upload=big)
+    expect(first.locator("#status")).to_contain_text("Indexing harbour log:")  # embedding
+    job = app.page.ingestor._running
+    assert job is not None and job.title == "harbour log" and not job.finished
+    first.close()
+    closed = time.monotonic()
+    assert job.wait(20) and job.state == CANCELLED, job.describe()
+    stopped_after = time.monotonic() - closed
+    assert stopped_after < 10, stopped_after
+    print(f"indexing stopped {stopped_after:.1f} s after the tab closed")
+    second = open_page(browser, server)
+    try:
+        small = tmp_path / "bridge_story.txt"
+        small.write_text(BRIDGE_STORY)
+        load_article(second, upload=small)
+        expect(second.locator("#status")).to_contain_text("Loaded bridge story")
+    finally:
+        second.close()
+
+
+@pytest.mark.browser
+def test_the_upload_label_names_every_accepted_format(page):
+    from playwright.sync_api import expect
+
+    from qa.documents import SUPPORTED_SUFFIXES
+
+    page.locator("#own-article").get_by_text("Bring your own article").click()
+    label = page.locator("#upload").get_by_text(re.compile("Upload a file"))
+    expect(label).to_be_visible()
+    for suffix in SUPPORTED_SUFFIXES:
+        expect(label).to_contain_text(suffix)
+
+
+@pytest.mark.browser
+def test_on_a_phone_the_welcome_says_the_article_is_below_and_the_bin_clears_the_first_message(browser, server):
+    from playwright.sync_api import expect
+
+    phone = open_page(browser, server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        expect(phone.locator("#chat")).to_contain_text("Ask the article below anything", use_inner_text=True)
+        assert "on the right" not in phone.locator("#chat").inner_text()
+        # A question long enough that its bubble is as wide as the chat lets it be.
+        ask(phone, "When did the US Defence Secretary arrive in New Delhi, and whom did he meet there first?")
+        phone.wait_for_function(SETTLED)
+        # The bin has a place of its own, outside the area the messages scroll through: no message,
+        # the first or one scrolled up, is ever under it.
+        bin_box = phone.locator("#chat .top-panel", has=phone.locator("button[aria-label=Clear]")).bounding_box()
+        messages = phone.locator("#chat .bubble-wrap").bounding_box()
+        assert bin_box and messages
+        apart = (bin_box["x"] + bin_box["width"] <= messages["x"] or messages["x"] + messages["width"] <= bin_box["x"]
+                 or bin_box["y"] + bin_box["height"] <= messages["y"] or messages["y"] + messages["height"] <= bin_box["y"])
+        assert apart, (bin_box, messages)
+    finally:
+        phone.close()
+
+
+@pytest.mark.browser
+def test_a_reload_keeps_the_answers_highlight_in_the_article(page):
+    from playwright.sync_api import expect
+
+    expect(ask(page, "When did the US Defence Secretary arrive in New Delhi?").locator(".qa-answer")).to_have_text("Sunday")
+    expect(page.locator("#article mark.cited strong")).to_have_text("Sunday")
+    page.reload()
+    page.locator("#question textarea").wait_for()
+    expect(page.locator("#chat .qa-answer").last).to_have_text("Sunday")
+    expect(page.locator("#article mark.cited strong")).to_have_text("Sunday")
+    expect(page.locator("#article mark.cited")).to_contain_text("arrived in New Delhi")
+
+
+@pytest.mark.browser
+def test_a_now_asking_about_note_is_its_own_message_not_part_of_the_answer_before_it(page):
+    from playwright.sync_api import expect
+
+    expect(ask(page, "What does INDUS-X aim at?").locator(".qa-answer")).to_be_visible()
+    load_article(page, title="Bridge", text=BRIDGE_STORY)
+    note = page.locator("#chat .qa-switch", has_text="Now asking about: Bridge")
+    expect(note).to_be_visible()
+    assert note.evaluate("(note) => note.closest('.message').querySelector('.qa-reply')") is None
+    assert page.locator("#chat .message", has=page.locator(".qa-switch")).count() == 1
+    reply_box = page.locator("#chat .message", has=page.locator(".qa-reply")).last.bounding_box()
+    note_box = page.locator("#chat .message", has=page.locator(".qa-switch")).bounding_box()
+    assert note_box["y"] >= reply_box["y"] + reply_box["height"], (reply_box, note_box)
+
+
+# Uploads take 3 s to reach the server, as a large file on a slow line would.
+SLOW_UPLOADS = """(() => {
+  const fetch = window.fetch;
+  window.fetch = async (resource, options) => {
+    if (String(resource.url || resource).includes('/upload')) await new Promise((done) => setTimeout(done, 3000));
+    return fetch(resource, options);
+  };
+})();"""
+
+
+@pytest.mark.browser
+def test_the_last_uploads_warning_goes_as_soon_as_the_next_upload_starts(browser, server, tmp_path):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.add_init_script(SLOW_UPLOADS)
+    page.goto(server)
+    page.locator("#question textarea").wait_for()
+    try:
+        binary = tmp_path / "photo.txt"
+        binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+        load_article(page, upload=binary)
+        status = page.locator("#status")
+        expect(status).to_contain_text("photo.txt looks like a binary file")
+        page.locator("#upload").get_by_label("Clear").click() if page.locator("#upload").get_by_label("Clear").count() else None
+        story = tmp_path / "bridge_story.txt"
+        story.write_text(BRIDGE_STORY)
+        load_article(page, upload=story)
+        # While the file is still on its way (3 s), the warning is no longer shown.
+        expect(status).not_to_be_visible(timeout=2000)
+        expect(status).to_contain_text("Loaded bridge story")
+        expect(status).to_be_visible()
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_a_pasted_link_that_is_not_http_is_refused_with_a_sentence(page):
+    from playwright.sync_api import expect
+
+    load_article(page, title="", text="file:///etc/passwd")
+    status = page.locator("#status")
+    expect(status).to_contain_text("Only http and https links can be read")
+    expect(status).to_contain_text("the current article stays loaded")
+    expect(page.locator("#article-choice input")).to_have_value(seed_document().title)
+    page.locator("#article-choice input").click()
+    expect(page.get_by_role("option")).to_have_count(1)  # no article was made of it
