@@ -151,7 +151,7 @@ def reply_html(answer: Answer) -> str:
         confidence = f"confidence that it does: {answer.score:.0%}" if answer.kind == SPAN else f"confidence {answer.score:.0%}"
         said = "The article doesn't say." if answer.kind == SPAN else str(answer)
         return (
-            f'<div class="qa-reply qa-abstain"><p><strong>{html.escape(said)}</strong> '
+            f'<div class="qa-reply qa-abstain"><p><strong>{html.escape(said, quote=False)}</strong> '
             f'<span class="qa-muted">{confidence}</span></p>{closest}'
             f"{source}{understood_html(answer)}</div>"
         )
