@@ -8,6 +8,9 @@ endpoint ``/ask`` with ``gradio_client``::
 
     Client("http://127.0.0.1:7860").predict("What does INDUS-X aim at?", "", api_name="/ask")
 
+A server started with API keys (``qa serve --api-key KEY``) wants one with every call:
+``Client(url, headers={"Authorization": "Bearer KEY"})``.
+
 What the page does is ``qa.chat_page.ChatPage``; this module lays it out and serves it. Articles are
 indexed by a worker process (``qa.ingest``), never on the question path, with progress in the
 status line and a Cancel button.

@@ -4,14 +4,20 @@ switching articles, and bringing an article through the ingestion worker with pr
 
 Each visitor has their own articles: the seed article is everyone's, an upload or a paste is listed
 only in the browser that made it (kept, with the chat, in the browser's storage, so a reload loses
-neither). No handler lets an exception reach the page: the user gets a sentence, the log the
+neither). The browser's storage is the visitor's to change, and the page's events can be called
+with any value for it: each upload it lists carries the server's signature of its id
+(``ChatPage.sign``), and one without is not theirs to ask, to show, or to follow up on. No handler lets an exception reach the page: the user gets a sentence, the log the
 traceback.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import os
 import re
+import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -64,6 +70,45 @@ ABANDONED_AFTER_S = 4.0
 # not made an article of.
 OTHER_LINK = re.compile(r"(?i)[a-z][a-z0-9+.-]*:\S*")
 OTHER_SCHEMES = ("file:", "ftp:", "data:", "javascript:", "mailto:", "about:", "blob:", "view-source:", "chrome:")
+# The key that signs the uploads a visitor's browser lists, kept beside the indexes (owner-only) so
+# that a restarted server still knows each visitor's uploads as theirs.
+PAGE_KEY_FILE = ".page-key"
+PAGE_KEY_BYTES = 32
+
+
+def page_key(folder: Path) -> bytes:
+    """The page's signing key, read from ``folder`` or made there; where the folder can't be
+    written, a key for this run only (visitors' uploads are then theirs until it restarts).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> key = page_key(folder)
+    >>> len(key), page_key(folder) == key, oct((folder / PAGE_KEY_FILE).stat().st_mode & 0o777)
+    (32, True, '0o600')
+    """
+    path = Path(folder) / PAGE_KEY_FILE
+    try:
+        key = path.read_bytes()
+        if len(key) == PAGE_KEY_BYTES:
+            return key
+        path.unlink()  # damaged: made afresh (the uploads it signed are listed no more)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        logger.warning("the page key in %s can't be read: one for this run only", folder, exc_info=True)
+        return secrets.token_bytes(PAGE_KEY_BYTES)
+    key = secrets.token_bytes(PAGE_KEY_BYTES)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another server on this folder made it first: theirs is the key
+        return page_key(folder)
+    except OSError:
+        logger.warning("the page key can't be written in %s: one for this run only", folder, exc_info=True)
+        return key
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(key)
+    return key
 
 
 def saved_turn(turn: Turn) -> dict:
@@ -121,17 +166,37 @@ class ChatPage:
         self._jobs: dict[str, IngestJob] = {}  # the running upload of each browser session
         self._examples: dict[str, list[str]] = {}  # suggested questions, per article id
         self._archive_choices: list[tuple[str, str]] | None = None
+        self._key = page_key(self.ingestor.index_dir)
 
     # --- articles: the seed for everyone, the rest per visitor --------------------------------
+
+    def sign(self, document_id: str) -> str:
+        """The signature that makes an upload listed in a browser's storage that visitor's."""
+        return hmac.new(self._key, document_id.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+    def _signed(self, articles: list[tuple[str, str]]) -> list[list[str]]:
+        """``articles`` [(id, title), ...] as the browser's storage keeps them: [id, title, signature]."""
+        return [[id_, title, self.sign(id_)] for id_, title in articles]
+
+    def owned(self, saved: dict | None) -> list[tuple[str, str]]:
+        """The visitor's own articles [(id, title), ...]: those their storage lists with this
+        server's signature (an id copied from elsewhere, or added by hand, has none)."""
+        library = (saved or {}).get("library")
+        owned = []
+        for entry in library if isinstance(library, list) else []:
+            if isinstance(entry, list | tuple) and len(entry) == 3 and all(isinstance(part, str) for part in entry):
+                document_id, title, signature = entry
+                if hmac.compare_digest(signature.encode("utf-8", "surrogatepass"), self.sign(document_id).encode()):
+                    owned.append((document_id, title))
+        return owned
 
     def choices(self, saved: dict | None) -> list[tuple[str, str]]:
         """The dropdown: the whole archive and its articles (when served with one), the seed, and
         the visitor's own articles."""
-        library = (saved or {}).get("library") or []
         archive = self.assistant.archive
         whole = [(f"The whole archive ({len(archive):,} articles)", WHOLE_ARCHIVE)] if archive is not None else []
         return [*whole, *self._archive_articles(), (self.default_document.title, self.default_document.id),
-                *((title, id_) for id_, title in library)]
+                *((title, id_) for id_, title in self.owned(saved))]
 
     def _archive_articles(self) -> list[tuple[str, str]]:
         """The archive's articles by title, each a choice of its own, up to ``ARCHIVE_ARTICLES_LISTED``
@@ -160,6 +225,13 @@ class ChatPage:
         of their own), else the first visit's choice."""
         return document_id if document_id in {id_ for _, id_ in self.choices(saved)} else self.default_choice
 
+    def may_read(self, document_id: object, saved: dict | None) -> bool:
+        """Whether this visitor may see ``document_id``'s text: one of their choices, or any of the
+        archive's articles (a large archive lists none)."""
+        archive = self.assistant.archive
+        return isinstance(document_id, str) and (
+            document_id in {id_ for _, id_ in self.choices(saved)} or (archive is not None and document_id in archive))
+
     def examples(self, document: Document) -> list[str]:
         """The seed's curated questions, or questions made from the article: made once per article
         (every page load and article switch shows them; an article may be 2 M characters)."""
@@ -175,6 +247,7 @@ class ChatPage:
         its end as the upload that started it would have."""
         saved = visit(saved)
         try:
+            saved = {**saved, "library": self._signed(self.owned(saved))}  # what isn't theirs goes from their storage
             restored = self._restored(saved)
         except Exception:  # a saved visit tampered with: started afresh, the question box opened
             logger.exception("restoring a visit failed")
@@ -196,7 +269,7 @@ class ChatPage:
         """The article choice, chat, article panel, placeholder and examples of a saved visit."""
         document_id = self.allowed(saved.get("selected"), saved)
         try:
-            panel = self._marked_panel(document_id, saved.get("shown")) or self.panel(document_id)
+            panel = self._marked_panel(document_id, saved.get("shown"), saved) or self.panel(document_id)
         except Exception as error:  # e.g. its index was removed since: back to the seed article
             if not isinstance(error, QAError):
                 logger.exception("restoring a visit failed")
@@ -208,7 +281,7 @@ class ChatPage:
             *self._question_helpers(document_id),
         )
 
-    def _marked_panel(self, document_id: str, shown: object) -> str | None:
+    def _marked_panel(self, document_id: str, shown: object, saved: dict) -> str | None:
         """The article panel as the last answer left it (its article, its marks), if that answer
         was about ``document_id`` (or one of the whole archive's articles); else None."""
         try:
@@ -217,6 +290,8 @@ class ChatPage:
         except (TypeError, ValueError):  # none, or tampered with: the plain article
             return None
         if shown_id != document_id and not (document_id == WHOLE_ARCHIVE and self.assistant.archive is not None):
+            return None
+        if not self.may_read(shown_id, saved):
             return None
         return marked_article_html(self.assistant.document(str(shown_id)), marks)
 
@@ -250,6 +325,9 @@ class ChatPage:
             turns = [turn_from_saved(turn) for turn in saved["turns"]]
         except (TypeError, KeyError, ValueError):  # a damaged saved conversation is started afresh
             turns = []
+        # A turn about an article not theirs (storage changed by hand) would lead the search there.
+        turns = [turn for turn in turns if all(
+            id_ is None or self.may_read(id_, saved) for id_ in (turn.document_id, turn.span and turn.span.document_id))]
         document_id = self.allowed(document_id, saved)
         # The visitor's conversation, kept in their browser between questions.
         chat = Conversation(self.assistant, document_id, turns)
@@ -364,8 +442,8 @@ class ChatPage:
                 yield gr.update(), f"⚠️ {markdown_text(reason)} — the current article stays loaded.", gr.update(visible=False), saved
                 return
             document = self.assistant.add_index(job.result)
-            library = [entry for entry in saved["library"] if entry[0] != document.id] + [[document.id, document.title]]
-            saved = {**saved, "library": library}
+            library = [(id_, title) for id_, title in self.owned(saved) if id_ != document.id]
+            saved = {**saved, "library": self._signed([*library, (document.id, document.title)])}
             self._evict()
             status = f"Loaded **{markdown_text(document.title)}**: ask away."
             if not job.result.persisted:

@@ -153,3 +153,32 @@ def test_the_page_api_answers_the_question_alone_and_repairs_what_cannot_be_enco
     assert "event: complete" in surrogate and '"answer": "Sunday"' in surrogate and "internal error" not in surrogate, surrogate
     odd = page_ask(server.url, [5, ["x"], "not turns"], BOB)
     assert "event: complete" in odd and "must be text" in odd, odd
+
+
+def test_another_visitor_who_learns_an_uploads_id_gets_nothing_of_it_from_any_page_event(server):
+    """The browser's storage is the visitor's to edit, and the page's events take any value for
+    it: an upload's id listed there by hand (unsigned, or with a made-up or borrowed signature)
+    opens nothing — not the answer, the article panel, a follow-up, a reload, or a switch."""
+    page, theirs = server.app.page, server.visitors
+    (_, _, signature), = server.saved["library"]
+    seed_article = page.default_document.id
+    handmade = [[[theirs, "Mine"]], [[theirs, "Mine", "0" * 64]], [[theirs, "Mine", page.sign(seed_article)]],
+                [[theirs, "Mine", signature.upper()]]]
+    for library in handmade:
+        intruder = {**ui.new_saved(), "library": library, "selected": theirs, "shown": [theirs, []],
+                    "turns": [{"question": "Who is it?", "answer": "x", "span": {"document_id": theirs, "start": 0, "end": 30},
+                               "document_id": theirs}]}
+        assert page.allowed(theirs, intruder) == seed_article and theirs not in str(page.choices(intruder))
+        history, _, panel, saved = page.respond("Who is the lighthouse keeper?", [], theirs, intruder)
+        assert not leaks(str(history) + str(panel)), history
+        followed, _, panel, _ = page.respond("When did he start?", [], seed_article, intruder)
+        assert not leaks(str(followed) + str(panel)), followed
+        restored = next(page.restore(intruder))
+        assert restored[0]["value"] == seed_article and not leaks(str(restored)), restored
+        switched = page.switch(theirs, [], {**intruder, "selected": seed_article})
+        assert not leaks(str(switched)), switched
+    # The visitor who brought it in asks it, after a restart too (the key is kept beside the indexes).
+    restarted = ui.ChatPage(page.assistant, page.default_document, page.ingestor)
+    assert restarted.allowed(theirs, server.saved) == theirs
+    history, *_ = restarted.respond("Who is the lighthouse keeper?", [], theirs, server.saved)
+    assert "Anton Vale" in history[-1]["content"]

@@ -126,7 +126,7 @@ def test_status_messages_show_quotes_as_typed():
 
 def test_a_visitor_sees_the_seed_and_only_their_own_articles(tmp_path):
     page = ui.ChatPage(Assistant(tmp_path / "index"), seed_document())
-    mine = {**ui.new_saved(), "library": [["mine-0123456789ab", "Mine"]]}
+    mine = {**ui.new_saved(), "library": [["mine-0123456789ab", "Mine", page.sign("mine-0123456789ab")]]}
     assert page.choices(mine) == [(seed_document().title, seed_document().id), ("Mine", "mine-0123456789ab")]
     assert page.allowed("mine-0123456789ab", mine) == "mine-0123456789ab"
     assert page.allowed("theirs-0123456789ab", mine) == seed_document().id  # not theirs: back to the seed
@@ -147,7 +147,7 @@ def test_a_reload_while_an_article_is_indexed_picks_it_up_again(tmp_path, reader
         long_job.cancel()
         *restored, status, _, saved = list(page.restore(saved))[-1]
         assert status.startswith("Loaded **Ferry**") and saved["job"] is None
-        assert [title for _, title in saved["library"]] == ["Ferry"]
+        assert [title for _, title, _ in saved["library"]] == ["Ferry"]
         # A server restarted since: the upload is gone, and the page says so.
         gone = list(page.restore({**ui.new_saved(), "job": ["0" * 32, "Ferry"]}))
         assert "Indexing Ferry was interrupted" in gone[-1][-3] and gone[-1][-1]["job"] is None
@@ -343,7 +343,7 @@ def test_an_upload_into_an_unwritable_folder_is_kept_in_memory_and_the_status_sa
     finally:
         page.ingestor.close()
     assert "Loaded **Bridge**" in status and "Kept in memory only" in status
-    assert saved["library"] == [[selection["value"], "Bridge"]]
+    assert saved["library"] == [[selection["value"], "Bridge", page.sign(selection["value"])]]
     history, *_ = page.respond("How much did the bridge cost?", [], selection["value"], saved)
     assert "12 million euros" in history[-1]["content"]
 
