@@ -79,8 +79,10 @@ class Answer:
 
     ``text`` is the article's text at ``span``, inside ``sentence`` (at ``sentence_span``). When
     the article doesn't say, ``answerable`` is False, ``text`` is "", ``span`` is None and
-    ``sentence`` is the closest sentence found. ``score`` is a confidence in [0, 1], 0.5 at the
-    abstention threshold.
+    ``sentence`` is the closest sentence found. ``score`` is the chance that the answer is right
+    (``qa.answer_check``: of the answers given at 0.8, about 8 in 10 are right); when declined,
+    the chance that the closest span would have been. A reply in another shape (a verdict, a
+    reason, a count...) shows the share of such replies found right.
     """
 
     question: str

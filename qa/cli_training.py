@@ -101,6 +101,17 @@ def add_training_commands(commands: argparse._SubParsersAction, training: Callab
     kinds.add_argument("--output-dir", type=Path, help="default: qa/models/article-questions")
     kinds.set_defaults(handler=training("train_article_questions"))
 
+    check = commands.add_parser(
+        "train-answer-check", help="the check after the reader: the chance its best span is right",
+        argument_default=argparse.SUPPRESS,
+    )
+    check.add_argument("--split-dir", type=Path, required=True,
+                       help="where qa split-squad2-dev wrote squad2_dev_a.train/calibrate.json.gz")
+    check.add_argument("--run-dir", type=Path, required=True,
+                       help="where the examples read are kept (read again only when missing)")
+    check.add_argument("--output-dir", type=Path, help="default: qa/models/answer-check")
+    check.set_defaults(handler=training("train_answer_check"))
+
     split = commands.add_parser(
         "split-squad2-dev", help="squad2_dev_a by article: to train on, to calibrate on, to measure on",
         argument_default=argparse.SUPPRESS,

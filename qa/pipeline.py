@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from qa.answer import VERDICT, Alternative, Answer, Citation, Context, Passage
+from qa.answer_check import AnswerCheck, Evidence, features
 from qa.article_questions import QuestionKinds
 from qa.articles import ArticleStore
 from qa.config import Settings, load_settings
@@ -100,6 +101,7 @@ class Assistant:
         self.stop_early = stop_early
         self.overview = Overview(self.embedder.embed)
         self.question_kinds = QuestionKinds(self.embedder.embed_query)
+        self.answer_check = AnswerCheck()
         # The library's public surface, as the assistant's own.
         self.add, self.add_text, self.add_file, self.add_index = (
             self.library.add, self.library.add_text, self.library.add_file, self.library.add_index,
@@ -193,7 +195,7 @@ class Assistant:
         """The answer a reading gives, in the question's shape (``qa.shapes``): a fact question's
         best span if that beats the no-answer threshold; a verdict, a reason, a quote, a count or
         items (``shaped``) for a question of another shape."""
-        answer = answer_from(reading, self.reader)
+        answer = answer_from(reading, self.reader, self.chance_right(reading), self.answer_check.threshold)
         shape = question_shape(reading.question)
         if shape == FACT:
             return answer
@@ -202,9 +204,23 @@ class Assistant:
         return shaped(shape, reading, answer, self.reader.settings.no_answer_threshold, self.overview.entities)
 
 
-def answer_from(reading: Reading, reader: Reader) -> Answer:
-    """The answer ``reading`` gives: its best span if ``reader`` judges it an answer, with the
-    next best as alternatives; else the closest sentence, declined."""
+    def check_features(self, reading: Reading) -> list[float]:
+        """What the answer check reads of ``reading`` (``qa.answer_check.features``)."""
+        texts = [context.of(reading.articles[context.document_id].document.text) for context in reading.contexts]
+        evidence = Evidence(reading.read_as or reading.question, reading.candidates, texts,
+                            self.reader.settings.no_answer_threshold, reading.stopped_early, reading.spans)
+        return features(evidence)
+
+    def chance_right(self, reading: Reading) -> float | None:
+        """The chance, calibrated, that ``reading``'s best span answers its question (None: nothing was read)."""
+        return self.answer_check.probability(self.check_features(reading)) if reading.spans else None
+
+
+def answer_from(reading: Reading, reader: Reader, chance_right: float | None, abstain_below: float) -> Answer:
+    """The answer ``reading`` gives: its best span if the answer check finds it likely enough to
+    be right (``chance_right``, its confidence), with the next best as alternatives; else the
+    closest sentence, declined. Alternatives and passages show the reader's margin squashed at
+    its threshold: a ranking, not a probability."""
     question, spans = reading.question, reading.spans
     threshold = reader.settings.no_answer_threshold
     understood_as = reading.read_as if reading.read_as and reading.read_as != question else None
@@ -214,9 +230,9 @@ def answer_from(reading: Reading, reader: Reader) -> Answer:
     best, *others = reading.candidates
     alternatives = tuple(_alternative(span, reading, threshold) for span in others[:MAX_ALTERNATIVES])
     found = _in_article(best, reading)
-    span = found if reader.is_answer(best) else None
+    span = found if chance_right >= abstain_below else None
     answer = _answer(question, reading.articles[found.document_id], span, near=found.start,
-                     score=_confidence(best.margin, threshold), alternatives=alternatives, understood_as=understood_as)
+                     score=chance_right, alternatives=alternatives, understood_as=understood_as)
     return replace(answer, read=_passages(reading, threshold))
 
 

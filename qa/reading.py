@@ -59,19 +59,8 @@ class Reading:
 
     @cached_property  # read by best, margin and answer(): worked out once per question
     def candidates(self) -> list[Span]:
-        """The answer first, then other answers: spans best first, less any with the same words
-        as, or overlapping, a better one (an alternative is another answer, not a piece of one)."""
-        kept: list[Span] = []
-        for span in self.spans:
-            key = normalize_answer(span.text)
-            if not key or any(
-                key == normalize_answer(other.text)
-                or (other.context_index == span.context_index and span.start < other.end and other.start < span.end)
-                for other in kept
-            ):
-                continue
-            kept.append(span)
-        return kept or self.spans[:1]
+        """The answer first, then other answers (``distinct_spans``)."""
+        return distinct_spans(self.spans)
 
     @property
     def best(self) -> Span | None:
@@ -81,6 +70,27 @@ class Reading:
     def margin(self) -> float:
         """How far the best span beats "no answer" (-inf when nothing was read)."""
         return self.best.margin if self.spans else float("-inf")
+
+
+def distinct_spans(spans: list[Span]) -> list[Span]:
+    """``spans`` (best first) less any with the same words as, or overlapping, a better one (an
+    alternative is another answer, not a piece of one).
+
+    >>> spans = [Span("Sunday", 0, 6, 0, 9.0, 0.0), Span("sunday", 3, 9, 1, 8.0, 0.0), Span("Sun", 0, 3, 0, 7.0, 0.0)]
+    >>> [span.text for span in distinct_spans(spans)]
+    ['Sunday']
+    """
+    kept: list[Span] = []
+    for span in spans:
+        key = normalize_answer(span.text)
+        if not key or any(
+            key == normalize_answer(other.text)
+            or (other.context_index == span.context_index and span.start < other.end and other.start < span.end)
+            for other in kept
+        ):
+            continue
+        kept.append(span)
+    return kept or spans[:1]
 
 
 def reading_plan(hits: list[tuple[LoadedArticle, Hit]]) -> tuple[list[Context], list[Context]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 def evaluate(args: argparse.Namespace) -> int:
     from qa.reader import Reader
     from qa.training.end_to_end import evaluate_end_to_end
-    from qa.training.evaluate import evaluate_gold_paragraph, question_groups
+    from qa.training.evaluate import gold_paragraph_report, guess_gold_paragraph, question_groups
     from qa.training.squad import load_articles, score_predictions
 
     articles = load_articles(args.data)
@@ -20,10 +20,25 @@ def evaluate(args: argparse.Namespace) -> int:
         articles = articles[: args.limit]
     reader = Reader(args.reader)
     if args.gold_paragraph:
+        import time
+
+        from qa.answer_check import AnswerCheck, Evidence
+        from qa.reading import distinct_spans
+
         questions = [q for a in articles for _, qs in a.paragraphs for q in qs]
-        report = evaluate_gold_paragraph(reader, questions)
-        print(report.scores.summary())
-        print(f"no-answer threshold {report.threshold:.3f}; {report.questions_per_second:.1f} questions/s")
+        check, threshold = AnswerCheck(), reader.settings.no_answer_threshold
+
+        def judge(question: str, spans: list, windows: list[str]) -> float:
+            return check.chance_right(Evidence(question, distinct_spans(spans), windows, threshold, spans=spans))
+
+        began = time.perf_counter()
+        guesses = guess_gold_paragraph(reader, questions, judge=judge)
+        seconds = time.perf_counter() - began
+        alone = gold_paragraph_report(questions, guesses, threshold, seconds)
+        print(f"the reader alone, at its no-answer threshold {threshold:.3f}:\n{alone.scores.summary()}\n{alone.calibration()}")
+        report = gold_paragraph_report(questions, guesses, check.threshold, seconds, checked=True)
+        print(f"\nwith the answer check (as the chatbot answers), at {check.threshold:.3f}:")
+        print(f"{report.scores.summary()}\n{report.calibration()}\n{report.questions_per_second:.1f} questions/s")
         for name, group in question_groups(articles).items():
             print(f"\n{name}:\n{score_predictions(group, report.predictions).summary()}")
     elif args.across_articles:
@@ -149,4 +164,27 @@ def train_article_questions(args: argparse.Namespace) -> int:
 
     card = train(getattr(args, "squad", SQUAD1_TRAIN), getattr(args, "output_dir", CLASSIFIER_DIR))
     print(json.dumps(card, indent=1))
+    return 0
+
+
+def train_answer_check(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from qa.answer_check import CHECK_DIR
+    from qa.pipeline import Assistant
+    from qa.training.answer_check import Examples, collect, fit, write_card
+    from qa.training.squad import load_articles
+
+    args.run_dir.mkdir(parents=True, exist_ok=True)
+    parts = {}
+    with tempfile.TemporaryDirectory(prefix="qa-check-index-") as index_dir:
+        assistant = Assistant(index_dir)
+        for part in ("train", "calibrate"):
+            cached = args.run_dir / f"examples.{part}.npz"
+            if not cached.exists():
+                collect(load_articles(args.split_dir / f"squad2_dev_a.{part}.json.gz"), assistant).save(cached)
+            parts[part] = Examples.load(cached)
+    card = fit(parts["train"], parts["calibrate"])
+    print(f"answer check written to {write_card(card, getattr(args, 'output_dir', CHECK_DIR))}")
+    print(f"threshold {card['threshold']:.3f}: SQuAD 2.0 F1 on the calibration split {100 * card['calibration_f1']:.2f}")
     return 0

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from qa.answer import Context
@@ -20,13 +21,15 @@ from qa.documents import Document, make_document_id
 from qa.errors import QuestionError
 from qa.pipeline import MAX_QUESTION_CHARS
 from qa.retrieval import Hit
-from qa.training.evaluate import ReaderGuess
-from qa.training.squad import Article, Question, Scores, score_predictions
+from qa.training.evaluate import RIGHT_F1, ReaderGuess, expected_calibration_error
+from qa.training.squad import Article, Question, Scores, question_scores, score_predictions
 
 logger = logging.getLogger(__name__)
 
-# Windows of three sentences, one shared between neighbours: every answer inside one or two
-# adjacent sentences lies whole in some window, as with the chatbot's hit sentence plus neighbours.
+# A reply at this confidence or more that is wrong is "confidently wrong" (the reference scorers' line).
+CONFIDENT = 0.9
+
+
 @dataclass(frozen=True)
 class EndToEndReport:
     """Whole-article question answering: what a chatbot user would get."""
@@ -46,6 +49,8 @@ class EndToEndReport:
     latency_p50: float
     latency_p95: float
     articles: int
+    confidently_wrong: int = 0  # replies wrong at a confidence of ``CONFIDENT`` or more
+    calibration_error: float | None = None  # expected calibration error of the answers given
 
     def summary(self) -> str:
         recall = "  ".join(f"recall@{k} {100 * v:.1f}%" for k, v in sorted(self.recall_at.items()))
@@ -61,6 +66,9 @@ class EndToEndReport:
                 f"abstention precision {pct(self.abstention_precision)}  recall {pct(self.abstention_recall)}",
                 f"answered from the top hit alone: {100 * self.stopped_early_rate:.1f}% of questions",
                 f"answers with an unbalanced quote or dangling punctuation: {100 * self.unclean_answer_rate:.1f}%",
+                f"replies wrong at >= {CONFIDENT:.0%} confidence: {self.confidently_wrong} of {len(self.predictions)}"
+                f"  ({100 * self.confidently_wrong / max(len(self.predictions), 1):.1f}%); expected calibration error"
+                f" {'n/a' if self.calibration_error is None else f'{self.calibration_error:.3f}'} (answers given)",
                 f"latency per question p50 {1000 * self.latency_p50:.0f} ms  p95 {1000 * self.latency_p95:.0f} ms"
                 f"  ({self.articles} articles)",
             ]
@@ -134,6 +142,9 @@ class _Tally:
     abstained_unanswerable: int = 0
     unanswerable: int = 0
     stopped_early: int = 0
+    confidences: list[float] = field(default_factory=list)  # of each answer given, with whether it is right
+    rights: list[bool] = field(default_factory=list)
+    confidently_wrong: int = 0
 
     def add(self, question: Question, reading, answer, seconds: float, offset: int, hits: list[tuple[bool, Hit]]) -> None:
         """One question's outcome; ``hits`` are retrieval's top hits for it, each with whether it
@@ -144,6 +155,11 @@ class _Tally:
         self.guesses[question.id] = ReaderGuess(reading.best.text if reading.best else "", reading.margin)
         self.abstained += not answer.answerable
         self.stopped_early += reading.stopped_early
+        if answer.answerable:
+            right = question.answerable and question_scores(question, answer.text)[1] >= RIGHT_F1
+            self.confidences.append(answer.score)
+            self.rights.append(right)
+            self.confidently_wrong += not right and answer.score >= CONFIDENT
         if not question.answerable:
             self.unanswerable += 1
             self.abstained_unanswerable += not answer.answerable
@@ -174,6 +190,9 @@ class _Tally:
             latency_p50=percentile(self.latencies, 50),
             latency_p95=percentile(self.latencies, 95),
             articles=articles,
+            confidently_wrong=self.confidently_wrong,
+            calibration_error=expected_calibration_error(np.asarray(self.confidences), np.asarray(self.rights))
+            if self.confidences else None,
         )
 
 

@@ -7,40 +7,74 @@ sentence windows the chatbot reads, and scores with SQuAD 2.0 semantics.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import statistics
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import numpy as np
 from tqdm import tqdm
 
 from qa.chunking import sliding_windows, split_sentences
-from qa.reader import Reader
+from qa.reader import Reader, Span
+from qa.reading import SPANS_KEPT, distinct_spans
 from qa.training.squad import Article, Question, Scores, question_scores, reader_input, score_predictions
 
 logger = logging.getLogger(__name__)
+
+# The answer check as gold-paragraph mode asks it: (question, the reader's spans, the windows read) → chance right.
+Judge = Callable[[str, list[Span], list[str]], float]
 
 # Windows of three sentences, one shared between neighbours: every answer inside one or two
 # adjacent sentences lies whole in some window, as with the chatbot's hit sentence plus neighbours.
 GOLD_WINDOW_SENTENCES = 3
 GOLD_WINDOW_OVERLAP = 1
+# A reply is right when its words overlap a gold answer this much (F1), as the reference scorers count it.
+RIGHT_F1 = 0.5
 
 
 @dataclass(frozen=True)
 class ReaderGuess:
-    """The reader's best span for one question and how far it beats "no answer"."""
+    """The reader's best span for one question, how far it beats "no answer", and the answer
+    check's chance that it is right (None: not checked)."""
 
     text: str
     margin: float
+    chance_right: float | None = None
 
 
 @dataclass(frozen=True)
 class GoldParagraphReport:
     scores: Scores
     predictions: dict[str, str]
-    threshold: float
+    threshold: float  # on the reader's margin, or with the answer check on its probability
     questions_per_second: float
+    confidently_wrong: int = 0  # answers given at >= 90% confidence that are wrong
+    calibration_error: float | None = None  # expected calibration error of the answers given
+
+    def calibration(self) -> str:
+        given = "n/a" if self.calibration_error is None else f"{self.calibration_error:.3f}"
+        return (f"replies wrong at >= 90% confidence: {self.confidently_wrong} of {len(self.predictions)}"
+                f"  ({100 * self.confidently_wrong / max(len(self.predictions), 1):.1f}%); expected calibration error {given}"
+                " (answers given)")
+
+
+def expected_calibration_error(probability: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    """The share-weighted gap between confidence and the share right, over ``bins`` equal bins.
+
+    >>> round(expected_calibration_error(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 1, 0, 1])), 3)
+    0.25
+    """
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(probability, edges[1:-1]), 0, bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            gap += inside.mean() * abs(probability[inside].mean() - right[inside].mean())
+    return float(gap)
 
 
 def paragraph_windows(context: str) -> list[str]:
@@ -51,9 +85,10 @@ def paragraph_windows(context: str) -> list[str]:
 
 
 def guess_gold_paragraph(
-    reader: Reader, questions: Iterable[Question], progress: bool = True
+    reader: Reader, questions: Iterable[Question], progress: bool = True, judge: Judge | None = None,
 ) -> dict[str, ReaderGuess]:
-    """Best span and margin per question id, reading each question in its own paragraph.
+    """Best span and margin per question id, reading each question in its own paragraph; with
+    ``judge(question, spans, windows)``, the answer check's chance that it is right.
 
     The questions of one paragraph are read together, in shared batches.
     """
@@ -65,10 +100,12 @@ def guess_gold_paragraph(
     with tqdm(total=total, desc="reading", unit="q", disable=not progress, mininterval=2) as bar:
         for context, paragraph_questions in by_context.items():
             windows = paragraph_windows(context)
-            readings = reader.read_many([(reader_input(q), windows) for q in paragraph_questions], top_k=1)
+            readings = reader.read_many([(reader_input(q), windows) for q in paragraph_questions], top_k=SPANS_KEPT)
             for question, spans in zip(paragraph_questions, readings):
+                best = distinct_spans(spans)[0] if spans else None
+                chance = judge(reader_input(question), spans, windows) if judge and spans else None
                 guesses[question.id] = (
-                    ReaderGuess(spans[0].text, spans[0].margin) if spans else ReaderGuess("", float("-inf"))
+                    ReaderGuess(best.text, best.margin, chance) if best else ReaderGuess("", float("-inf"), 0.0 if judge else None)
                 )
             bar.update(len(paragraph_questions))
     return guesses
@@ -191,13 +228,30 @@ def evaluate_gold_paragraph(
     """Score ``reader`` on ``questions``; ``threshold`` defaults to the reader's calibrated one."""
     began = time.perf_counter()
     guesses = guess_gold_paragraph(reader, questions, progress=progress)
-    elapsed = time.perf_counter() - began
-    if threshold is None:
-        threshold = reader.settings.no_answer_threshold
-    predictions = predictions_at(guesses, threshold)
+    seconds = time.perf_counter() - began
+    return gold_paragraph_report(questions, guesses, reader.settings.no_answer_threshold if threshold is None else threshold, seconds)
+
+
+def gold_paragraph_report(
+    questions: list[Question], guesses: dict[str, ReaderGuess], threshold: float, seconds: float, checked: bool = False,
+) -> GoldParagraphReport:
+    """The scores of ``guesses``: a span answers when its margin beats ``threshold`` (its
+    confidence: the margin squashed there), or, ``checked``, when the answer check's chance that
+    it is right reaches ``threshold`` (its confidence: that chance)."""
+    if checked:
+        confidence = {qid: guess.chance_right for qid, guess in guesses.items()}
+        predictions = {qid: guess.text if guess.chance_right >= threshold else "" for qid, guess in guesses.items()}
+    else:
+        confidence = {qid: 1 / (1 + math.exp(min(threshold - guess.margin, 700))) for qid, guess in guesses.items()}
+        predictions = predictions_at(guesses, threshold)
+    given = [q for q in questions if predictions[q.id]]
+    right = np.asarray([q.answerable and question_scores(q, predictions[q.id])[1] >= RIGHT_F1 for q in given], dtype=bool)
+    shown = np.asarray([confidence[q.id] for q in given])
     return GoldParagraphReport(
         scores=score_predictions(questions, predictions),
         predictions=predictions,
         threshold=threshold,
-        questions_per_second=len(questions) / elapsed if elapsed > 0 else float("inf"),
+        questions_per_second=len(questions) / seconds if seconds > 0 else float("inf"),
+        confidently_wrong=int(np.sum(~right & (shown >= 0.9))),
+        calibration_error=expected_calibration_error(shown, right) if given else None,
     )
