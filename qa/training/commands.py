@@ -36,7 +36,7 @@ def evaluate(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - began
         alone = gold_paragraph_report(questions, guesses, threshold, seconds)
         print(f"the reader alone, at its no-answer threshold {threshold:.3f}:\n{alone.scores.summary()}\n{alone.calibration()}")
-        report = gold_paragraph_report(questions, guesses, check.threshold, seconds, checked=True)
+        report = gold_paragraph_report(questions, guesses, check.threshold, seconds, checked=True, reader_threshold=threshold)
         print(f"\nwith the answer check (as the chatbot answers), at {check.threshold:.3f}:")
         print(f"{report.scores.summary()}\n{report.calibration()}\n{report.questions_per_second:.1f} questions/s")
         for name, group in question_groups(articles).items():

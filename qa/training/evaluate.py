@@ -233,14 +233,17 @@ def evaluate_gold_paragraph(
 
 
 def gold_paragraph_report(
-    questions: list[Question], guesses: dict[str, ReaderGuess], threshold: float, seconds: float, checked: bool = False,
+    questions: list[Question], guesses: dict[str, ReaderGuess], threshold: float, seconds: float,
+    checked: bool = False, reader_threshold: float = float("-inf"),
 ) -> GoldParagraphReport:
     """The scores of ``guesses``: a span answers when its margin beats ``threshold`` (its
     confidence: the margin squashed there), or, ``checked``, when the answer check's chance that
-    it is right reaches ``threshold`` (its confidence: that chance)."""
+    it is right reaches ``threshold`` (its confidence: that chance) and its margin beats
+    ``reader_threshold``, as the chatbot answers (``qa.pipeline.answer_from``)."""
     if checked:
         confidence = {qid: guess.chance_right for qid, guess in guesses.items()}
-        predictions = {qid: guess.text if guess.chance_right >= threshold else "" for qid, guess in guesses.items()}
+        predictions = {qid: guess.text if guess.chance_right >= threshold and guess.margin > reader_threshold else ""
+                       for qid, guess in guesses.items()}
     else:
         confidence = {qid: 1 / (1 + math.exp(min(threshold - guess.margin, 700))) for qid, guess in guesses.items()}
         predictions = predictions_at(guesses, threshold)
