@@ -42,7 +42,6 @@ _ASKED = [
     ("organisation", re.compile(r"\b(?:what|which) (?:company|firm|organi[sz]ation|group|team|party|agency|bank|club|university|school|newspaper|network|department|ministry|body|club)\b", re.I)),
     ("person", re.compile(r"\bwho(?:m|se)?\b|\b(?:what|which) (?:person|man|woman|player|official|author|actor|leader)\b", re.I)),
 ]
-ASKED_KINDS = (*(kind for kind, _ in _ASKED), "other")
 # The kind of a span, by its words (first match wins). spaCy's NER would tell people from places, but
 # loading it imports torch on every answer (thinc), and its kinds got no more weight than these.
 _SPAN_KINDS = [
@@ -57,8 +56,8 @@ _SPAN_KINDS = [
         r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|"
         r"millions?|billions?|trillions?|half|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\b", re.I)),
 ]
-_SMALL_WORDS = frozenset("of the and for de von van der la le al bin of' & -".split())
-SPAN_KINDS = ("percent", "money", "date", "number", "name", "none")
+# Words that a name's other words may sit around uncapitalised ("the Ministry of Defence", "Ludwig van Beethoven").
+_SMALL_WORDS = frozenset("of the and for de von van der la le al bin & -".split())
 # The span kinds that answer each kind of question; a span of another known kind is the wrong kind.
 _FITTING = {
     "count": {"number"},
@@ -70,7 +69,6 @@ _FITTING = {
     "organisation": {"name"},
     "person": {"name"},
 }
-_DIGIT = re.compile(r"\d")
 # Spans longer than this many words count as this many (a long span is as doubtful as a 12-word one).
 LONG_SPAN_WORDS = 12
 # The margin against the next-best distinct span is capped here: beyond it, no span competes.
@@ -78,13 +76,13 @@ MAX_GAP = 12.0
 
 
 def asked_kind(question: str) -> str:
-    """What ``question`` asks for: one of ``ASKED_KINDS`` ("other" when its wording doesn't say)."""
+    """What ``question`` asks for: a kind of ``_ASKED``, or "other" when its wording doesn't say."""
     return next((kind for kind, pattern in _ASKED if pattern.search(question)), "other")
 
 
 def span_kind(span: str) -> str:
-    """The kind of ``span`` (one of ``SPAN_KINDS``): a percentage, a sum of money, a date or time,
-    a number, a name (every word capitalised), or "none".
+    """The kind of ``span``: "percent", "money", "date" (or a time), "number", "name" (every word
+    capitalised), or "none".
 
     >>> [span_kind(span) for span in ("7-6", "$156 billion", "Dec. 15", "Keir Starmer", "station", "15 percent")]
     ['number', 'money', 'date', 'name', 'none', 'percent']
@@ -107,16 +105,13 @@ def fits(asked: str, kind: str) -> bool | None:
 @dataclass(frozen=True)
 class Evidence:
     """What a reading shows about its best span: the question, the distinct spans best first
-    (``Reading.candidates``), the texts read (``span.context_index`` indexes them), the reader's
-    no-answer threshold, whether the other hits were left unread (``Reading.stopped_early``), and
-    every span found (``Reading.spans``: the same words found in other contexts agree)."""
+    (``Reading.candidates``), every span found (``Reading.spans``: the same words found in other
+    contexts agree), and the reader's no-answer threshold."""
 
     question: str
     candidates: Sequence[Span]
-    contexts: Sequence[str]
+    spans: Sequence[Span]
     threshold: float
-    stopped_early: bool = False
-    spans: Sequence[Span] = ()
 
 
 # The reader's margin over its threshold and over the next distinct span, windows that found the same
@@ -132,7 +127,7 @@ def features(evidence: Evidence) -> list[float]:
     """The check's inputs, in the order of ``FEATURES``.
 
     >>> span = Span("Keir Starmer", 0, 12, 0, 9.0, 1.0)
-    >>> dict(zip(FEATURES, features(Evidence("Who leads Labour?", [span], ["Keir Starmer leads Labour."], 2.0))))
+    >>> dict(zip(FEATURES, features(Evidence("Who leads Labour?", [span], [span], 2.0))))
     {'margin': 6.0, 'gap': 12.0, 'agreeing_contexts': 0.0, 'span_words': 2.0, 'kind_fits': 1.0, 'kind_wrong': 0.0}
     """
     best, others = evidence.candidates[0], evidence.candidates[1:]

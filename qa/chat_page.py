@@ -19,7 +19,7 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -225,12 +225,12 @@ class ChatPage:
         of their own), else the first visit's choice."""
         return document_id if document_id in {id_ for _, id_ in self.choices(saved)} else self.default_choice
 
-    def may_read(self, document_id: object, saved: dict | None) -> bool:
-        """Whether this visitor may see ``document_id``'s text: one of their choices, or any of the
-        archive's articles (a large archive lists none)."""
-        archive = self.assistant.archive
-        return isinstance(document_id, str) and (
-            document_id in {id_ for _, id_ in self.choices(saved)} or (archive is not None and document_id in archive))
+    def readable(self, saved: dict | None) -> Callable[[object], bool]:
+        """Whether this visitor may see an article's text, by its id: one of their choices, or any
+        of the archive's articles (a large archive lists none). Their choices are worked out once."""
+        ids, archive = {id_ for _, id_ in self.choices(saved)}, self.assistant.archive
+        return lambda document_id: isinstance(document_id, str) and (
+            document_id in ids or (archive is not None and document_id in archive))
 
     def examples(self, document: Document) -> list[str]:
         """The seed's curated questions, or questions made from the article: made once per article
@@ -291,7 +291,7 @@ class ChatPage:
             return None
         if shown_id != document_id and not (document_id == WHOLE_ARCHIVE and self.assistant.archive is not None):
             return None
-        if not self.may_read(shown_id, saved):
+        if not self.readable(saved)(shown_id):
             return None
         return marked_article_html(self.assistant.document(str(shown_id)), marks)
 
@@ -326,8 +326,9 @@ class ChatPage:
         except (TypeError, KeyError, ValueError):  # a damaged saved conversation is started afresh
             turns = []
         # A turn about an article not theirs (storage changed by hand) would lead the search there.
+        readable = self.readable(saved)
         turns = [turn for turn in turns if all(
-            id_ is None or self.may_read(id_, saved) for id_ in (turn.document_id, turn.span and turn.span.document_id))]
+            id_ is None or readable(id_) for id_ in (turn.document_id, turn.span and turn.span.document_id))]
         document_id = self.allowed(document_id, saved)
         # The visitor's conversation, kept in their browser between questions.
         chat = Conversation(self.assistant, document_id, turns)

@@ -206,10 +206,8 @@ class Assistant:
 
     def check_features(self, reading: Reading) -> list[float]:
         """What the answer check reads of ``reading`` (``qa.answer_check.features``)."""
-        texts = [context.of(reading.articles[context.document_id].document.text) for context in reading.contexts]
-        evidence = Evidence(reading.read_as or reading.question, reading.candidates, texts,
-                            self.reader.settings.no_answer_threshold, reading.stopped_early, reading.spans)
-        return features(evidence)
+        question = reading.read_as or reading.question
+        return features(Evidence(question, reading.candidates, reading.spans, self.reader.settings.no_answer_threshold))
 
     def chance_right(self, reading: Reading) -> float | None:
         """The chance, calibrated, that ``reading``'s best span answers its question (None: nothing was read)."""

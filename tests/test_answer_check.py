@@ -23,8 +23,8 @@ from qa.reader import Span
 SENTENCES = "Tariffs on $156 billion of goods take effect on Dec. 15. The rate is 15 percent. Talks resume in May."
 
 
-def row_of(question: str, spans: list[Span], contexts: list[str], threshold: float = 0.0) -> dict:
-    return dict(zip(FEATURES, features(Evidence(question, spans, contexts, threshold, spans=spans))))
+def row_of(question: str, spans: list[Span], threshold: float = 0.0) -> dict:
+    return dict(zip(FEATURES, features(Evidence(question, spans, spans, threshold))))
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -47,11 +47,11 @@ def test_what_a_question_asks_for(question, kind):
 def test_a_span_of_the_wrong_kind_is_told_apart_from_one_of_the_right_kind():
     span = Span("$156 billion", 11, 23, 0, 8.0, 1.0)
     assert SENTENCES[11:23] == "$156 billion"
-    count = row_of("How many goods are taxed?", [span], [SENTENCES])
-    amount = row_of("How much in goods is taxed?", [span], [SENTENCES])
+    count = row_of("How many goods are taxed?", [span])
+    amount = row_of("How much in goods is taxed?", [span])
     assert (count["kind_wrong"], count["kind_fits"]) == (1.0, 0.0)
     assert (amount["kind_wrong"], amount["kind_fits"]) == (0.0, 1.0)
-    station = row_of("Which car dealership did he try?", [Span("station", 0, 7, 0, 8.0, 1.0)], ["station"])
+    station = row_of("Which car dealership did he try?", [Span("station", 0, 7, 0, 8.0, 1.0)])
     assert station["kind_wrong"] == station["kind_fits"] == 0.0  # no known kind: neither
     assert fits("place", "none") is None and fits("person", "number") is False
 
@@ -70,15 +70,13 @@ def test_margin_gap_agreement_and_length_are_read_from_the_reading():
     spans = [Span("15 percent", 12, 22, 0, 9.0, 2.0), Span("15 percent", 27, 37, 1, 8.0, 2.0),
              Span("Officials", 0, 9, 1, 4.0, 2.0)]
     assert first[12:22] == second[27:37] == "15 percent"
-    alone = dict(zip(FEATURES, features(Evidence("What is the rate?", [spans[0], spans[2]], [first, second], 1.0,
-                                                 spans=[spans[0], spans[2]]))))
+    alone = dict(zip(FEATURES, features(Evidence("What is the rate?", [spans[0], spans[2]], [spans[0], spans[2]], 1.0))))
     assert alone["margin"] == 6.0 and alone["gap"] == 5.0 and alone["agreeing_contexts"] == 0.0
-    agreed = dict(zip(FEATURES, features(Evidence("What is the rate?", [spans[0], spans[2]], [first, second], 1.0,
-                                                  spans=spans))))
+    agreed = dict(zip(FEATURES, features(Evidence("What is the rate?", [spans[0], spans[2]], spans, 1.0))))
     assert agreed["agreeing_contexts"] == 1.0  # the same words found in another window
     assert agreed["span_words"] == 2.0 and agreed["kind_fits"] == agreed["kind_wrong"] == 0.0  # "what" says no kind
     long = Span("the rate is 15 percent and it was set by the board after a long and difficult debate", 0, 10, 0, 5.0, 0.0)
-    assert row_of("What is the rate?", [long], [first])["span_words"] == 12.0  # capped
+    assert row_of("What is the rate?", [long])["span_words"] == 12.0  # capped
 
 
 def test_the_shipped_check_is_a_calibrated_map_onto_probabilities():
@@ -87,10 +85,9 @@ def test_the_shipped_check_is_a_calibrated_map_onto_probabilities():
     curve = card["calibration"]
     assert curve["y"] == sorted(curve["y"]) and 0.0 <= curve["y"][0] <= curve["y"][-1] <= 1.0
     check = AnswerCheck()
-    confident = features(Evidence("What is the rate?", [Span("15 percent", 12, 22, 0, 14.0, 0.0)],
-                                  ["The rate is 15 percent."], 0.0))
-    doubtful = features(Evidence("What is the rate?", [Span("15 percent", 12, 22, 0, 0.0, 6.0)],
-                                 ["The rate is 15 percent."], 0.0))
+    sure, unsure = [Span("15 percent", 12, 22, 0, 14.0, 0.0)], [Span("15 percent", 12, 22, 0, 0.0, 6.0)]
+    confident = features(Evidence("What is the rate?", sure, sure, 0.0))
+    doubtful = features(Evidence("What is the rate?", unsure, unsure, 0.0))
     assert 0.0 <= check.probability(doubtful) < check.threshold < check.probability(confident) <= 1.0
 
 

@@ -28,8 +28,8 @@ def evaluate(args: argparse.Namespace) -> int:
         questions = [q for a in articles for _, qs in a.paragraphs for q in qs]
         check, threshold = AnswerCheck(), reader.settings.no_answer_threshold
 
-        def judge(question: str, spans: list, windows: list[str]) -> float:
-            return check.chance_right(Evidence(question, distinct_spans(spans), windows, threshold, spans=spans))
+        def judge(question: str, spans: list) -> float:
+            return check.chance_right(Evidence(question, distinct_spans(spans), spans, threshold))
 
         began = time.perf_counter()
         guesses = guess_gold_paragraph(reader, questions, judge=judge)

@@ -24,8 +24,8 @@ from qa.training.squad import Article, Question, Scores, question_scores, reader
 
 logger = logging.getLogger(__name__)
 
-# The answer check as gold-paragraph mode asks it: (question, the reader's spans, the windows read) → chance right.
-Judge = Callable[[str, list[Span], list[str]], float]
+# The answer check as gold-paragraph mode asks it: (question, the reader's spans) → chance right.
+Judge = Callable[[str, list[Span]], float]
 
 # Windows of three sentences, one shared between neighbours: every answer inside one or two
 # adjacent sentences lies whole in some window, as with the chatbot's hit sentence plus neighbours.
@@ -88,7 +88,7 @@ def guess_gold_paragraph(
     reader: Reader, questions: Iterable[Question], progress: bool = True, judge: Judge | None = None,
 ) -> dict[str, ReaderGuess]:
     """Best span and margin per question id, reading each question in its own paragraph; with
-    ``judge(question, spans, windows)``, the answer check's chance that it is right.
+    ``judge(question, spans)``, the answer check's chance that it is right.
 
     The questions of one paragraph are read together, in shared batches.
     """
@@ -103,7 +103,7 @@ def guess_gold_paragraph(
             readings = reader.read_many([(reader_input(q), windows) for q in paragraph_questions], top_k=SPANS_KEPT)
             for question, spans in zip(paragraph_questions, readings):
                 best = distinct_spans(spans)[0] if spans else None
-                chance = judge(reader_input(question), spans, windows) if judge and spans else None
+                chance = judge(reader_input(question), spans) if judge and spans else None
                 guesses[question.id] = (
                     ReaderGuess(best.text, best.margin, chance) if best else ReaderGuess("", float("-inf"), 0.0 if judge else None)
                 )
