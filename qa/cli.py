@@ -273,8 +273,18 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--rebuild", action="store_true", help="rebuild even when the index is current")
     index.set_defaults(handler=_index)
 
-    evaluate = with_ray(with_reader(commands.add_parser("eval", help="EM/F1 on a SQuAD-format file")))
-    evaluate.add_argument("data", type=Path, help="SQuAD v1.1/v2.0 .json or .json.gz")
+    evaluate = with_ray(with_reader(commands.add_parser(
+        "eval", help="score the chatbot on a set: SQuAD-format (EM/F1), saved pages (--pages) or chat shapes (--shapes)")))
+    evaluate.add_argument("data", type=Path, help="SQuAD v1.1/v2.0 .json or .json.gz; a saved-pages probe with --pages; "
+                          "a chat-shapes set with --shapes")
+    evaluate.add_argument("--pages", type=Path, metavar="PAGES",
+                          help="DATA is a saved-pages probe (saved_pages_dev.json): load each page of PAGES "
+                               "(article_extraction_dev.json.gz) as a user's HTML file and ask its questions")
+    evaluate.add_argument("--shapes", action="store_true",
+                          help="DATA is a chat-shapes set (chat_shapes_dev.json): yes/no, claims, why, how, quotes, "
+                               "counts, lists, judged by its rules, per kind")
+    evaluate.add_argument("--outcomes", type=Path, metavar="FILE",
+                          help="write each reply's confidence and whether it is right (JSON lines, for bench/calibration.py)")
     evaluate.add_argument("--gold-paragraph", action="store_true", help="read each question in its own paragraph")
     evaluate.add_argument("--predictions", type=Path, help="write {question id: answer} here")
     evaluate.add_argument("--limit", type=int, help="only the first N articles")

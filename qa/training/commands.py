@@ -11,73 +11,123 @@ from pathlib import Path
 
 def evaluate(args: argparse.Namespace) -> int:
     from qa.reader import Reader
-    from qa.training.end_to_end import evaluate_end_to_end
-    from qa.training.evaluate import gold_paragraph_report, guess_gold_paragraph, question_groups
-    from qa.training.squad import load_articles, score_predictions
 
-    articles = load_articles(args.data)
-    if args.limit:
-        articles = articles[: args.limit]
     reader = Reader(args.reader)
-    if args.gold_paragraph:
-        import time
-
-        from qa.answer_check import AnswerCheck, Evidence
-        from qa.reading import distinct_spans
-
-        questions = [q for a in articles for _, qs in a.paragraphs for q in qs]
-        check, threshold = AnswerCheck(), reader.settings.no_answer_threshold
-
-        def judge(question: str, spans: list) -> float:
-            return check.chance_right(Evidence(question, distinct_spans(spans), spans, threshold))
-
-        began = time.perf_counter()
-        guesses = guess_gold_paragraph(reader, questions, judge=judge)
-        seconds = time.perf_counter() - began
-        alone = gold_paragraph_report(questions, guesses, threshold, seconds)
-        print(f"the reader alone, at its no-answer threshold {threshold:.3f}:\n{alone.scores.summary()}\n{alone.calibration()}")
-        report = gold_paragraph_report(questions, guesses, check.threshold, seconds, checked=True, reader_threshold=threshold)
-        print(f"\nwith the answer check (as the chatbot answers), at {check.threshold:.3f}:")
-        print(f"{report.scores.summary()}\n{report.calibration()}\n{report.questions_per_second:.1f} questions/s")
-        for name, group in question_groups(articles).items():
-            print(f"\n{name}:\n{score_predictions(group, report.predictions).summary()}")
-    elif args.across_articles:
-        import tempfile
-
-        from qa.pipeline import Assistant
-        from qa.training.end_to_end import distractor_documents, evaluate_across_articles
-
-        distractors = distractor_documents([a for path in args.distractors for a in load_articles(path)])
-        with tempfile.TemporaryDirectory(prefix="qa-eval-corpus-") as scratch:
-            index_dir = args.index_dir or Path(scratch)
-            assistant = Assistant(index_dir / "articles", reader=reader)
-
-            def across(conversation: bool):
-                return evaluate_across_articles(
-                    articles, distractors, assistant, index_dir,
-                    workers=args.workers, ray_address=args.ray_address, conversation=conversation,
-                )
-
-            if args.conversation:
-                print(f"each question asked alone:\n{across(False).summary()}\n\nin conversation, with the gold history:")
-            report = across(args.conversation)
-        print(report.summary())
-        report = report.end_to_end
+    if args.shapes:
+        report, outcomes = _shapes(args, reader), None
+    elif args.pages:
+        report = _saved_pages(args, reader)
+        outcomes = report.outcomes
     else:
-        from qa.pipeline import Assistant
+        from qa.training.squad import load_articles
 
-        def assistant(index_dir):
-            return Assistant(index_dir, reader=reader)
-
-        if args.conversation:  # the same questions alone first, so the gain shows in one run
-            alone = evaluate_end_to_end(articles, assistant)
-            print(f"each question asked alone:\n{alone.summary()}\n\nin conversation, with the gold history:")
-        report = evaluate_end_to_end(articles, assistant, conversation=args.conversation)
-        print(report.summary())
+        articles = load_articles(args.data)
+        if args.limit:
+            articles = articles[: args.limit]
+        mode = _gold_paragraph if args.gold_paragraph else _across_articles if args.across_articles else _whole_articles
+        report = mode(args, reader, articles)
+        outcomes = report.outcomes
     if args.predictions:
-        args.predictions.write_text(json.dumps(report.predictions, indent=1, ensure_ascii=False) + "\n")
+        predictions = report.replies if args.shapes else report.predictions
+        args.predictions.write_text(json.dumps(predictions, indent=1, ensure_ascii=False) + "\n")
         print(f"predictions written to {args.predictions}")
+    if args.outcomes and outcomes is not None:
+        from qa.training.evaluate import write_outcomes
+
+        write_outcomes(args.outcomes, outcomes)
+        print(f"each reply's confidence and whether it is right written to {args.outcomes} (bench/calibration.py draws them)")
     return 0
+
+
+def _gold_paragraph(args: argparse.Namespace, reader, articles):
+    import time
+
+    from qa.answer_check import AnswerCheck, Evidence
+    from qa.reading import distinct_spans
+    from qa.training.evaluate import gold_paragraph_report, guess_gold_paragraph, question_groups
+    from qa.training.squad import score_predictions
+
+    questions = [q for a in articles for _, qs in a.paragraphs for q in qs]
+    check, threshold = AnswerCheck(), reader.settings.no_answer_threshold
+
+    def judge(question: str, spans: list) -> float:
+        return check.chance_right(Evidence(question, distinct_spans(spans), spans, threshold))
+
+    began = time.perf_counter()
+    guesses = guess_gold_paragraph(reader, questions, judge=judge)
+    seconds = time.perf_counter() - began
+    alone = gold_paragraph_report(questions, guesses, threshold, seconds)
+    print(f"the reader alone, at its no-answer threshold {threshold:.3f}:\n{alone.scores.summary()}\n{alone.calibration()}")
+    report = gold_paragraph_report(questions, guesses, check.threshold, seconds, checked=True, reader_threshold=threshold)
+    print(f"\nwith the answer check (as the chatbot answers), at {check.threshold:.3f}:")
+    print(f"{report.scores.summary()}\n{report.calibration()}\n{report.questions_per_second:.1f} questions/s")
+    for name, group in question_groups(articles).items():
+        print(f"\n{name}:\n{score_predictions(group, report.predictions).summary()}")
+    return report
+
+
+def _across_articles(args: argparse.Namespace, reader, articles):
+    import tempfile
+
+    from qa.pipeline import Assistant
+    from qa.training.end_to_end import distractor_documents, evaluate_across_articles
+    from qa.training.squad import load_articles
+
+    distractors = distractor_documents([a for path in args.distractors for a in load_articles(path)])
+    with tempfile.TemporaryDirectory(prefix="qa-eval-corpus-") as scratch:
+        index_dir = args.index_dir or Path(scratch)
+        assistant = Assistant(index_dir / "articles", reader=reader)
+
+        def across(conversation: bool):
+            return evaluate_across_articles(
+                articles, distractors, assistant, index_dir,
+                workers=args.workers, ray_address=args.ray_address, conversation=conversation,
+            )
+
+        if args.conversation:
+            print(f"each question asked alone:\n{across(False).summary()}\n\nin conversation, with the gold history:")
+        report = across(args.conversation)
+    print(report.summary())
+    return report.end_to_end
+
+
+def _whole_articles(args: argparse.Namespace, reader, articles):
+    from qa.pipeline import Assistant
+    from qa.training.end_to_end import evaluate_end_to_end
+
+    def assistant(index_dir):
+        return Assistant(index_dir, reader=reader)
+
+    if args.conversation:  # the same questions alone first, so the gain shows in one run
+        alone = evaluate_end_to_end(articles, assistant)
+        print(f"each question asked alone:\n{alone.summary()}\n\nin conversation, with the gold history:")
+    report = evaluate_end_to_end(articles, assistant, conversation=args.conversation)
+    print(report.summary())
+    return report
+
+
+def _saved_pages(args: argparse.Namespace, reader):
+    import tempfile
+
+    from qa.pipeline import Assistant
+    from qa.training.saved_pages import evaluate_saved_pages
+
+    with tempfile.TemporaryDirectory(prefix="qa-eval-index-") as index_dir:
+        report = evaluate_saved_pages(args.data, args.pages, Assistant(Path(index_dir), reader=reader))
+    print(report.summary())
+    return report
+
+
+def _shapes(args: argparse.Namespace, reader):
+    import tempfile
+
+    from qa.pipeline import Assistant
+    from qa.training.chat_shapes import evaluate_shapes
+
+    with tempfile.TemporaryDirectory(prefix="qa-eval-index-") as index_dir:
+        report = evaluate_shapes(args.data, Assistant(Path(index_dir), reader=reader))
+    print(report.summary())
+    return report
 
 
 def _options(args: argparse.Namespace, fields) -> dict:

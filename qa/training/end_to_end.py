@@ -7,27 +7,24 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
-from qa.answer import Context
+from qa.answer import Answer, Context
 from qa.conversation import Turn, resolve
 from qa.decoding import QUOTES
 from qa.documents import Document, make_document_id
 from qa.errors import QuestionError
 from qa.pipeline import MAX_QUESTION_CHARS
+from qa.reading import Reading
 from qa.retrieval import Hit
-from qa.training.evaluate import RIGHT_F1, ReaderGuess, expected_calibration_error
-from qa.training.squad import Article, Question, Scores, question_scores, score_predictions
+from qa.training.evaluate import Calibration, Outcome, ReaderGuess, outcome
+from qa.training.squad import Article, Question, Scores, score_predictions
 
 logger = logging.getLogger(__name__)
-
-# A reply at this confidence or more that is wrong is "confidently wrong" (the reference scorers' line).
-CONFIDENT = 0.9
 
 
 @dataclass(frozen=True)
@@ -49,8 +46,7 @@ class EndToEndReport:
     latency_p50: float
     latency_p95: float
     articles: int
-    confidently_wrong: int = 0  # replies wrong at a confidence of ``CONFIDENT`` or more
-    calibration_error: float | None = None  # expected calibration error of the answers given
+    outcomes: tuple[Outcome, ...] = ()  # each reply's confidence and whether it is right
 
     def summary(self) -> str:
         recall = "  ".join(f"recall@{k} {100 * v:.1f}%" for k, v in sorted(self.recall_at.items()))
@@ -66,9 +62,7 @@ class EndToEndReport:
                 f"abstention precision {pct(self.abstention_precision)}  recall {pct(self.abstention_recall)}",
                 f"answered from the top hit alone: {100 * self.stopped_early_rate:.1f}% of questions",
                 f"answers with an unbalanced quote or dangling punctuation: {100 * self.unclean_answer_rate:.1f}%",
-                f"replies wrong at >= {CONFIDENT:.0%} confidence: {self.confidently_wrong} of {len(self.predictions)}"
-                f"  ({100 * self.confidently_wrong / max(len(self.predictions), 1):.1f}%); expected calibration error"
-                f" {'n/a' if self.calibration_error is None else f'{self.calibration_error:.3f}'} (answers given)",
+                Calibration.of(self.outcomes).summary(),
                 f"latency per question p50 {1000 * self.latency_p50:.0f} ms  p95 {1000 * self.latency_p95:.0f} ms"
                 f"  ({self.articles} articles)",
             ]
@@ -116,6 +110,13 @@ def gold_turn(question: Question, offset: int, document_id: str) -> Turn:
     return Turn(question.question, question.answers[0], Context(document_id, start, start + len(question.answers[0])))
 
 
+def reply(assistant, question: str, document_id: str, history: Sequence[Turn] = ()) -> tuple[Reading, Answer]:
+    """What the reader read for ``question`` and the answer a user gets, as ``Assistant.ask`` gives
+    it (a question about the whole article answered as one)."""
+    reading = assistant.read(question, document_id=document_id, history=history)
+    return reading, assistant.article_answer(question, document_id, history=history) or assistant.answer(reading)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -142,9 +143,7 @@ class _Tally:
     abstained_unanswerable: int = 0
     unanswerable: int = 0
     stopped_early: int = 0
-    confidences: list[float] = field(default_factory=list)  # of each answer given, with whether it is right
-    rights: list[bool] = field(default_factory=list)
-    confidently_wrong: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
 
     def add(self, question: Question, reading, answer, seconds: float, offset: int, hits: list[tuple[bool, Hit]]) -> None:
         """One question's outcome; ``hits`` are retrieval's top hits for it, each with whether it
@@ -155,11 +154,8 @@ class _Tally:
         self.guesses[question.id] = ReaderGuess(reading.best.text if reading.best else "", reading.margin)
         self.abstained += not answer.answerable
         self.stopped_early += reading.stopped_early
-        if answer.answerable:
-            right = question.answerable and question_scores(question, answer.text)[1] >= RIGHT_F1
-            self.confidences.append(answer.score)
-            self.rights.append(right)
-            self.confidently_wrong += not right and answer.score >= CONFIDENT
+        declined = reading.best.text if reading.best else ""
+        self.outcomes.append(outcome(question, answer.score, answer.answerable, answer.text if answer.answerable else declined))
         if not question.answerable:
             self.unanswerable += 1
             self.abstained_unanswerable += not answer.answerable
@@ -190,9 +186,7 @@ class _Tally:
             latency_p50=percentile(self.latencies, 50),
             latency_p95=percentile(self.latencies, 95),
             articles=articles,
-            confidently_wrong=self.confidently_wrong,
-            calibration_error=expected_calibration_error(np.asarray(self.confidences), np.asarray(self.rights))
-            if self.confidences else None,
+            outcomes=tuple(self.outcomes),
         )
 
 
@@ -222,9 +216,7 @@ def evaluate_end_to_end(
             history: list[Turn] = []
             for offset, question in _asked(article, offsets, conversation):
                 began = time.perf_counter()
-                reading = assistant.read(question.question, document_id=document.id, history=history)
-                # As a user gets it: a question about the whole article is answered as one.
-                answer = assistant.article_answer(question.question, document.id, history=history) or assistant.answer(reading)
+                reading, answer = reply(assistant, question.question, document.id, history)
                 seconds = time.perf_counter() - began
                 query = resolve(question.question, history).query[:MAX_QUESTION_CHARS]
                 found = assistant.library.retriever.search(index, query, top_k=max(recall_ks)) if question.answerable else []

@@ -6,13 +6,15 @@ sentence windows the chatbot reads, and scores with SQuAD 2.0 semantics.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
 import statistics
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -33,6 +35,8 @@ GOLD_WINDOW_SENTENCES = 3
 GOLD_WINDOW_OVERLAP = 1
 # A reply is right when its words overlap a gold answer this much (F1), as the reference scorers count it.
 RIGHT_F1 = 0.5
+# A reply at this confidence or more that is wrong is "confidently wrong" (the reference scorers' line).
+CONFIDENT = 0.9
 
 
 @dataclass(frozen=True)
@@ -46,19 +50,112 @@ class ReaderGuess:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """One question's reply as calibration sees it: the confidence shown, whether it answered, and
+    whether the reply given, or for an abstention the best span it declined, is right (for an
+    unanswerable question no span is).
+
+    >>> Outcome("q1", 0.95, answered=True, span_right=False).confidently_wrong
+    True
+    """
+
+    id: str
+    confidence: float
+    answered: bool
+    span_right: bool
+    answerable: bool = True
+
+    @property
+    def confidently_wrong(self) -> bool:
+        return self.answered and not self.span_right and self.confidence >= CONFIDENT
+
+
+def outcome(question: Question, confidence: float, answered: bool, reply: str) -> Outcome:
+    """``question``'s outcome for ``reply`` (the answer given, or the span declined)."""
+    right = question.answerable and question_scores(question, reply)[1] >= RIGHT_F1
+    return Outcome(question.id, float(confidence), answered, bool(right), question.answerable)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How far the confidence of a set's replies can be trusted."""
+
+    replies: int
+    confidently_wrong: int  # answers given at >= ``CONFIDENT`` that are wrong
+    error: float | None  # expected calibration error of the answers given (None: none given)
+
+    @classmethod
+    def of(cls, outcomes: Sequence[Outcome]) -> Calibration:
+        given = [o for o in outcomes if o.answered]
+        error = expected_calibration_error(
+            np.asarray([o.confidence for o in given]), np.asarray([o.span_right for o in given])
+        ) if given else None
+        return cls(len(outcomes), sum(o.confidently_wrong for o in outcomes), error)
+
+    def summary(self) -> str:
+        error = "n/a" if self.error is None else f"{self.error:.3f}"
+        return (f"replies wrong at >= {CONFIDENT:.0%} confidence: {self.confidently_wrong} of {self.replies}"
+                f"  ({100 * self.confidently_wrong / max(self.replies, 1):.1f}%); expected calibration error {error}"
+                " (answers given)")
+
+
+def write_outcomes(path: Path, outcomes: Iterable[Outcome]) -> None:
+    """One JSON object per line, as ``read_outcomes`` and ``bench/calibration.py`` read them."""
+    with path.open("w", encoding="utf-8") as handle:
+        for o in outcomes:
+            handle.write(json.dumps(asdict(o), ensure_ascii=False) + "\n")
+
+
+def read_outcomes(path: Path) -> list[Outcome]:
+    with path.open(encoding="utf-8") as handle:
+        return [Outcome(**json.loads(line)) for line in handle if line.strip()]
+
+
+def reliability(outcomes: Sequence[Outcome], bins: int = 10) -> list[tuple[float, float, int]]:
+    """The answers given in ``bins`` equal bins of confidence: (mean confidence, share right,
+    answers) for each bin that holds any, as a reliability diagram draws them.
+
+    >>> reliability([Outcome("a", 0.95, True, True), Outcome("b", 0.91, True, False), Outcome("c", 0.2, True, False)])
+    [(0.2, 0.0, 1), (0.93, 0.5, 2)]
+    """
+    given = [o for o in outcomes if o.answered]
+    confidence = np.asarray([o.confidence for o in given])
+    which = np.clip(np.digitize(confidence, np.linspace(0.0, 1.0, bins + 1)[1:-1]), 0, bins - 1)
+    rows = []
+    for b in range(bins):
+        inside = [o for o, w in zip(given, which) if w == b]
+        if inside:
+            rows.append((round(float(np.mean([o.confidence for o in inside])), 6),
+                         round(float(np.mean([o.span_right for o in inside])), 6), len(inside)))
+    return rows
+
+
+def risk_coverage(outcomes: Sequence[Outcome]) -> tuple[np.ndarray, np.ndarray]:
+    """Coverage (share of questions answered) and the accuracy of the answers given, answering
+    the questions in order of confidence, most confident first: the k-th point answers the k most
+    confident questions with their best spans.
+
+    >>> coverage, accuracy = risk_coverage([Outcome("a", 0.9, True, True), Outcome("b", 0.1, False, False),
+    ...                                     Outcome("c", 0.6, True, False)])
+    >>> coverage.round(2).tolist(), accuracy.round(2).tolist()
+    ([0.33, 0.67, 1.0], [1.0, 0.5, 0.33])
+    """
+    ranked = sorted(outcomes, key=lambda o: -o.confidence)
+    right = np.cumsum([o.span_right for o in ranked])
+    answered = np.arange(1, len(ranked) + 1)
+    return answered / len(ranked), right / answered
+
+
+@dataclass(frozen=True)
 class GoldParagraphReport:
     scores: Scores
     predictions: dict[str, str]
     threshold: float  # on the reader's margin, or with the answer check on its probability
     questions_per_second: float
-    confidently_wrong: int = 0  # answers given at >= 90% confidence that are wrong
-    calibration_error: float | None = None  # expected calibration error of the answers given
+    outcomes: tuple[Outcome, ...] = ()
 
     def calibration(self) -> str:
-        given = "n/a" if self.calibration_error is None else f"{self.calibration_error:.3f}"
-        return (f"replies wrong at >= 90% confidence: {self.confidently_wrong} of {len(self.predictions)}"
-                f"  ({100 * self.confidently_wrong / max(len(self.predictions), 1):.1f}%); expected calibration error {given}"
-                " (answers given)")
+        return Calibration.of(self.outcomes).summary()
 
 
 def expected_calibration_error(probability: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
@@ -247,14 +344,13 @@ def gold_paragraph_report(
     else:
         confidence = {qid: 1 / (1 + math.exp(min(threshold - guess.margin, 700))) for qid, guess in guesses.items()}
         predictions = predictions_at(guesses, threshold)
-    given = [q for q in questions if predictions[q.id]]
-    right = np.asarray([q.answerable and question_scores(q, predictions[q.id])[1] >= RIGHT_F1 for q in given], dtype=bool)
-    shown = np.asarray([confidence[q.id] for q in given])
+    outcomes = tuple(
+        outcome(q, confidence[q.id], bool(predictions[q.id]), guesses[q.id].text if q.id in guesses else "") for q in questions
+    )
     return GoldParagraphReport(
         scores=score_predictions(questions, predictions),
         predictions=predictions,
         threshold=threshold,
         questions_per_second=len(questions) / seconds if seconds > 0 else float("inf"),
-        confidently_wrong=int(np.sum(~right & (shown >= 0.9))),
-        calibration_error=expected_calibration_error(shown, right) if given else None,
+        outcomes=outcomes,
     )
