@@ -388,9 +388,14 @@ def verdict_reply(claim: str, found: Found) -> Shaped:
         return Shaped(f"No — it says {found.text[start:end]}", ((start, end),), verdict.sentence, verdict.score, NO)
     said = _VERDICT_TEXT[verdict.verdict]
     if sentence.start <= found.start and found.end <= sentence.end:
-        # The words that decide it, as the reader found them: "No — do not pay".
-        return Shaped(f"{said} — {found.text[found.start:found.end]}", ((found.start, found.end),), verdict.sentence,
-                      verdict.score, verdict.verdict)
+        # The words that decide it, as the reader found them: "No — do not pay"; a "yes", the clause
+        # around them: the reader's span for "Did Austin arrive on Sunday?" is its subject, a
+        # fragment ("Yes — The US Defence Secretary") where the clause says it ("… arrived in New
+        # Delhi on Sunday").
+        start, end = found.start, found.end
+        if verdict.verdict == YES:
+            start, end = (sentence.start + offset for offset in clause_around(sentence.text, start - sentence.start, end - sentence.start))
+        return Shaped(f"{said} — {found.text[start:end]}", ((start, end),), verdict.sentence, verdict.score, verdict.verdict)
     return Shaped(said, ((sentence.start, sentence.end),), verdict.sentence, verdict.score, verdict.verdict)
 
 

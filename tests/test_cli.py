@@ -268,6 +268,9 @@ def test_qa_ask_answers_a_question_about_the_whole_article(capsys):
     assert main(["ask", "What is this article about?", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["kind"] == "summary" and "INDUS-X" in payload["answer"] and payload["citations"][0]["start"] == 0
+    assert main(["ask", "Austin arrived on Monday, right?", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert (payload["verdict"], payload["kind"], payload["answer"]) == ("no", "verdict", "No — it says Sunday")
 
 
 def test_qa_ask_reads_a_link_but_never_one_to_this_machine(capsys):

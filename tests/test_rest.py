@@ -169,6 +169,8 @@ def test_a_question_and_its_follow_up(client):
     history = [{"question": "Who is the US Secretary of Defence?", "answer": body["answer"]}]
     follow_up = client.post("/ask", json={"question": "When did he arrive?", "history": history}).json()
     assert follow_up["answer"] == "Sunday" and follow_up["understood_as"]
+    claim = client.post("/ask", json={"question": "Austin arrived on Monday, right?"}).json()
+    assert (claim["verdict"], claim["kind"], claim["answer"]) == ("no", "verdict", "No — it says Sunday")
 
 
 @pytest.mark.slow

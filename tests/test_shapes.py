@@ -123,7 +123,9 @@ def test_verdicts_on_the_seed_article(assistant):
     right = assistant.ask("Austin arrived on Sunday, right?")
     assert right.verdict == YES and right.text.startswith("Yes") and "arrived in New Delhi on Sunday" in right.sentence
     assert assistant.ask("Did Austin meet Modi?").verdict == NOT_STATED
-    assert assistant.ask("Was the guard of honour at the Manekshaw Centre?").verdict == YES
+    honour = assistant.ask("Was the guard of honour at the Manekshaw Centre?")
+    # A "yes" is shown with the clause that says it, not the reader's fragment ("Yes — he was accorded").
+    assert (honour.verdict, honour.text) == (YES, "Yes — he was accorded the guard of honour at the Manekshaw Centre")
     for answer in (wrong, right):
         assert answer.score < 0.9  # a verdict's confidence is its measured accuracy, not the reader's 99%
 

@@ -214,6 +214,8 @@ def test_api_ask_returns_the_answer_as_json(api):
     seed = seed_document()
     assert seed.text[answer["start"] : answer["end"]] == answer["answer"]
     assert seed.text[answer["sentence_start"] : answer["sentence_end"]] == answer["sentence"]
+    claim = api.predict("Austin arrived on Monday, right?", "", api_name="/ask")
+    assert (claim["verdict"], claim["answer"]) == ("no", "No — it says Sunday")
     assert answer["document_id"] == seed.id and answer["document_title"] == seed.title
     assert 0.5 < answer["score"] <= 1
     assert all({"answer", "score", "sentence", "start", "end", "document_id"} <= set(a) for a in answer["alternatives"])
