@@ -38,6 +38,24 @@ from qa.shapes import SHAPES, claim_of, question_shape, topic_of
     ("Who is the US Defence Secretary?", "fact"),
     ("What is INDUS-X?", "fact"),
     ("Ｄｉｄ Austin meet Modi?", "polar"),  # fullwidth letters read as Latin
+    # Fact questions in the words of other shapes (nyt_news_dev's, read by hand).
+    ("How did Mitchell feel about the question?", "fact"),  # a state, not a manner
+    ("How does the article describe his personality?", "fact"),
+    ("How was the Minsk1 experience?", "fact"),
+    ("How was the 2008 sodium study done?", "how"),
+    ("What did the officers say would be threatened?", "fact"),  # a thing said about, not the words
+    ("What did Toby Gad say Madonna likes?", "fact"),
+    ("What did the police warn him not to do?", "fact"),
+    ("What did McCarthy tell reporters on Friday?", "quote"),
+    ("What did Johnson say it's like living with her conditions?", "quote"),
+    ("What type of projections does the show include?", "fact"),  # one kind asked for
+    ("What kinds of diets are healthy?", "list"),
+    ("What is avoided by voice search if the answer is right?", "fact"),  # "right" said, not a tag
+    ("According to the article, has Exxon been a good global citizen?", "polar"),
+    ("Who is given an elaborate dressing table and mirror?", "fact"),  # an adjective
+    ("Can you elaborate?", "elaborate"),
+    ("How many U.S. dollars were saved?", "fact"),  # a sum of money
+    ("What were the Knicks' chances of winning the lottery?", "fact"),  # a possessive, not a plural asked for
 ])
 def test_the_shape_of_a_question(question, shape):
     assert question_shape(question) == shape and shape in SHAPES
