@@ -15,6 +15,8 @@ Measures:
   New York Times articles;
 - follow-ups: a question, then a follow-up that refers to it, in a ``Conversation``; p50/p95 of the
   first questions and of the follow-ups, and their ratio (medians over rounds).
+- shapes: a fact question and one of another shape (a verdict, a reason, a quote, a count...) in
+  turn; p50/p95 of each and their ratio (medians over rounds).
 
 ``--sections follow_up`` (say) runs only the named sections; ``--reader DIR`` times another reader there.
 """
@@ -290,6 +292,52 @@ def follow_up_latency(asks: int, runs: int, reader_dir: Path | None = None) -> d
     return {"rounds": runs, "asks_per_round": asks, **figures}
 
 
+# Questions of each shape on the seed article, beside fact questions of it (issue 34: a shaped
+# answer's p50 at most 2x a fact answer's).
+SHAPED_QUESTIONS = [
+    "Austin arrived on Monday, right?",
+    "Was the guard of honour at the Manekshaw Centre?",
+    "Why did Austin visit India?",
+    "How will INDUS-X be launched?",
+    "Tell me more about the undersea domain",
+    "What did Rajnath Singh tweet?",
+    "How many things are India and the US exploring co-producing?",
+    "Which vehicles will be co-produced?",
+]
+FACT_QUESTIONS = [
+    "Who is the US Secretary of Defence?",
+    "When did the US Defence Secretary arrive in New Delhi?",
+    "Where was he accorded the guard of honour?",
+    "What does INDUS-X aim at?",
+    "Who is India's Defence Minister?",
+    "What did India and the US conclude?",
+    "Where will the formal launch of INDUS-X be held?",
+    "What is INDUS-X focused on?",
+]
+
+
+def shape_latency(asks: int, runs: int) -> dict:
+    """Each round asks a fact question and a shaped one in turn (``FACT_QUESTIONS``,
+    ``SHAPED_QUESTIONS``) until ``asks`` of each; p50/p95 of each, and their ratio (medians over rounds)."""
+    with tempfile.TemporaryDirectory() as index_dir:
+        assistant = Assistant(index_dir)
+        assistant.add(seed_document())
+        assistant.ask(FACT_QUESTIONS[0])  # warm: models loaded, index built
+        rounds = []
+        for _ in range(runs):
+            seconds = {"fact": [], "shaped": []}
+            for turn in range(asks):
+                seconds["fact"].append(timed(assistant.ask, FACT_QUESTIONS[turn % len(FACT_QUESTIONS)])[0])
+                seconds["shaped"].append(timed(assistant.ask, SHAPED_QUESTIONS[turn % len(SHAPED_QUESTIONS)])[0])
+            rounds.append({name: latency_figures(values) for name, values in seconds.items()})
+    figures = {
+        name: {q: statistics.median(r[name][q] for r in rounds) for q in ("p50_ms", "p95_ms")} for name in ("fact", "shaped")
+    }
+    for q in ("p50", "p95"):
+        figures[f"shaped_over_fact_{q}"] = statistics.median(r["shaped"][f"{q}_ms"] / r["fact"][f"{q}_ms"] for r in rounds)
+    return {"rounds": runs, "asks_per_round": asks, **figures}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--asks", type=int, default=150, help="questions per round and system")
@@ -302,6 +350,7 @@ def main() -> None:
         "serve": lambda args: serve_start(),
         "indexing": lambda args: indexing_throughput(),
         "follow_up": lambda args: follow_up_latency(args.asks, args.runs, args.reader),
+        "shapes": lambda args: shape_latency(args.asks, args.runs),
     }
     parser.add_argument("--sections", nargs="+", choices=list(sections), default=list(sections))
     args = parser.parse_args()
