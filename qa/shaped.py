@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -477,37 +476,11 @@ def items_reply(question: str, found: Found, names: Sequence[tuple[int, int, str
     sentence = found.sentences[found.sentence]
     asked = set(words_of(question))
     start, end = found.start - sentence.start, found.end - sentence.start
-    unasked = [(a, b, label) for a, b, label in names if not set(words_of(sentence.text[a:b])) <= asked]
-    # The names of one kind inside the reader's span, if it holds two or more ("Defence Minister
-    # Rajnath Singh and US Secretary of Defence Llyod Austin III": the two people, not "US" and
-    # "Defence"); else those of its kind in the whole sentence.
-    inside = [(a, b, label) for a, b, label in unasked if start <= a and b <= end]
-    labels = Counter(label for _, _, label in inside)
-    if labels and labels.most_common(1)[0][1] >= 2:
-        kind = labels.most_common(1)[0][0]
-        alike = [(a, b) for a, b, label in inside if label == kind]
-    else:
-        kinds = {label for a, b, label in names if a < end and start < b}
-        alike = [(a, b) for a, b, label in unasked if label in kinds]
-    alike = _first_of_each(sentence.text, alike)
+    kinds = {label for a, b, label in names if a < end and start < b}
+    alike = [(a, b) for a, b, label in names if label in kinds and not set(words_of(sentence.text[a:b])) <= asked]
     items = alike if len(alike) >= 2 else series_items(sentence.text, start)
     pieces = tuple((sentence.start + a, sentence.start + b) for a, b in items) or ((found.start, found.end),)
     return Shaped(_joined([found.text[a:b] for a, b in pieces]), pieces, found.sentence, SHAPE_CONFIDENCE["list"], cited=True)
-
-
-def _first_of_each(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """``spans`` without a repeat of a name said before ("US … US").
-
-    >>> _first_of_each("US, India and US", [(0, 2), (4, 9), (14, 16)])
-    [(0, 2), (4, 9)]
-    """
-    seen: set[str] = set()
-    kept = []
-    for a, b in spans:
-        if text[a:b].lower() not in seen:
-            seen.add(text[a:b].lower())
-            kept.append((a, b))
-    return kept
 
 
 def _joined(items: Sequence[str]) -> str:
