@@ -5,7 +5,7 @@
 DIR is a corpus built by ``qa eval DATA --across-articles --index-dir DIR`` from the same DATA
 (default nyt_news_dev). Every k-th question of DATA is asked of the whole archive twice: alone, and
 as the follow-up of one turn about another article (the next article's first question, with its
-gold answer), which the conversation is then about (``qa.conversation.Resolution.article``). Prints,
+gold answer), which the conversation is then about (``qa.follow_ups.Resolution.article``). Prints,
 for both, F1 and the share answered from the right article, and how often the follow-up was
 answered from the earlier turn's article instead.
 """

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable
 
 from qa.answer import Answer
-from qa.conversation import Turn
 from qa.errors import QAError
+from qa.follow_ups import Turn
 from qa.pipeline import Assistant
 from qa.text import repaired
 

@@ -28,10 +28,11 @@ import gradio as gr
 from qa.answer import Answer, Context
 from qa.api import ask_json
 from qa.config import PASTED_TITLE, WHOLE_ARCHIVE
-from qa.conversation import Conversation, Turn
+from qa.conversation import Conversation
 from qa.documents import Document
 from qa.errors import QAError
 from qa.fetch import looks_like_link
+from qa.follow_ups import Turn
 from qa.ingest import DONE, IngestJob, Ingestor
 from qa.pipeline import Assistant
 from qa.render import (

@@ -19,10 +19,10 @@ from pathlib import Path
 from qa.answer import Context
 from qa.articles import ArticleStore
 from qa.config import PASTED_TITLE, WHOLE_ARCHIVE, Settings
-from qa.conversation import Resolution, Turn
 from qa.documents import Document, document_from_text, load_document
 from qa.embedding import TextEmbedder
 from qa.errors import DocumentError
+from qa.follow_ups import Resolution, Turn
 from qa.reading import read_already, sentence_bounds
 from qa.retrieval import ChunkSource, Hit, Retriever
 from qa.store import Corpus, DocumentIndex, open_corpus

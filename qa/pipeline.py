@@ -25,11 +25,11 @@ from qa.answer_check import AnswerCheck, Evidence, features
 from qa.article_questions import QuestionKinds
 from qa.articles import ArticleStore
 from qa.config import Settings, load_settings
-from qa.conversation import Resolution, Turn, reader_question, resolve, turns_about
 from qa.documents import Document
 from qa.embedding import Embedder
 from qa.entities import EntityFinder
 from qa.errors import QuestionError
+from qa.follow_ups import Resolution, Turn, reader_question, resolve, turns_about
 from qa.language import not_english_note
 from qa.library import Library, LoadedArticle, seed_document
 from qa.overview import Overview
@@ -120,7 +120,7 @@ class Assistant:
         """Retrieve and read, without deciding yet: the ranked spans behind an answer.
 
         With ``history`` (the earlier turns of a conversation, oldest first), a question that leans
-        on it is resolved against it (``qa.conversation.resolve``): retrieval searches with what it
+        on it is resolved against it (``qa.follow_ups.resolve``): retrieval searches with what it
         refers to, and the reader reads it with its history (``reader_question``) or, a reader
         trained without, with its references resolved; an elliptical follow-up is read in the
         previous answer's sentences too. Any other question is read exactly as if asked first. A

@@ -63,7 +63,7 @@ class ReaderSettings:
     # against 66.5 with unanswerable questions weighted to 10%), 65% of questions stopping early.
     # At 4: F1 39.9, 73%.
     early_answer_margin: float = 6.0
-    # Earlier answered turns a follow-up is read with (``qa.conversation.reader_question``): what
+    # Earlier answered turns a follow-up is read with (``qa.follow_ups.reader_question``): what
     # the model was trained on; 0 for a reader trained on questions alone.
     history_turns: int = 0
 

@@ -52,10 +52,10 @@ from starlette.routing import Mount
 
 from qa.answer import Answer, Context
 from qa.config import PASTED_TITLE, WHOLE_ARCHIVE, AdmissionSettings
-from qa.conversation import Turn
 from qa.documents import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 from qa.errors import QAError
 from qa.fetch import MAX_LINK_CHARS, check_link
+from qa.follow_ups import Turn
 from qa.ingest import DONE, IngestJob, Ingestor
 from qa.pipeline import MAX_QUESTION_CHARS, Assistant
 from qa.text import repaired

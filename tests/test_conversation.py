@@ -7,15 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.answer import Context
-from qa.conversation import (
-    Conversation,
-    Resolution,
-    Turn,
-    antecedent,
-    needs_history,
-    reader_question,
-    resolve,
-)
+from qa.conversation import Conversation
+from qa.follow_ups import Resolution, Turn, antecedent, needs_history, reader_question, resolve
 
 SCANDAL = [Turn("who was involved in a scandal?", "Bo Xilai", Context("doc", 10, 18))]
 

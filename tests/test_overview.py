@@ -214,7 +214,7 @@ def test_what_these_articles_are_about_lists_the_archives_most_central_articles(
 
 def test_asked_of_a_whole_archive_what_it_is_about_means_the_conversations_article(tmp_path):
     from qa.answer import Context
-    from qa.conversation import Turn
+    from qa.follow_ups import Turn
 
     assistant, stories = archive_assistant(tmp_path)
     earlier = [Turn("Who won?", "Berg", Context(stories[2].id, 10, 14))]

@@ -12,7 +12,7 @@ named becomes a follow-up, the way people ask them:
   "And X?" ("How many people live in Paris?" then "How many people live in Lyon?" → "And Lyon?").
 
 Each follow-up keeps its original answer, and the reader reads it with the previous turns as
-history, through ``qa.conversation.reader_question``: exactly what the runtime gives it. Generated
+history, through ``qa.follow_ups.reader_question``: exactly what the runtime gives it. Generated
 unanswerable questions (``qa.training.unanswerable``) become follow-ups the same way, so that a
 follow-up learns "the article doesn't say" too:
 

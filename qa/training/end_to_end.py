@@ -14,10 +14,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from qa.answer import Answer, Context
-from qa.conversation import Turn, resolve
 from qa.decoding import QUOTES
 from qa.documents import Document, make_document_id
 from qa.errors import QuestionError
+from qa.follow_ups import Turn, resolve
 from qa.pipeline import MAX_QUESTION_CHARS
 from qa.reading import Reading
 from qa.retrieval import Hit

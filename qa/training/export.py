@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from qa.conversation import HISTORY_TURNS
 from qa.errors import DataError
+from qa.follow_ups import HISTORY_TURNS
 from qa.paths import SHARED_DIR
 from qa.pipeline import Assistant
 from qa.reader import Reader, ReaderSettings

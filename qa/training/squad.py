@@ -108,8 +108,8 @@ def _question(qa: dict, context: str, title: str) -> Question:
 
 def reader_input(question: Question) -> str:
     """What the reader reads for ``question``: with its ``history``, as the runtime reads a
-    follow-up (``qa.conversation.reader_question``)."""
-    from qa.conversation import Turn, reader_question
+    follow-up (``qa.follow_ups.reader_question``)."""
+    from qa.follow_ups import Turn, reader_question
 
     return reader_question(question.question, [Turn(q, a) for q, a in question.history])
 

@@ -4,7 +4,7 @@ Training inputs match what the reader sees in the chatbot: windows of 1-4 consec
 a paragraph. A window holding the answer is a positive; a window of the same paragraph without it,
 and every window of an unanswerable question, teaches "no answer" (the [CLS] position).
 
-Conversations: a question is read as the runtime reads it in a chat (``qa.conversation.reader_question``):
+Conversations: a question is read as the runtime reads it in a chat (``qa.follow_ups.reader_question``):
 a generated follow-up (``qa.training.conversations``) with its own history; any other question, for
 ``history_rate`` of them, after the earlier questions of its paragraph, or for
 ``unrelated_history_rate``, after a turn of another article, which it must learn to ignore.
@@ -37,7 +37,7 @@ import torch
 from tqdm import tqdm
 
 from qa.backends import cpu_has_native_bf16
-from qa.conversation import HISTORY_TURNS
+from qa.follow_ups import HISTORY_TURNS
 from qa.loading import quiet_model_loading
 from qa.paths import SHARED_DIR, default_runs_dir
 from qa.reader import Reader, ReaderSettings

@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from qa.chunking import Sentence, split_sentences, window
-from qa.conversation import HISTORY_TURNS, Turn, reader_question
+from qa.follow_ups import HISTORY_TURNS, Turn, reader_question
 from qa.reader import ReaderSettings
 from qa.training.squad import Question, reader_input
 
