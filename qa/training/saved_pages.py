@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,6 @@ from qa.errors import DataError, QAError
 from qa.training.end_to_end import reply
 from qa.training.evaluate import Calibration, Outcome, outcome
 from qa.training.squad import Question, Scores, score_predictions
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
