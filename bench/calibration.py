@@ -71,7 +71,7 @@ def main() -> int:
         print(f"{name}: {Calibration.of(outcomes).summary()}; answered {answered} of {len(outcomes)}")
     for name, outcomes in sets.items():
         coverage, accuracy = risk_coverage(outcomes)
-        points = "  ".join(f"{c:.0%}: {accuracy[min(int(c * len(coverage)), len(coverage)) - 1]:.3f}"
+        points = "  ".join(f"{c:.0%}: {accuracy[max(round(c * len(coverage)), 1) - 1]:.3f}"
                            for c in (0.25, 0.5, 0.75, 1.0))
         print(f"{name} accuracy at coverage  {points}")
     draw(sets, args.image)

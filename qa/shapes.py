@@ -154,8 +154,8 @@ def question_shape(question: str) -> str:
         return WHY
     if _HOW_MANY.search(text):
         return FACT if _HOW_MANY_MONEY.search(text) else COUNT
-    if _QUOTE.search(text):
-        return QUOTE if _asks_for_words(text) else FACT
+    if said := _QUOTE.search(text):
+        return QUOTE if _asks_for_words(said) else FACT
     if _HOW.search(text) and not _HOW_QUANTITY.search(text):
         return FACT if _HOW_STATE.search(text) or _asks_how_it_is(text) else HOW
     tagged = _CHECK_TAG.search(text) and not _RIGHT_PREDICATE.search(text)
@@ -193,21 +193,22 @@ _TELLING = frozenset("tell told tells warn warned ask asked remind reminded".spl
 _CLAUSE_VERB = re.compile(rf"\b(?:{_AUXILIARIES}|not to)\b")
 
 
-def _asks_for_words(text: str) -> bool:
+def _asks_for_words(said: re.Match) -> bool:
     """Whether a "what did X say…" question asks for the words said, not for a thing they were
     said about: "What did the officers say would be threatened?", "What did Gad say Madonna
     likes?" and "What did police warn him not to do?" ask for a fact (8 of nyt_news_dev's 19
     such questions, read by hand); "What did Strauss say about Cook?" and "What did Johnson say
     it's like…?" ask for their words.
 
-    >>> _asks_for_words("what did chase say"), _asks_for_words("what did he claim was pulled out")
+    ``said`` is ``_QUOTE``'s match in the question.
+
+    >>> _asks_for_words(_QUOTE.search("what did chase say")), _asks_for_words(_QUOTE.search("what did he claim was pulled out"))
     (True, False)
     """
-    match = _QUOTE.search(text)
-    rest = text[match.end():].strip(" ?.!,").split() if match else []
-    if not rest or not match.group(0).startswith(("what", "so", "and", "but", "ok", "then", "well")):
+    rest = said.string[said.end():].strip(" ?.!,").split()
+    if not rest or not said.group(0).startswith(("what", "so", "and", "but", "ok", "then", "well")):
         return True
-    verb = match.group(0).split()[-1]
+    verb = said.group(0).split()[-1]
     if verb in _TELLING:  # its object first: "tell reporters on Friday", "warn him not to do"
         return not _CLAUSE_VERB.search(" ".join(rest[1:]))
     return rest[0] in _SCENE or " ".join(rest[:2]) in ("it's like", "it is like", "it was like")

@@ -107,25 +107,25 @@ def _whole_articles(args: argparse.Namespace, reader, articles):
 
 
 def _saved_pages(args: argparse.Namespace, reader):
-    import tempfile
-
-    from qa.pipeline import Assistant
     from qa.training.saved_pages import evaluate_saved_pages
 
-    with tempfile.TemporaryDirectory(prefix="qa-eval-index-") as index_dir:
-        report = evaluate_saved_pages(args.data, args.pages, Assistant(Path(index_dir), reader=reader))
-    print(report.summary())
-    return report
+    return _with_scratch_assistant(reader, lambda assistant: evaluate_saved_pages(args.data, args.pages, assistant))
 
 
 def _shapes(args: argparse.Namespace, reader):
+    from qa.training.chat_shapes import evaluate_shapes
+
+    return _with_scratch_assistant(reader, lambda assistant: evaluate_shapes(args.data, assistant))
+
+
+def _with_scratch_assistant(reader, evaluate):
+    """``evaluate(assistant)`` with an assistant whose indexes go when it is done; its report printed."""
     import tempfile
 
     from qa.pipeline import Assistant
-    from qa.training.chat_shapes import evaluate_shapes
 
     with tempfile.TemporaryDirectory(prefix="qa-eval-index-") as index_dir:
-        report = evaluate_shapes(args.data, Assistant(Path(index_dir), reader=reader))
+        report = evaluate(Assistant(Path(index_dir), reader=reader))
     print(report.summary())
     return report
 
